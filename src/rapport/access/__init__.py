@@ -1,0 +1,1 @@
+"""Staff access: API tokens with roles, console sessions, the audit log."""

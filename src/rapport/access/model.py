@@ -1,0 +1,29 @@
+"""Staff roles and what each may do. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ROLES = ("admin", "agent", "marketer", "analyst", "privacy")
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "profiles:read": frozenset(ROLES),
+    "merges:undo": frozenset({"admin", "privacy"}),
+    "dead_letters:read": frozenset({"admin", "analyst"}),
+    "sources:read": frozenset({"admin"}),
+    "audit:read": frozenset({"admin", "privacy"}),
+}
+
+
+@dataclass(frozen=True)
+class Staff:
+    token_id: int
+    name: str
+    role: str
+
+    @property
+    def actor(self) -> str:
+        return f"staff:{self.token_id}:{self.name}"
+
+    def may(self, permission: str) -> bool:
+        return self.role in PERMISSIONS[permission]

@@ -1,0 +1,70 @@
+"""create_app(settings): the composition root for HTTP."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from rapport.collect.api import router as tracking_router
+from rapport.collect.log import LogWriter
+from rapport.collect.service import RateLimiter, SourceDirectory
+from rapport.db.engine import Database, open_database
+from rapport.db.migrate import head_revision, is_up_to_date
+from rapport.errors import JSONResponse, error_response, install_error_handlers
+from rapport.profiles.api import router as profiles_router
+from rapport.profiles.processor import run_processor
+from rapport.settings import Settings
+from rapport.web.pages import mount_console
+
+
+class SchemaOutOfDate(RuntimeError):
+    pass
+
+
+def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
+    """The HTTP application. The processor runs in a thread when settings.processor == "thread"."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database = db or open_database(settings)
+        if not is_up_to_date(database):
+            raise SchemaOutOfDate(f"the database schema is not at {head_revision(database)}; run `rapport migrate`")
+        app.state.db = database
+        app.state.sources = SourceDirectory(database)
+        app.state.rate_limiter = RateLimiter()
+        app.state.log_writer = LogWriter(database)
+        stop = threading.Event()
+        worker = None
+        if settings.processor == "thread":
+            worker = threading.Thread(target=run_processor, args=(database, stop), name="rapport-processor", daemon=True)
+            worker.start()
+        app.state.ready = True
+        try:
+            yield
+        finally:
+            app.state.ready = False
+            stop.set()
+            if worker:
+                worker.join(timeout=10)
+            app.state.log_writer.close()
+            if db is None:
+                database.dispose()
+
+    app = FastAPI(title="Rapport", version="0.1.0", lifespan=lifespan, default_response_class=JSONResponse)
+    app.state.settings = settings
+    app.state.ready = False
+    install_error_handlers(app)
+    app.include_router(tracking_router)
+    app.include_router(profiles_router)
+    mount_console(app)
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> JSONResponse:
+        if not app.state.ready:
+            return error_response(503, "starting", "not ready yet")
+        return JSONResponse({"status": "ok"})
+
+    return app

@@ -1,0 +1,204 @@
+"""The `rapport` command: serve, migrate, import, demo and admin tasks."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from rapport.collect import model
+from rapport.collect.service import SourceError, create_source, list_sources, source_by_name
+from rapport.db.engine import Database, open_database
+from rapport.db.migrate import head_revision, is_up_to_date, upgrade
+from rapport.settings import Settings, SettingsError, load_settings
+
+app = typer.Typer(help="Rapport: customer experience management.", no_args_is_help=True, add_completion=False)
+admin = typer.Typer(help="Administration: sources, tokens.", no_args_is_help=True)
+app.add_typer(admin, name="admin")
+out = Console()
+err = Console(stderr=True)
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except SettingsError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+
+
+def _database(migrate: bool = True, **overrides: Any) -> Database:
+    db = open_database(_settings(**overrides))
+    if migrate:
+        upgrade(db)
+    elif not is_up_to_date(db):
+        err.print(f"[red]The database schema is not at {head_revision(db)}; run `rapport migrate` first.[/red]")
+        raise typer.Exit(2)
+    return db
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    db = _database(migrate=True)
+    out.print(f"schema at {head_revision(db)}")
+
+
+def start_processor(settings: Settings) -> multiprocessing.Process | None:
+    """The event processor in its own process, so ingest and processing use both cores."""
+    if settings.processor != "process":
+        return None
+    from rapport.profiles.processor import processor_process_main
+
+    env = {k: v for k, v in os.environ.items() if k.startswith("RAPPORT_")}
+    proc = multiprocessing.get_context("spawn").Process(
+        target=processor_process_main, args=(settings.database_url, env, os.getpid()), name="rapport-processor",
+        daemon=True,
+    )
+    proc.start()
+    return proc
+
+
+def run_server(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from rapport.app import create_app
+
+    processor = start_processor(settings)
+    try:
+        config = uvicorn.Config(
+            create_app(settings), host=host, port=port, log_level="warning", access_log=False,
+            http="httptools", loop="uvloop", timeout_keep_alive=30,
+        )
+        uvicorn.Server(config).run()
+    finally:
+        if processor is not None:
+            processor.terminate()
+            processor.join(timeout=10)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    migrate: Annotated[bool, typer.Option("--migrate/--no-migrate", help="Upgrade the schema first.")] = True,
+) -> None:
+    """Serve the Tracking API, the staff API and the console."""
+    db = _database(migrate=migrate)
+    settings = db.settings
+    db.dispose()
+    out.print(f"Rapport serving on http://{host}:{port} ({settings.database_url.split('://')[0]})")
+    run_server(settings, host, port)
+
+
+@app.command("import")
+def import_command(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV or JSON Lines file.")],
+    source: Annotated[str, typer.Option(help="Name of the source the rows come from.")],
+    map_: Annotated[list[str], typer.Option("--map", help="target=column[:type], e.g. properties.revenue=amount:number")] = [],  # noqa: B006
+    mapping_file: Annotated[Path | None, typer.Option("--mapping", help='JSON: {"fields": {...}, "constants": {...}}')] = None,
+    type_: Annotated[str | None, typer.Option("--type", help="Message type for every row (e.g. track).")] = None,
+    event: Annotated[str | None, typer.Option(help="Event name for every row (track).")] = None,
+) -> None:
+    """Import offline interactions (store/POS, call centre, ...) through the same pipeline as the API."""
+    from rapport.collect.importer import Mapping, MappingError, import_file
+
+    db = _database()
+    with db.read() as conn:
+        src = source_by_name(conn, source)
+    if src is None:
+        err.print(f"[red]No source named {source!r}; create it with `rapport admin create-source`.[/red]")
+        raise typer.Exit(2)
+    specs, constants = list(map_), {}
+    if mapping_file:
+        try:
+            spec = json.loads(mapping_file.read_text())
+            specs += [f"{k}={v}" for k, v in spec.get("fields", {}).items()]
+            constants.update(spec.get("constants", {}))
+        except (OSError, ValueError, AttributeError) as exc:
+            err.print(f"[red]Cannot read the mapping: {exc}[/red]")
+            raise typer.Exit(2) from None
+    constants.update({k: v for k, v in (("type", type_), ("event", event)) if v})
+    try:
+        mapping = Mapping.parse(specs, constants)
+    except MappingError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    total = sum(1 for line in file.open("rb") if line.strip()) - (0 if file.suffix.lower() in (".jsonl", ".ndjson", ".json") else 1)
+    with Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err) as bar:
+        task = bar.add_task("rows", total=max(total, 0))
+        report = import_file(db, src, file, mapping, progress=lambda n: bar.advance(task, n))
+    out.print(f"rows: {report.rows}  accepted: {report.accepted}  duplicates: {report.duplicates}  rejected: {report.rejected}")
+    for code, count in report.reasons.most_common():
+        out.print(f"  rejected {count} x {code}")
+    for example in report.examples:
+        out.print(f"  {example}")
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
+    customers: Annotated[int, typer.Option(help="How many CDNOW customers also get web/mobile/email/call-centre activity.")] = 3000,
+    database: Annotated[Path, typer.Option(help="The demo's SQLite file (recreated).")] = Path("rapport-demo.db"),
+) -> None:
+    """A fresh demo database with real CDNOW purchases and multi-channel activity, then serve it."""
+    from rapport.demo import run_demo
+
+    run_demo(database=database, port=port, customers=customers, console=out)
+
+
+@admin.command("create-source")
+def create_source_command(
+    name: str,
+    channel: Annotated[str, typer.Option(help=f"One of: {', '.join(model.CHANNELS)}.")],
+    max_message_kb: Annotated[int, typer.Option(help="Largest message in KB.")] = 32,
+    max_batch_kb: Annotated[int, typer.Option(help="Largest batch in KB (at most 4096).")] = 500,
+    rate_limit: Annotated[int, typer.Option(help="Messages per second before 429.")] = 100_000,
+) -> None:
+    """Create a source; prints its write key as the last line."""
+    db = _database()
+    try:
+        source = create_source(db, name, channel, max_message_bytes=max_message_kb * 1024,
+                               max_batch_bytes=max_batch_kb * 1024, rate_limit_per_s=rate_limit)
+    except SourceError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    out.print(f"source {source.name} ({source.channel}) created; write key:")
+    print(source.write_key)
+
+
+@admin.command("list-sources")
+def list_sources_command() -> None:
+    """List sources with their channels and write keys."""
+    db = _database()
+    with db.read() as conn:
+        for s in list_sources(conn):
+            print(f"{s.name}\t{s.channel}\t{s.write_key}")
+
+
+@admin.command("create-token")
+def create_token_command(
+    role: Annotated[str, typer.Option(help="admin, agent, marketer, analyst or privacy.")],
+    name: Annotated[str | None, typer.Option(help="Who or what holds the token.")] = None,
+) -> None:
+    """Issue a staff API token; prints the token as the last line (it is not shown again)."""
+    from rapport.access.service import create_token
+
+    db = _database()
+    try:
+        staff, token = create_token(db, role, name)
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    out.print(f"token for {staff.name} ({staff.role}):")
+    print(token)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,168 @@
+"""The Segment Tracking API: the routes official client libraries send to, unchanged.
+
+Answers follow what the SDKs expect: 200 when accepted, 400 for anything a retry cannot fix
+(SDKs retry other 4xx), 401 for an unknown write key, 429 with Retry-After when rate-limited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import zlib
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+
+from rapport.collect import model
+from rapport.collect.log import Appended
+from rapport.collect.model import Accepted, EnvelopeError, Rejected
+from rapport.collect.service import Source
+from rapport.db.metadata import utcnow
+from rapport.errors import ApiError, JSONResponse
+
+router = APIRouter(tags=["tracking"])
+
+
+def _write_key_from_headers(request: Request) -> str | None:
+    header = request.headers.get("x-write-key")
+    if header:
+        return header.strip()
+    auth = request.headers.get("authorization", "")
+    scheme, _, value = auth.partition(" ")
+    if scheme.lower() == "basic" and value:
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise ApiError(401, "invalid_authorization", "the Basic credentials are not valid base64") from None
+        return decoded.split(":", 1)[0].strip() or None
+    return None
+
+
+def _authenticate(request: Request, key: str | None) -> Source:
+    if not key:
+        raise ApiError(401, "missing_write_key", "send the source's write key as Basic user, writeKey or X-Write-Key")
+    source = request.app.state.sources.by_key(key)
+    if source is None:
+        raise ApiError(401, "invalid_write_key", "no source has this write key")
+    return source
+
+
+def _decompress(body: bytes, limit: int) -> bytes:
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        data = inflater.decompress(body, limit + 1)
+    except zlib.error:
+        raise EnvelopeError("invalid_gzip", "the body is not valid gzip") from None
+    if len(data) > limit or inflater.unconsumed_tail:
+        raise EnvelopeError("payload_too_large", f"the decompressed body exceeds {limit} bytes")
+    return data
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    raw = await request.body()
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding == "gzip":
+        return _decompress(raw, limit)
+    if encoding not in ("identity", ""):
+        raise EnvelopeError("unsupported_encoding", f"Content-Encoding {encoding!r} is not supported; use gzip")
+    if len(raw) > limit:
+        raise EnvelopeError("payload_too_large", f"the body is {len(raw)} bytes; this source allows {limit}")
+    return raw
+
+
+async def _ingest(request: Request, batch: bool, type_hint: str | None) -> JSONResponse:
+    received_at = utcnow()
+    header_key = _write_key_from_headers(request)
+    source: Source | None = None
+    if header_key:
+        source = _authenticate(request, header_key)
+    limit = source.max_batch_bytes if (source and batch) else model.LARGEST_BATCH_BYTES
+    if source and not batch:
+        limit = source.max_message_bytes
+    body = b""
+    try:
+        body = await _read_body(request, limit)
+        try:
+            decoded: Any = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise EnvelopeError("invalid_json", f"the body is not valid JSON: {exc}") from None
+        if source is None:
+            key = decoded.get("writeKey") if isinstance(decoded, dict) else None
+            source = _authenticate(request, key if isinstance(key, str) else None)
+            own_limit = source.max_batch_bytes if batch else source.max_message_bytes
+            if len(body) > own_limit:
+                raise EnvelopeError("payload_too_large", f"the body is {len(body)} bytes; this source allows {own_limit}")
+        envelope, messages = model.read_envelope(decoded, received_at, batch)
+    except EnvelopeError as exc:
+        if source is not None:
+            await _store(request, source, [], [Rejected(exc.code, exc.message, _preview(request, body))])
+        raise ApiError(400, exc.code, exc.message) from None
+    wait = request.app.state.rate_limiter.take(source, max(1, len(messages)))
+    if wait:
+        seconds = max(1, int(wait + 0.999))
+        raise ApiError(429, "rate_limited", f"source {source.name!r} is over its rate limit", {"Retry-After": str(seconds)})
+    accepted: list[Accepted] = []
+    rejected: list[Rejected] = []
+    problems: list[dict[str, Any]] = []
+    for index, raw in enumerate(messages):
+        result = model.normalize_message(raw, envelope, type_hint=type_hint, max_bytes=source.max_message_bytes)
+        if isinstance(result, Accepted):
+            accepted.append(result)
+        else:
+            rejected.append(result)
+            problems.append({"index": index, "code": result.code, "message": result.reason})
+    appended = await _store(request, source, accepted, rejected)
+    if not batch and rejected:
+        raise ApiError(400, rejected[0].code, rejected[0].reason)
+    return JSONResponse(
+        {
+            "success": True,
+            "accepted": len(accepted),
+            "duplicates": appended.duplicates,
+            "rejected": len(rejected),
+            "problems": problems[:100],
+            "offset": appended.offset,
+        }
+    )
+
+
+def _preview(request: Request, body: bytes) -> dict[str, str]:
+    """What a dead letter keeps of a body that could not be read: its first 8 KiB."""
+    return {"path": request.url.path, "body": body[:8192].decode("utf-8", "replace")}
+
+
+async def _store(request: Request, source: Source, accepted: list[Accepted], rejected: list[Rejected]) -> Appended:
+    future = request.app.state.log_writer.submit(source.id, accepted, rejected)
+    return await asyncio.wrap_future(future)
+
+
+BATCH_PATHS = ("/v1/batch", "/v1/import", "/v1/b")
+
+
+def _batch_route(path: str) -> None:
+    async def receive_batch(request: Request) -> JSONResponse:
+        return await _ingest(request, batch=True, type_hint=None)
+
+    router.add_api_route(path, receive_batch, methods=["POST"], name=f"batch:{path}")
+
+
+def _single_route(path: str, msg_type: str) -> None:
+    async def receive_one(request: Request) -> JSONResponse:
+        return await _ingest(request, batch=False, type_hint=msg_type)
+
+    router.add_api_route(path, receive_one, methods=["POST"], name=f"{msg_type}:{path}")
+
+
+for _path in BATCH_PATHS:
+    _batch_route(_path)
+for _short, _type in model.SHORT_TYPES.items():
+    _single_route(f"/v1/{_type}", _type)
+    _single_route(f"/v1/{_short}", _type)
+
+
+@router.get("/v1/projects/{write_key}/settings")
+async def project_settings(request: Request, write_key: str) -> JSONResponse:
+    source = _authenticate(request, write_key)
+    return JSONResponse({"integrations": {"Segment.io": {"apiKey": source.write_key}}, "plan": {"track": {}}})

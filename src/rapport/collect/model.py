@@ -1,0 +1,193 @@
+"""The Segment Tracking API spec as pure rules: what a valid message is and how it is normalized.
+
+No I/O here. `normalize_message` either returns an `Accepted` event ready for the log or a
+`Rejected` with a machine code and a human reason, which becomes a dead letter.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import orjson
+
+CHANNELS = ("web", "mobile", "store", "call_center", "email", "chat", "social", "other")
+MESSAGE_TYPES = ("identify", "track", "page", "screen", "group", "alias")
+SHORT_TYPES = {"i": "identify", "t": "track", "p": "page", "s": "screen", "g": "group", "a": "alias"}
+ID_FIELDS = ("userId", "anonymousId", "groupId", "previousId")
+OBJECT_FIELDS = ("context", "integrations", "properties", "traits")
+
+DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024
+DEFAULT_MAX_BATCH_BYTES = 500 * 1024
+LARGEST_BATCH_BYTES = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    message_id: str
+    type: str
+    event: str | None
+    timestamp: datetime
+    received_at: datetime
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    code: str
+    reason: str
+    payload: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """What a request carries besides its messages: batch-level fields merged into each one."""
+
+    context: dict[str, Any]
+    integrations: dict[str, Any]
+    sent_at: datetime | None
+    received_at: datetime
+
+
+class EnvelopeError(ValueError):
+    """The request as a whole is unusable (answered 400); `code` is machine-readable."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def parse_timestamp(value: Any) -> datetime:
+    """ISO 8601 to aware UTC; a value without zone is taken as UTC. Raises ValueError."""
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"not an ISO 8601 string: {value!r}")
+    parsed = datetime.fromisoformat(value.strip().replace("z", "Z"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def iso(value: datetime) -> str:
+    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def read_envelope(body: Any, received_at: datetime, batch: bool) -> tuple[Envelope, list[Any]]:
+    """Split a decoded request body into its envelope and its messages (one, for single calls)."""
+    if not isinstance(body, dict):
+        raise EnvelopeError("invalid_body", "the body must be a JSON object")
+    sent_at = None
+    if body.get("sentAt") is not None:
+        try:
+            sent_at = parse_timestamp(body["sentAt"])
+        except ValueError as exc:
+            raise EnvelopeError("invalid_sent_at", f"sentAt: {exc}") from None
+    if not batch:
+        return Envelope({}, {}, sent_at, received_at), [body]
+    messages = body.get("batch")
+    if not isinstance(messages, list):
+        raise EnvelopeError("invalid_batch", "the body must hold a `batch` array of messages")
+    context = body.get("context") or {}
+    integrations = body.get("integrations") or {}
+    if not isinstance(context, dict) or not isinstance(integrations, dict):
+        raise EnvelopeError("invalid_batch", "`context` and `integrations` must be objects")
+    return Envelope(context, integrations, sent_at, received_at), messages
+
+
+def _merge(base: dict[str, Any], override: Any) -> dict[str, Any]:
+    merged = dict(base)
+    merged.update(override)
+    return merged
+
+
+def _id_string(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError("must be a string or a number, not a boolean")
+    if isinstance(value, int | float):
+        return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+    if isinstance(value, str):
+        return value.strip() or None
+    raise ValueError("must be a string or a number")
+
+
+def normalize_message(
+    raw: Any, envelope: Envelope, *, type_hint: str | None = None, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+) -> Accepted | Rejected:
+    """Apply the spec to one message: defaults, id strings, the timestamps, and the checks."""
+    if not isinstance(raw, dict):
+        return Rejected("invalid_message", "a message must be a JSON object", raw)
+    size = len(orjson.dumps(raw))
+    if size > max_bytes:
+        return Rejected("message_too_large", f"message is {size} bytes; this source allows {max_bytes}", raw)
+    msg = dict(raw)
+    msg_type = type_hint or msg.get("type")
+    if msg_type not in MESSAGE_TYPES:
+        return Rejected("unknown_type", f"type must be one of {', '.join(MESSAGE_TYPES)}; got {msg_type!r}", raw)
+    msg["type"] = msg_type
+    for field in OBJECT_FIELDS:
+        if msg.get(field) is not None and not isinstance(msg[field], dict):
+            return Rejected("invalid_field", f"`{field}` must be an object", raw)
+    for field in ID_FIELDS:
+        try:
+            msg[field] = _id_string(msg.get(field))
+        except ValueError as exc:
+            return Rejected("invalid_id", f"`{field}` {exc}", raw)
+        if msg[field] is None:
+            msg.pop(field)
+    problem = _missing_required(msg)
+    if problem:
+        return Rejected(problem[0], problem[1], raw)
+    msg["context"] = _merge(envelope.context, msg.get("context") or {})
+    msg["integrations"] = _merge(envelope.integrations, msg.get("integrations") or {})
+    try:
+        timestamp = _timestamps(msg, envelope)
+    except ValueError as exc:
+        return Rejected("invalid_timestamp", str(exc), raw)
+    message_id = msg.get("messageId")
+    if message_id is None or (isinstance(message_id, str) and not message_id.strip()):
+        message_id = str(uuid.uuid4())
+    elif not isinstance(message_id, str | int):
+        return Rejected("invalid_id", "`messageId` must be a string", raw)
+    msg["messageId"] = str(message_id)[:200]
+    event = msg.get("event") if msg_type == "track" else msg.get("name")
+    return Accepted(
+        msg["messageId"], msg_type, str(event)[:200] if event else None, timestamp, envelope.received_at, msg
+    )
+
+
+def _missing_required(msg: dict[str, Any]) -> tuple[str, str] | None:
+    kind = msg["type"]
+    if kind == "alias":
+        if "userId" not in msg or "previousId" not in msg:
+            return "missing_id", "alias needs both `userId` and `previousId`"
+        return None
+    if "userId" not in msg and "anonymousId" not in msg:
+        return "missing_id", "a message needs a `userId` or an `anonymousId`"
+    if kind == "track" and (not isinstance(msg.get("event"), str) or not msg["event"].strip()):
+        return "missing_event", "a track message needs a non-empty `event` name"
+    if kind == "group" and "groupId" not in msg:
+        return "missing_group_id", "a group message needs a `groupId`"
+    return None
+
+
+def _timestamps(msg: dict[str, Any], envelope: Envelope) -> datetime:
+    """Segment's rule: timestamp = receivedAt - (sentAt - originalTimestamp), correcting device clocks."""
+    received = envelope.received_at
+    original_raw = msg.get("originalTimestamp") or msg.get("timestamp")
+    original = parse_timestamp(original_raw) if original_raw is not None else None
+    sent = parse_timestamp(msg["sentAt"]) if msg.get("sentAt") is not None else envelope.sent_at
+    if original is not None and sent is not None:
+        timestamp = received - (sent - original)
+    else:
+        timestamp = original or received
+    msg["receivedAt"] = iso(received)
+    if sent is not None:
+        msg["sentAt"] = iso(sent)
+    if original is not None:
+        msg["originalTimestamp"] = iso(original)
+    msg["timestamp"] = iso(timestamp)
+    return timestamp

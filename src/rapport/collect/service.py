@@ -1,0 +1,150 @@
+"""Write path of collection: sources, accepting messages into the log, offsets of consumers."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from rapport.collect import model
+from rapport.collect.store import dead_letters, events, log_offsets, sources
+from rapport.db.engine import Database
+from rapport.db.metadata import utcnow
+
+
+@dataclass(frozen=True)
+class Source:
+    id: int
+    name: str
+    channel: str
+    write_key: str
+    max_message_bytes: int
+    max_batch_bytes: int
+    rate_limit_per_s: int
+    created_at: datetime
+
+
+class SourceError(ValueError):
+    pass
+
+
+def create_source(
+    db: Database,
+    name: str,
+    channel: str,
+    *,
+    max_message_bytes: int = model.DEFAULT_MAX_MESSAGE_BYTES,
+    max_batch_bytes: int = model.DEFAULT_MAX_BATCH_BYTES,
+    rate_limit_per_s: int = 100_000,
+) -> Source:
+    name = name.strip()
+    if not name:
+        raise SourceError("a source needs a name")
+    if channel not in model.CHANNELS:
+        raise SourceError(f"channel must be one of {', '.join(model.CHANNELS)}")
+    if not 0 < max_message_bytes <= max_batch_bytes <= model.LARGEST_BATCH_BYTES:
+        raise SourceError(f"limits must satisfy 0 < message <= batch <= {model.LARGEST_BATCH_BYTES} bytes")
+    if rate_limit_per_s <= 0:
+        raise SourceError("the rate limit must be positive")
+    row = {
+        "name": name,
+        "channel": channel,
+        "write_key": secrets.token_urlsafe(24),
+        "max_message_bytes": max_message_bytes,
+        "max_batch_bytes": max_batch_bytes,
+        "rate_limit_per_s": rate_limit_per_s,
+        "created_at": utcnow(),
+    }
+    with db.write() as conn:
+        if conn.execute(sa.select(sources.c.id).where(sources.c.name == name)).first():
+            raise SourceError(f"a source named {name!r} already exists")
+        source_id = conn.execute(sources.insert().values(**row)).inserted_primary_key[0]
+    return Source(id=source_id, **row)
+
+
+def list_sources(conn: Connection) -> list[Source]:
+    rows = conn.execute(sa.select(sources).where(sources.c.disabled_at.is_(None)).order_by(sources.c.id))
+    return [Source(**{k: v for k, v in r._mapping.items() if k != "disabled_at"}) for r in rows]
+
+
+def source_by_name(conn: Connection, name: str) -> Source | None:
+    return next((s for s in list_sources(conn) if s.name == name), None)
+
+
+class SourceDirectory:
+    """Write key to source, cached for a few seconds so a request costs no query."""
+
+    def __init__(self, db: Database, ttl_s: float = 5.0) -> None:
+        self.db = db
+        self.ttl_s = ttl_s
+        self._by_key: dict[str, Source] = {}
+        self._loaded = 0.0
+        self._lock = threading.Lock()
+
+    def by_key(self, key: str) -> Source | None:
+        with self._lock:
+            if time.monotonic() - self._loaded > self.ttl_s or key not in self._by_key:
+                self._reload()
+            return self._by_key.get(key)
+
+    def _reload(self) -> None:
+        if time.monotonic() - self._loaded < 0.2:  # unknown keys must not turn into a query storm
+            return
+        with self.db.read() as conn:
+            self._by_key = {s.write_key: s for s in list_sources(conn)}
+        self._loaded = time.monotonic()
+
+
+class RateLimiter:
+    """A token bucket per source, refilled at its messages-per-second limit, one second of burst."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[int, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, source: Source, cost: int) -> float:
+        """Take `cost` tokens; answer 0 when allowed, else the seconds to wait before retrying."""
+        rate = float(source.rate_limit_per_s)
+        now = time.monotonic()
+        with self._lock:
+            tokens, stamp = self._buckets.get(source.id, (rate, now))
+            tokens = min(rate, tokens + (now - stamp) * rate)
+            if cost <= tokens or (cost > rate and tokens >= rate):
+                self._buckets[source.id] = (tokens - cost, now)
+                return 0.0
+            self._buckets[source.id] = (tokens, now)
+            return (cost - tokens) / rate
+
+
+def read_offset(conn: Connection, consumer: str) -> int:
+    value = conn.execute(sa.select(log_offsets.c.offset).where(log_offsets.c.consumer == consumer)).scalar()
+    return int(value or 0)
+
+
+def write_offset(conn: Connection, consumer: str, offset: int) -> None:
+    updated = conn.execute(
+        log_offsets.update().where(log_offsets.c.consumer == consumer).values(offset=offset)
+    ).rowcount
+    if not updated:
+        conn.execute(log_offsets.insert().values(consumer=consumer, offset=offset))
+
+
+def log_head(conn: Connection) -> int:
+    return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(events.c.id), 0))).scalar_one())
+
+
+def list_dead_letters(conn: Connection, limit: int = 100, before: int | None = None) -> list[dict[str, object]]:
+    query = (
+        sa.select(dead_letters, sources.c.name.label("source"))
+        .select_from(dead_letters.outerjoin(sources, sources.c.id == dead_letters.c.source_id))
+        .order_by(dead_letters.c.id.desc())
+        .limit(limit)
+    )
+    if before is not None:
+        query = query.where(dead_letters.c.id < before)
+    return [dict(r._mapping) for r in conn.execute(query)]

@@ -1,0 +1,59 @@
+"""Tables of the collection context: sources, the append-only event log, dead letters, offsets."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from rapport.db.metadata import BigId, JSONDoc, UTCDateTime, metadata
+
+sources = sa.Table(
+    "sources",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("write_key", sa.String(64), nullable=False, unique=True),
+    sa.Column("max_message_bytes", sa.Integer, nullable=False),
+    sa.Column("max_batch_bytes", sa.Integer, nullable=False),
+    sa.Column("rate_limit_per_s", sa.Integer, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("disabled_at", UTCDateTime),
+)
+
+# The event log. `id` is the log offset; a row is immutable once written except for
+# `profile_id`, which the processor sets once (the profile that first took the event).
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("source_id", sa.Integer, sa.ForeignKey("sources.id"), nullable=False),
+    sa.Column("message_id", sa.String(200), nullable=False),
+    sa.Column("type", sa.String(16), nullable=False),
+    sa.Column("event", sa.String(200)),
+    sa.Column("timestamp", UTCDateTime, nullable=False),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.Column("payload", JSONDoc, nullable=False),
+    sa.Column("profile_id", sa.String(32), sa.ForeignKey("profiles.id")),
+    sa.UniqueConstraint("source_id", "message_id", name="uq_events_source_message"),
+    sa.Index("ix_events_profile_time", "profile_id", "timestamp"),
+)
+
+dead_letters = sa.Table(
+    "dead_letters",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("source_id", sa.Integer, sa.ForeignKey("sources.id")),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.Column("code", sa.String(64), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Index("ix_dead_letters_received", "received_at"),
+)
+
+# How far each consumer of the log has read.
+log_offsets = sa.Table(
+    "log_offsets",
+    metadata,
+    sa.Column("consumer", sa.String(64), primary_key=True),
+    sa.Column("offset", BigId, nullable=False),
+)

@@ -1,0 +1,104 @@
+"""Engine factory and the Database handle passed to every service.
+
+SQLite runs in WAL mode with `secure_delete=ON`. Writes on SQLite begin with `BEGIN IMMEDIATE` so
+that a read-then-write service never meets a lock upgrade failure; reads use deferred
+transactions so they never wait on the writer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from rapport.settings import Settings
+
+
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def _sqlite_engine(settings: Settings, immediate: bool) -> Engine:
+    path = settings.sqlite_path
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(
+        settings.database_url,
+        json_serializer=_json_dumps,
+        json_deserializer=orjson.loads,
+        connect_args={"check_same_thread": False, "timeout": 30},
+        pool_size=8,
+        max_overflow=8,
+    )
+    begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (pysqlite's own is broken)
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA synchronous={settings.sqlite_synchronous}")
+        cur.execute("PRAGMA secure_delete=ON")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql(begin)
+
+    return engine
+
+
+def _postgres_engine(settings: Settings) -> Engine:
+    return sa.create_engine(
+        settings.database_url,
+        json_serializer=_json_dumps,
+        json_deserializer=orjson.loads,
+        pool_size=8,
+        max_overflow=8,
+        pool_pre_ping=True,
+    )
+
+
+@dataclass
+class Database:
+    """Read engine, write engine and the settings they were built from."""
+
+    settings: Settings
+    engine: Engine
+    writer: Engine
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def write(self, lock: str | None = None) -> Iterator[Connection]:
+        """One write transaction; `lock` names a PostgreSQL advisory lock to serialize on."""
+        with self.writer.begin() as conn:
+            if lock and self.dialect == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": lock})
+            yield conn
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+        if self.writer is not self.engine:
+            self.writer.dispose()
+
+
+def open_database(settings: Settings) -> Database:
+    if settings.is_sqlite:
+        return Database(settings, _sqlite_engine(settings, False), _sqlite_engine(settings, True))
+    engine = _postgres_engine(settings)
+    return Database(settings, engine, engine)

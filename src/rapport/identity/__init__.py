@@ -1,0 +1,1 @@
+"""Identity resolution: identifiers, normalization, the identity graph, merge and un-merge."""

@@ -1,0 +1,112 @@
+"""The identity graph as the processor sees it: loaded in bulk per batch, cached between batches.
+
+The processor is the only writer of the graph besides an undo, which bumps `graph_version`;
+the processor drops its cache when the version moves, so a cached answer is never stale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from rapport.identity.model import Identifier
+from rapport.identity.store import graph_version, identifiers, profiles
+
+CHUNK = 500
+MAX_CACHED = 1_000_000
+
+
+def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for i in range(0, len(items), CHUNK):
+        yield items[i : i + CHUNK]
+
+
+def read_version(conn: Connection) -> int:
+    return int(conn.execute(sa.select(graph_version.c.version).where(graph_version.c.id == 1)).scalar() or 0)
+
+
+def bump_version(conn: Connection) -> None:
+    if not conn.execute(graph_version.update().where(graph_version.c.id == 1).values(version=graph_version.c.version + 1)).rowcount:
+        conn.execute(graph_version.insert().values(id=1, version=1))
+
+
+class CachedGraph:
+    """A `GraphView` over the database with in-memory changes made by the current batch."""
+
+    def __init__(self, limited_types: Iterable[str]) -> None:
+        self.limited_types = tuple(limited_types)
+        self.version = -1
+        self.clear()
+
+    def clear(self) -> None:
+        self._origin: dict[str, str | None] = {}
+        self._canonical: dict[str, str] = {}
+        self._absorbed_into: dict[str, str] = {}
+        self._limited: dict[str, dict[str, set[str]]] = {}
+
+    def sync(self, conn: Connection) -> None:
+        version = read_version(conn)
+        if version != self.version or len(self._origin) > MAX_CACHED:
+            self.clear()
+            self.version = version
+
+    # GraphView
+    def origin(self, key: str) -> str | None:
+        return self._origin.get(key)
+
+    def canonical(self, profile_id: str) -> str:
+        current = self._canonical.get(profile_id, profile_id)
+        while current in self._absorbed_into:
+            current = self._absorbed_into[current]
+        return current
+
+    def limited_values(self, canonical_id: str) -> dict[str, set[str]]:
+        return self._limited.get(canonical_id, {})
+
+    # changes made by the processor
+    def add_profile(self, profile_id: str) -> None:
+        self._canonical[profile_id] = profile_id
+        self._limited[profile_id] = {}
+
+    def attach(self, ident: Identifier, profile_id: str) -> None:
+        self._origin[ident.key] = profile_id
+        if ident.type in self.limited_types:
+            self._limited.setdefault(self.canonical(profile_id), {}).setdefault(ident.type, set()).add(ident.value)
+
+    def absorb(self, survivor: str, absorbed: str) -> None:
+        self._absorbed_into[absorbed] = survivor
+        merged = self._limited.setdefault(survivor, {})
+        for kind, values in self._limited.pop(absorbed, {}).items():
+            merged.setdefault(kind, set()).update(values)
+
+    def preload(self, conn: Connection, keys: Iterable[str]) -> None:
+        """Load what the batch will ask about, in a few queries rather than one per event."""
+        missing = [k for k in set(keys) if k not in self._origin]
+        found: dict[str, str] = {}
+        for chunk in _chunks(missing):
+            rows = conn.execute(sa.select(identifiers.c.key, identifiers.c.profile_id).where(identifiers.c.key.in_(chunk)))
+            found.update({key: pid for key, pid in rows})
+        for key in missing:
+            self._origin[key] = found.get(key)
+        unknown = sorted({pid for pid in found.values() if pid not in self._canonical})
+        for chunk in _chunks(unknown):
+            rows = conn.execute(sa.select(profiles.c.id, profiles.c.canonical_id).where(profiles.c.id.in_(chunk)))
+            self._canonical.update({pid: canon for pid, canon in rows})
+        self._load_limited(conn, {self.canonical(pid) for pid in found.values()})
+
+    def _load_limited(self, conn: Connection, canonicals: set[str]) -> None:
+        todo = sorted(c for c in canonicals if c not in self._limited)
+        for c in todo:
+            self._limited[c] = {}
+        if not self.limited_types:
+            return
+        for chunk in _chunks(todo):
+            rows = conn.execute(
+                sa.select(profiles.c.canonical_id, identifiers.c.type, identifiers.c.value)
+                .select_from(identifiers.join(profiles, profiles.c.id == identifiers.c.profile_id))
+                .where(profiles.c.canonical_id.in_(chunk), identifiers.c.type.in_(self.limited_types))
+            )
+            for canon, kind, value in rows:
+                self._limited[canon].setdefault(kind, set()).add(value)

@@ -1,0 +1,188 @@
+"""Identifiers and the rules that join them into one person. Pure: no database, no settings object.
+
+The rules are the ones mature CDPs use: values known to be junk never join anything, each
+identifier type may be limited per profile (by default one user_id), and identifiers are weighed
+in a priority order, so the strongest one decides which profile an event belongs to.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import phonenumbers
+
+# Highest priority first.
+PRIORITY = ("user_id", "email", "phone", "external", "device_id", "anonymous_id")
+_RANK = {t: i for i, t in enumerate(PRIORITY)}
+_ALL_ZERO = re.compile(r"^[0\-_.:]+$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_VALUE_LENGTH = 360
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Identifier:
+    type: str
+    value: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.type}:{self.value}"
+
+    @property
+    def rank(self) -> int:
+        return _RANK.get(self.type, len(PRIORITY))
+
+    @classmethod
+    def from_key(cls, key: str) -> Identifier:
+        kind, _, value = key.partition(":")
+        return cls(kind, value)
+
+
+@dataclass(frozen=True)
+class IdentityRules:
+    blocked_values: frozenset[str] = frozenset()
+    limits: Mapping[str, int] = field(default_factory=lambda: {"user_id": 1})
+    phone_region: str = "US"
+
+
+def normalize_email(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    email = value.strip().lower()
+    return email if _EMAIL.match(email) and len(email) <= MAX_VALUE_LENGTH else None
+
+
+def normalize_phone(value: Any, region: str) -> str | None:
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        return None
+    try:
+        number = phonenumbers.parse(str(value), region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def is_blocked(value: str, rules: IdentityRules) -> bool:
+    lowered = value.strip().lower()
+    return not lowered or lowered in rules.blocked_values or bool(_ALL_ZERO.match(lowered))
+
+
+def _plain(kind: str, value: Any, rules: IdentityRules) -> Identifier | None:
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        return None
+    text = str(value).strip()
+    if is_blocked(text, rules) or len(text) > MAX_VALUE_LENGTH:
+        return None
+    return Identifier(kind, text)
+
+
+def _contact_points(traits: Any, rules: IdentityRules) -> Iterable[Identifier | None]:
+    if not isinstance(traits, dict):
+        return
+    email = normalize_email(traits.get("email"))
+    if email and not is_blocked(email, rules):
+        yield Identifier("email", email)
+    phone = normalize_phone(traits.get("phone"), rules.phone_region) if traits.get("phone") else None
+    if phone:
+        yield Identifier("phone", phone)
+
+
+def extract_identifiers(message: Mapping[str, Any], rules: IdentityRules) -> list[Identifier]:
+    """Every usable identifier in a message, normalized, deduplicated, strongest first."""
+    context = message.get("context") or {}
+    found: list[Identifier | None] = [
+        _plain("user_id", message.get("userId"), rules),
+        _plain("anonymous_id", message.get("anonymousId"), rules),
+    ]
+    if message.get("type") == "identify":
+        found.extend(_contact_points(message.get("traits"), rules))
+    found.extend(_contact_points(context.get("traits"), rules))
+    device = context.get("device") if isinstance(context.get("device"), dict) else {}
+    found.append(_plain("device_id", device.get("id"), rules))
+    for ext in context.get("externalIds") or []:
+        if isinstance(ext, dict) and ext.get("type") and ext.get("id") is not None:
+            value = _plain("external", ext["id"], rules)
+            found.append(Identifier("external", f"{ext['type']}={value.value}") if value else None)
+    unique = {i.key: i for i in found if i is not None}
+    return sorted(unique.values(), key=lambda i: (i.rank, i.value))
+
+
+def extract_traits(message: Mapping[str, Any]) -> dict[str, Any]:
+    """Traits a message states about its person: identify traits win over context.traits."""
+    traits: dict[str, Any] = {}
+    context = message.get("context") or {}
+    if isinstance(context.get("traits"), dict):
+        traits.update(context["traits"])
+    if message.get("type") == "identify" and isinstance(message.get("traits"), dict):
+        traits.update(message["traits"])
+    return {str(k)[:200]: v for k, v in traits.items()}
+
+
+class GraphView(Protocol):
+    def origin(self, key: str) -> str | None:
+        """The profile that holds this identifier, or None."""
+
+    def canonical(self, profile_id: str) -> str:
+        """The profile this one currently shows as (itself unless merged)."""
+
+    def limited_values(self, canonical_id: str) -> dict[str, set[str]]:
+        """The values of each limited identifier type across the canonical profile's members."""
+
+
+@dataclass
+class Resolution:
+    target: str | None  # the canonical profile the event joins; None: a new profile
+    attach: list[Identifier]  # identifiers new to the graph, for the target
+    absorb: list[str]  # canonical profiles to merge into the target
+    conflicts: list[Identifier]  # identifiers left out because joining would break a limit
+    anchor: Identifier | None  # the strongest identifier kept; its holder takes the event
+
+
+def _fits(held: Mapping[str, set[str]], limits: Mapping[str, int]) -> bool:
+    return all(len(values) <= limits.get(kind, len(values)) for kind, values in held.items())
+
+
+def _union(a: Mapping[str, set[str]], b: Mapping[str, set[str]]) -> dict[str, set[str]]:
+    out = {k: set(v) for k, v in a.items()}
+    for kind, values in b.items():
+        out.setdefault(kind, set()).update(values)
+    return out
+
+
+def resolve(identifiers: list[Identifier], graph: GraphView, rules: IdentityRules) -> Resolution:
+    """Decide where one message's identifiers belong, strongest identifier first."""
+    held: dict[str, set[str]] = {}
+    target: str | None = None
+    result = Resolution(None, [], [], [], None)
+    for ident in identifiers:
+        origin = graph.origin(ident.key)
+        if origin is None:
+            tentative = _union(held, {ident.type: {ident.value}} if ident.type in rules.limits else {})
+            if _fits(tentative, rules.limits):
+                held = tentative
+                result.attach.append(ident)
+                result.anchor = result.anchor or ident
+            else:
+                result.conflicts.append(ident)
+            continue
+        owner = graph.canonical(origin)
+        if owner == target or owner in result.absorb:
+            result.anchor = result.anchor or ident
+            continue
+        tentative = _union(held, graph.limited_values(owner))
+        if not _fits(tentative, rules.limits):
+            result.conflicts.append(ident)
+            continue
+        held = tentative
+        result.anchor = result.anchor or ident
+        if target is None:
+            target = owner
+        else:
+            result.absorb.append(owner)
+    result.target = target
+    return result

@@ -1,0 +1,60 @@
+"""Tables of the identity graph.
+
+A profile row is a node; `canonical_id` names the profile it currently shows as (itself unless
+merged), `merged_into` the profile that absorbed it. Identifiers and events keep the profile that
+first took them, so a merge moves nothing and an undo is exact.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from rapport.db.metadata import BigId, JSONDoc, UTCDateTime, metadata
+
+profiles = sa.Table(
+    "profiles",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("canonical_id", sa.String(32), nullable=False, index=True),
+    sa.Column("merged_into", sa.String(32)),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("first_seen", UTCDateTime),
+    sa.Column("last_seen", UTCDateTime),
+    sa.Column("event_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("channels", JSONDoc, nullable=False),
+)
+
+identifiers = sa.Table(
+    "identifiers",
+    metadata,
+    sa.Column("key", sa.String(400), primary_key=True),  # "type:value", the lookup key
+    sa.Column("type", sa.String(32), nullable=False),
+    sa.Column("value", sa.String(360), nullable=False),
+    sa.Column("profile_id", sa.String(32), sa.ForeignKey("profiles.id"), nullable=False, index=True),
+    sa.Column("first_event_id", BigId),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+merges = sa.Table(
+    "merges",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("survivor_id", sa.String(32), sa.ForeignKey("profiles.id"), nullable=False, index=True),
+    sa.Column("absorbed_id", sa.String(32), sa.ForeignKey("profiles.id"), nullable=False, index=True),
+    sa.Column("identifiers", JSONDoc, nullable=False),  # keys that linked the two
+    sa.Column("event_id", BigId),
+    sa.Column("message_id", sa.String(200)),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("undone_at", UTCDateTime),
+    sa.Column("undone_by", sa.String(200)),
+)
+
+# A counter bumped by every change to the graph made outside the processor (an undo), so the
+# processor knows its caches are stale.
+graph_version = sa.Table(
+    "graph_version",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("version", BigId, nullable=False),
+)

@@ -1,0 +1,1 @@
+"""The unified profile: identifiers, traits, channels, timeline."""

@@ -1,0 +1,150 @@
+"""Staff API over profiles, merges and dead letters.
+
+Reads may ask to see their own writes: `?after=OFFSET` (the `offset` a Tracking API answer
+returned) or `?consistent=true` (everything acknowledged so far) waits until the processor has
+applied that much of the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+from datetime import datetime
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Query, Request
+
+from rapport.access.api import Authorized
+from rapport.collect.service import list_dead_letters, log_head, read_offset
+from rapport.errors import ApiError, NotFound
+from rapport.identity.service import merge_history, undo_merge
+from rapport.profiles import service
+from rapport.profiles.processor import CONSUMER, rules_from
+
+router = APIRouter(prefix="/api/v1", tags=["profiles"])
+
+
+async def wait_for_log(request: Request, after: int | None, consistent: bool) -> None:
+    db = request.app.state.db
+    if not consistent and after is None:
+        return
+    if after is None:
+        with db.read() as conn:
+            after = log_head(conn)
+    deadline = time.monotonic() + db.settings.consistency_timeout_s
+    while True:
+        with db.read() as conn:
+            if read_offset(conn, CONSUMER) >= after:
+                return
+        if time.monotonic() > deadline:
+            raise ApiError(503, "not_caught_up", f"profiles have not yet caught up with log offset {after}",
+                           {"Retry-After": "1"})
+        await asyncio.sleep(0.005)
+
+
+Consistency = Annotated[bool, Query(description="wait until everything acknowledged so far is applied")]
+After = Annotated[int | None, Query(ge=0, description="wait until this log offset is applied")]
+
+
+def _encode_cursor(ts: datetime, eid: int) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps([ts.isoformat(), eid])).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        ts, eid = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return datetime.fromisoformat(ts), int(eid)
+    except Exception:  # noqa: BLE001 - any garbage in a cursor is the client's mistake
+        raise ApiError(400, "invalid_cursor", "the cursor is not one this API returned") from None
+
+
+def _load(request: Request, profile_id: str) -> service.ProfileView:
+    with request.app.state.db.read() as conn:
+        view = service.load_profile(conn, profile_id)
+    if view is None:
+        raise NotFound(f"profile {profile_id!r}")
+    return view
+
+
+@router.get("/profiles")
+async def find_profiles(
+    request: Request,
+    _staff: Authorized("profiles:read"),
+    identifier: Annotated[str | None, Query(description="type:value, e.g. email:ada@example.com")] = None,
+    q: Annotated[str | None, Query(description="free text: email, phone, id or part of a name")] = None,
+    after: After = None,
+    consistent: Consistency = False,
+) -> dict[str, Any]:
+    await wait_for_log(request, after, consistent)
+    db = request.app.state.db
+    rules = rules_from(db.settings)
+    with db.read() as conn:
+        if identifier is not None:
+            ident = service.parse_identifier(identifier, rules)
+            if ident is None:
+                raise ApiError(400, "invalid_identifier", "use type:value, e.g. email:ada@example.com or phone:+14155550100")
+            found = service.find_by_identifier(conn, ident)
+            ids = [found] if found else []
+        elif q is not None:
+            ids = service.search_profiles(conn, q, rules)
+        else:
+            raise ApiError(400, "missing_query", "give `identifier=type:value` or `q=text`")
+        views = [service.load_profile(conn, pid) for pid in ids]
+    return {"items": [v.public() for v in views if v]}
+
+
+@router.get("/profiles/{profile_id}")
+async def get_profile(
+    request: Request, profile_id: str, _staff: Authorized("profiles:read"), after: After = None,
+    consistent: Consistency = False,
+) -> dict[str, Any]:
+    await wait_for_log(request, after, consistent)
+    return _load(request, profile_id).public()
+
+
+@router.get("/profiles/{profile_id}/timeline")
+async def get_timeline(
+    request: Request,
+    profile_id: str,
+    _staff: Authorized("profiles:read"),
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: str | None = None,
+    after: After = None,
+    consistent: Consistency = False,
+) -> dict[str, Any]:
+    await wait_for_log(request, after, consistent)
+    view = _load(request, profile_id)
+    before = _decode_cursor(cursor) if cursor else None
+    with request.app.state.db.read() as conn:
+        items = service.timeline(conn, view.members, limit + 1, before)
+    more = len(items) > limit
+    items = items[:limit]
+    next_cursor = _encode_cursor(items[-1]["timestamp"], items[-1]["id"]) if more else None
+    return {"profile_id": view.id, "items": items, "next_cursor": next_cursor}
+
+
+@router.get("/profiles/{profile_id}/merges")
+async def get_merges(request: Request, profile_id: str, _staff: Authorized("profiles:read")) -> dict[str, Any]:
+    view = _load(request, profile_id)
+    with request.app.state.db.read() as conn:
+        items = merge_history(conn, view.members)
+    return {"profile_id": view.id, "items": items}
+
+
+@router.post("/merges/{merge_id}/undo")
+async def post_undo_merge(request: Request, merge_id: int, staff: Authorized("merges:undo")) -> dict[str, Any]:
+    return await asyncio.to_thread(undo_merge, request.app.state.db, merge_id, staff.actor)
+
+
+@router.get("/dead-letters")
+async def get_dead_letters(
+    request: Request,
+    _staff: Authorized("dead_letters:read"),
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    before: Annotated[int | None, Query(ge=1)] = None,
+) -> dict[str, Any]:
+    with request.app.state.db.read() as conn:
+        items = list_dead_letters(conn, limit, before)
+    return {"items": items}

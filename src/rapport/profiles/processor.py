@@ -1,0 +1,273 @@
+"""The processor: reads the event log in order and turns it into the identity graph and profiles.
+
+One batch is one transaction that also moves the processor's offset, so a crash at any point
+replays whole batches and never applies an event twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from rapport.collect.service import read_offset, write_offset
+from rapport.collect.store import events, sources
+from rapport.db.engine import Database
+from rapport.db.metadata import utcnow
+from rapport.identity.graph import CachedGraph
+from rapport.identity.model import Identifier, IdentityRules, extract_identifiers, extract_traits, resolve
+from rapport.identity.store import identifiers, merges, profiles
+from rapport.profiles.store import profile_traits
+from rapport.settings import Settings
+
+CONSUMER = "profiles"
+GRAPH_LOCK = "rapport:identity-graph"
+log = logging.getLogger("rapport.processor")
+
+
+def rules_from(settings: Settings) -> IdentityRules:
+    return IdentityRules(
+        blocked_values=frozenset(v.strip().lower() for v in settings.blocked_identifier_values),
+        limits=dict(settings.identifier_limits),
+        phone_region=settings.default_phone_region,
+    )
+
+
+@dataclass
+class _Stats:
+    count: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+    channels: set[str] = field(default_factory=set)
+
+    def add(self, ts: datetime, channel: str) -> None:
+        self.count += 1
+        self.first = ts if self.first is None or ts < self.first else self.first
+        self.last = ts if self.last is None or ts > self.last else self.last
+        self.channels.add(channel)
+
+
+@dataclass
+class _Batch:
+    """Everything one batch will write, gathered in memory and flushed in bulk."""
+
+    new_profiles: list[str] = field(default_factory=list)
+    new_identifiers: list[dict[str, Any]] = field(default_factory=list)
+    merges: list[dict[str, Any]] = field(default_factory=list)
+    assignments: list[dict[str, Any]] = field(default_factory=list)
+    traits: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    stats: dict[str, _Stats] = field(default_factory=lambda: defaultdict(_Stats))
+
+
+class Processor:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.rules = rules_from(db.settings)
+        self.graph = CachedGraph(self.rules.limits)
+        self._channels: dict[int, str] = {}
+
+    def run_once(self, limit: int | None = None) -> int:
+        """Process the next batch of the log; answer how many events it held."""
+        limit = limit or self.db.settings.processor_batch_size
+        with self.db.write(lock=GRAPH_LOCK) as conn:
+            self.graph.sync(conn)
+            offset = read_offset(conn, CONSUMER)
+            rows = conn.execute(
+                sa.select(events.c.id, events.c.source_id, events.c.timestamp, events.c.payload, events.c.message_id)
+                .where(events.c.id > offset)
+                .order_by(events.c.id)
+                .limit(limit)
+            ).all()
+            if not rows:
+                return 0
+            try:
+                self._apply(conn, rows)
+            except Exception:
+                self.graph.clear()  # the transaction rolls back; so must the cache
+                self.graph.version = -1
+                raise
+            write_offset(conn, CONSUMER, rows[-1].id)
+        return len(rows)
+
+    def run_until_caught_up(self) -> int:
+        total = 0
+        while n := self.run_once():
+            total += n
+        return total
+
+    def _channel(self, conn: Connection, source_id: int) -> str:
+        if source_id not in self._channels:
+            self._channels.update(dict(conn.execute(sa.select(sources.c.id, sources.c.channel)).all()))
+        return self._channels.get(source_id, "other")
+
+    def _apply(self, conn: Connection, rows: list[Any]) -> None:
+        found = [extract_identifiers(r.payload, self.rules) for r in rows]
+        self.graph.preload(conn, (i.key for ids in found for i in ids))
+        batch = _Batch()
+        for row, ids in zip(rows, found, strict=True):
+            profile_id = self._place(row, ids, batch)
+            batch.assignments.append({"eid": row.id, "pid": profile_id})
+            batch.stats[profile_id].add(row.timestamp, self._channel(conn, row.source_id))
+            for key, value in extract_traits(row.payload).items():
+                current = batch.traits.get((profile_id, key))
+                if current is None or current["observed_at"] <= row.timestamp:
+                    batch.traits[(profile_id, key)] = {
+                        "profile_id": profile_id,
+                        "key": key,
+                        "value": value,
+                        "source_id": row.source_id,
+                        "observed_at": row.timestamp,
+                        "event_id": row.id,
+                    }
+        _flush(conn, batch)
+
+    def _new_profile(self, batch: _Batch) -> str:
+        profile_id = uuid.uuid4().hex
+        self.graph.add_profile(profile_id)
+        batch.new_profiles.append(profile_id)
+        return profile_id
+
+    def _place(self, row: Any, ids: list[Identifier], batch: _Batch) -> str:
+        """Resolve one event, apply the outcome to the graph, and answer the profile that takes it."""
+        result = resolve(ids, self.graph, self.rules)
+        target = result.target or self._new_profile(batch)
+        for absorbed in result.absorb:
+            self.graph.absorb(target, absorbed)
+            batch.merges.append(
+                {
+                    "survivor_id": target,
+                    "absorbed_id": absorbed,
+                    "identifiers": [i.key for i in ids if i not in result.conflicts],
+                    "event_id": row.id,
+                    "message_id": row.message_id,
+                    "reason": f"{row.payload.get('type')} message shares an identifier of both profiles",
+                    "created_at": utcnow(),
+                }
+            )
+        for ident in result.attach:
+            self.graph.attach(ident, target)
+            batch.new_identifiers.append(
+                {"key": ident.key, "type": ident.type, "value": ident.value, "profile_id": target,
+                 "first_event_id": row.id, "created_at": utcnow()}
+            )
+        if result.anchor is None or result.anchor in result.attach:
+            return target
+        return self.graph.origin(result.anchor.key) or target
+
+
+def _upsert_traits(conn: Connection) -> sa.Insert:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(profile_traits)
+    return stmt.on_conflict_do_update(
+        index_elements=["profile_id", "key"],
+        set_={c: stmt.excluded[c] for c in ("value", "source_id", "observed_at", "event_id")},
+        where=profile_traits.c.observed_at <= stmt.excluded.observed_at,
+    )
+
+
+def _flush(conn: Connection, batch: _Batch) -> None:
+    now = utcnow()
+    if batch.new_profiles:
+        fresh = set(batch.new_profiles)
+        conn.execute(
+            profiles.insert(),
+            [
+                {"id": p, "canonical_id": p, "created_at": now, "first_seen": batch.stats[p].first,
+                 "last_seen": batch.stats[p].last, "event_count": batch.stats[p].count,
+                 "channels": sorted(batch.stats[p].channels)}
+                for p in batch.new_profiles
+            ],
+        )
+    else:
+        fresh = set()
+    if batch.new_identifiers:
+        conn.execute(identifiers.insert(), batch.new_identifiers)
+    for merge in batch.merges:
+        conn.execute(profiles.update().where(profiles.c.canonical_id == merge["absorbed_id"]).values(canonical_id=merge["survivor_id"]))
+        conn.execute(profiles.update().where(profiles.c.id == merge["absorbed_id"]).values(merged_into=merge["survivor_id"]))
+    if batch.merges:
+        conn.execute(merges.insert(), batch.merges)
+    conn.execute(
+        events.update().where(events.c.id == sa.bindparam("eid")).values(profile_id=sa.bindparam("pid")),
+        batch.assignments,
+    )
+    if batch.traits:
+        conn.execute(_upsert_traits(conn), list(batch.traits.values()))
+    _update_stats(conn, {p: s for p, s in batch.stats.items() if p not in fresh})
+
+
+def _update_stats(conn: Connection, stats: dict[str, _Stats]) -> None:
+    if not stats:
+        return
+    ids = sorted(stats)
+    current: dict[str, Any] = {}
+    for i in range(0, len(ids), 500):
+        query = sa.select(profiles.c.id, profiles.c.first_seen, profiles.c.last_seen, profiles.c.event_count, profiles.c.channels)
+        current.update({r.id: r for r in conn.execute(query.where(profiles.c.id.in_(ids[i : i + 500])))})
+    rows = []
+    for pid, s in stats.items():
+        old = current[pid]
+        rows.append(
+            {
+                "pid": pid,
+                "count": old.event_count + s.count,
+                "first": min(d for d in (old.first_seen, s.first) if d is not None),
+                "last": max(d for d in (old.last_seen, s.last) if d is not None),
+                "channels": sorted(set(old.channels) | s.channels),
+            }
+        )
+    conn.execute(
+        profiles.update()
+        .where(profiles.c.id == sa.bindparam("pid"))
+        .values(event_count=sa.bindparam("count"), first_seen=sa.bindparam("first"),
+                last_seen=sa.bindparam("last"), channels=sa.bindparam("channels")),
+        rows,
+    )
+
+
+def run_processor(db: Database, stop: threading.Event, idle_sleep_s: float = 0.02) -> None:
+    """Keep the profiles caught up with the log until `stop` is set."""
+    processor = Processor(db)
+    while not stop.is_set():
+        try:
+            done = processor.run_once()
+        except Exception:  # noqa: BLE001 - a failed batch rolls back and is retried
+            log.exception("processor batch failed; retrying")
+            stop.wait(1.0)
+            continue
+        if not done:
+            stop.wait(idle_sleep_s)
+
+
+def processor_process_main(database_url: str, env: dict[str, str], parent_pid: int) -> None:
+    """Entry point of the processor child process that `rapport serve` starts; it stops with its parent."""
+    import os
+    import signal
+
+    from rapport.db.engine import open_database
+    from rapport.settings import load_settings
+
+    os.environ.update(env)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+
+    def watch_parent() -> None:
+        while not stop.wait(0.5):
+            if os.getppid() != parent_pid:
+                stop.set()
+
+    threading.Thread(target=watch_parent, daemon=True).start()
+    db = open_database(load_settings(database_url=database_url))
+    try:
+        run_processor(db, stop)
+    finally:
+        db.dispose()

@@ -1,0 +1,97 @@
+"""One validated Settings object, read from RAPPORT_* environment variables.
+
+Nothing is built at import time: call `load_settings()` at the edge (CLI, app factory, tests).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import phonenumbers
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_BLOCKED_VALUES = (
+    "null",
+    "undefined",
+    "none",
+    "nil",
+    "0",
+    "-1",
+    "anonymous",
+    "unknown",
+    "n/a",
+    "na",
+    "test",
+    "00000000-0000-0000-0000-000000000000",
+)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RAPPORT_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///rapport.db",
+        description="SQLAlchemy URL: sqlite:///path.db (embedded) or postgresql+psycopg://user:pw@host/db",
+    )
+    secret_key: str | None = Field(
+        default=None,
+        description="Signs console sessions; when unset one is generated once and kept in the database.",
+    )
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = Field(
+        default="FULL", description="FULL: a 2xx survives power loss; NORMAL: survives a process crash."
+    )
+    default_phone_region: str = Field(default="US", description="ISO region for phone numbers given without +country.")
+    blocked_identifier_values: list[str] = Field(default_factory=lambda: list(DEFAULT_BLOCKED_VALUES))
+    identifier_limits: dict[str, int] = Field(
+        default_factory=lambda: {"user_id": 1},
+        description="Most values of an identifier type one profile may hold; a second one never merges.",
+    )
+    processor: Literal["process", "thread", "off"] = Field(
+        default="process", description="How `serve` runs the event processor."
+    )
+    processor_batch_size: int = Field(default=2000, ge=1, le=100_000)
+    consistency_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    demo: bool = False
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must start with sqlite:// or postgresql+psycopg://")
+        return value
+
+    @field_validator("default_phone_region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        value = value.upper()
+        if value not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"{value!r} is not an ISO 3166 region phonenumbers knows (e.g. US, GB, DE)")
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        if not self.is_sqlite:
+            return None
+        path = self.database_url.split("///", 1)[-1]
+        return None if path in ("", ":memory:") else Path(path)
+
+
+class SettingsError(Exception):
+    """A RAPPORT_* variable has a bad value; the message names it."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            name = "RAPPORT_" + "_".join(str(p) for p in err["loc"]).upper()
+            lines.append(f"{name}: {err['msg']}")
+        raise SettingsError("invalid configuration:\n  " + "\n  ".join(lines)) from None

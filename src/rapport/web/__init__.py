@@ -1,0 +1,1 @@
+"""The web console (staff) and, later, the customer portal: server-rendered pages."""

@@ -1,0 +1,32 @@
+"""Helpers tests use to talk to Rapport the way clients do."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from rapport.collect.service import Source
+
+
+def basic_auth(source: Source) -> dict[str, str]:
+    token = base64.b64encode(f"{source.write_key}:".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+def send_batch(client: TestClient, source: Source, messages: list[dict[str, Any]], **body: Any) -> Any:
+    return client.post("/v1/batch", json={"batch": messages, **body}, headers=basic_auth(source))
+
+
+def profile_by(client: TestClient, headers: dict[str, str], identifier: str) -> dict[str, Any] | None:
+    """The profile holding `identifier`, after everything acknowledged so far is applied."""
+    res = client.get("/api/v1/profiles", params={"identifier": identifier, "consistent": "true"}, headers=headers)
+    assert res.status_code == 200, res.text
+    items = res.json()["items"]
+    assert len(items) <= 1
+    return items[0] if items else None
+
+
+def identifiers_of(profile: dict[str, Any]) -> set[str]:
+    return {f"{i['type']}:{i['value']}" for i in profile["identifiers"]}
