@@ -202,3 +202,7 @@ def create_token_command(
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

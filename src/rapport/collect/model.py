@@ -89,8 +89,8 @@ def read_envelope(body: Any, received_at: datetime, batch: bool) -> tuple[Envelo
     messages = body.get("batch")
     if not isinstance(messages, list):
         raise EnvelopeError("invalid_batch", "the body must hold a `batch` array of messages")
-    context = body.get("context") or {}
-    integrations = body.get("integrations") or {}
+    context = {} if body.get("context") is None else body["context"]
+    integrations = {} if body.get("integrations") is None else body["integrations"]
     if not isinstance(context, dict) or not isinstance(integrations, dict):
         raise EnvelopeError("invalid_batch", "`context` and `integrations` must be objects")
     return Envelope(context, integrations, sent_at, received_at), messages

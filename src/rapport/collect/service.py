@@ -7,6 +7,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -69,7 +70,11 @@ def create_source(
 
 def list_sources(conn: Connection) -> list[Source]:
     rows = conn.execute(sa.select(sources).where(sources.c.disabled_at.is_(None)).order_by(sources.c.id))
-    return [Source(**{k: v for k, v in r._mapping.items() if k != "disabled_at"}) for r in rows]
+    return [_source(r) for r in rows]
+
+
+def _source(row: sa.Row[Any]) -> Source:
+    return Source(**{k: v for k, v in row._mapping.items() if k != "disabled_at"})
 
 
 def source_by_name(conn: Connection, name: str) -> Source | None:
@@ -77,27 +82,35 @@ def source_by_name(conn: Connection, name: str) -> Source | None:
 
 
 class SourceDirectory:
-    """Write key to source, cached for a few seconds so a request costs no query."""
+    """Write key to source, remembered for a few seconds so most requests cost no query.
+
+    An unknown key is looked up every time (one indexed query): a source created a moment ago
+    must be accepted at once, since SDKs never retry a 401.
+    """
 
     def __init__(self, db: Database, ttl_s: float = 5.0) -> None:
         self.db = db
         self.ttl_s = ttl_s
-        self._by_key: dict[str, Source] = {}
-        self._loaded = 0.0
+        self._known: dict[str, tuple[Source, float]] = {}
         self._lock = threading.Lock()
 
     def by_key(self, key: str) -> Source | None:
+        now = time.monotonic()
         with self._lock:
-            if time.monotonic() - self._loaded > self.ttl_s or key not in self._by_key:
-                self._reload()
-            return self._by_key.get(key)
-
-    def _reload(self) -> None:
-        if time.monotonic() - self._loaded < 0.2:  # unknown keys must not turn into a query storm
-            return
+            hit = self._known.get(key)
+        if hit and now - hit[1] < self.ttl_s:
+            return hit[0]
         with self.db.read() as conn:
-            self._by_key = {s.write_key: s for s in list_sources(conn)}
-        self._loaded = time.monotonic()
+            row = conn.execute(
+                sa.select(sources).where(sources.c.write_key == key, sources.c.disabled_at.is_(None))
+            ).first()
+        source = _source(row) if row else None
+        with self._lock:
+            if source:
+                self._known[key] = (source, now)
+            else:
+                self._known.pop(key, None)
+        return source
 
 
 class RateLimiter:

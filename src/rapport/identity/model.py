@@ -112,6 +112,22 @@ def extract_identifiers(message: Mapping[str, Any], rules: IdentityRules) -> lis
     return sorted(unique.values(), key=lambda i: (i.rank, i.value))
 
 
+def alias_candidates(message: Mapping[str, Any], rules: IdentityRules) -> list[Identifier]:
+    """What an alias's `previousId` may be: a known user id, else an anonymous id."""
+    if message.get("type") != "alias":
+        return []
+    ident = _plain("user_id", message.get("previousId"), rules)
+    return [ident, Identifier("anonymous_id", ident.value)] if ident else []
+
+
+def previous_identifier(candidates: list[Identifier], graph: GraphView) -> list[Identifier]:
+    """Pick the alias candidate the graph knows, preferring the user id; unknown: the anonymous id."""
+    if not candidates:
+        return []
+    known = [c for c in candidates if graph.origin(c.key) is not None]
+    return [known[0] if known else candidates[-1]]
+
+
 def extract_traits(message: Mapping[str, Any]) -> dict[str, Any]:
     """Traits a message states about its person: identify traits win over context.traits."""
     traits: dict[str, Any] = {}

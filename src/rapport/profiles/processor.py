@@ -23,7 +23,15 @@ from rapport.collect.store import events, sources
 from rapport.db.engine import Database
 from rapport.db.metadata import utcnow
 from rapport.identity.graph import CachedGraph
-from rapport.identity.model import Identifier, IdentityRules, extract_identifiers, extract_traits, resolve
+from rapport.identity.model import (
+    Identifier,
+    IdentityRules,
+    alias_candidates,
+    extract_identifiers,
+    extract_traits,
+    previous_identifier,
+    resolve,
+)
 from rapport.identity.store import identifiers, merges, profiles
 from rapport.profiles.store import profile_traits
 from rapport.settings import Settings
@@ -110,9 +118,12 @@ class Processor:
 
     def _apply(self, conn: Connection, rows: list[Any]) -> None:
         found = [extract_identifiers(r.payload, self.rules) for r in rows]
-        self.graph.preload(conn, (i.key for ids in found for i in ids))
+        aliases = {n: alias_candidates(r.payload, self.rules) for n, r in enumerate(rows) if r.payload.get("type") == "alias"}
+        self.graph.preload(conn, [i.key for ids in (*found, *aliases.values()) for i in ids])
         batch = _Batch()
-        for row, ids in zip(rows, found, strict=True):
+        for n, (row, ids) in enumerate(zip(rows, found, strict=True)):
+            if n in aliases:  # decided now, so an id taken earlier in this batch counts
+                ids = sorted({*ids, *previous_identifier(aliases[n], self.graph)}, key=lambda i: (i.rank, i.value))
             profile_id = self._place(row, ids, batch)
             batch.assignments.append({"eid": row.id, "pid": profile_id})
             batch.stats[profile_id].add(row.timestamp, self._channel(conn, row.source_id))

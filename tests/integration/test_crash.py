@@ -1,0 +1,102 @@
+"""SIGKILL `rapport serve` during ingestion, restart it, and find every acknowledged message once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from conftest import free_port
+
+from rapport.collect.service import create_source
+from rapport.collect.store import events, log_offsets
+from rapport.db.engine import open_database
+from rapport.settings import load_settings
+
+pytestmark = pytest.mark.slow
+
+
+def _serve(database_url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "RAPPORT_DATABASE_URL": database_url, "RAPPORT_PROCESSOR": "process"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rapport.cli", "serve", "--port", str(port)],
+        env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("server did not start:\n" + log.read_text())
+
+
+def _sender(url: str, key: str, acked: list[str], stop: threading.Event, worker: int) -> None:
+    with httpx.Client(timeout=5, auth=(key, "")) as http:
+        n = 0
+        while not stop.is_set():
+            ids = [f"w{worker}-{n}-{i}" for i in range(50)]
+            batch = [{"type": "track", "userId": f"user-{(n + i) % 300}", "event": "Tick", "messageId": m}
+                     for i, m in enumerate(ids)]
+            n += 1
+            try:
+                res = http.post(f"{url}/v1/batch", json={"batch": batch})
+            except httpx.HTTPError:
+                continue  # not acknowledged: the client may or may not have been heard
+            if res.status_code == 200:
+                acked.extend(ids)
+
+
+def test_every_acknowledged_message_survives_sigkill(database_url, tmp_path):
+    settings = load_settings(database_url=database_url)
+    db = open_database(settings)
+    source = create_source(db, "crashy", "web")
+    port, log = free_port(), tmp_path / "serve.log"
+    server = _serve(database_url, port, log)
+    acked: list[str] = []
+    stop = threading.Event()
+    senders = [threading.Thread(target=_sender, args=(f"http://127.0.0.1:{port}", source.write_key, acked, stop, w))
+               for w in range(3)]
+    for t in senders:
+        t.start()
+    deadline = time.monotonic() + 20
+    while len(acked) < 3000 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(server.pid, signal.SIGKILL)  # the server and its processor, mid-stream
+    server.wait()
+    stop.set()
+    for t in senders:
+        t.join()
+    assert len(acked) >= 1000, "the load never got going:\n" + log.read_text()
+
+    server = _serve(database_url, port, log)
+    try:
+        with db.read() as conn:
+            stored = conn.execute(sa.select(events.c.message_id)).scalars().all()
+        assert len(stored) == len(set(stored))
+        missing = set(acked) - set(stored)
+        assert not missing, f"{len(missing)} acknowledged messages lost"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with db.read() as conn:
+                offset = conn.execute(sa.select(log_offsets.c.offset).where(log_offsets.c.consumer == "profiles")).scalar()
+                unplaced = conn.execute(sa.select(sa.func.count()).where(events.c.profile_id.is_(None))).scalar()
+            if offset and unplaced == 0:
+                break
+            time.sleep(0.2)
+        assert unplaced == 0, f"{unplaced} events never reached a profile after restart (offset {offset}, {len(stored)} stored)"
+        res = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+        assert res.status_code == 200
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=15)
+        db.dispose()
