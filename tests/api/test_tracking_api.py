@@ -271,3 +271,23 @@ def test_project_settings(client, source):
 
 def test_healthz(client):
     assert client.get("/healthz").json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize(
+    ("message", "code"),
+    [
+        ({"type": "track", "userId": "u", "event": "nul\u0000byte"}, "invalid_characters"),
+        ({"type": "track", "userId": "u", "event": "A", "timestamp": "9999-12-31T23:59:59Z",
+          "sentAt": "1970-01-01T00:00:00Z"}, "invalid_timestamp"),
+        ({"type": "track", "userId": "u", "event": "A", "timestamp": "0001-01-01T00:00:00Z",
+          "sentAt": "9999-01-01T00:00:00Z"}, "invalid_timestamp"),
+    ],
+)
+def test_values_no_store_can_hold_are_dead_lettered_not_500(client, source, db, message, code):
+    res = send_batch(client, source, [message, {"type": "track", "userId": "u", "event": "Fine"}])
+    assert res.status_code == 200, res.text
+    assert res.json()["problems"][0]["code"] == code
+    assert _count(db, events) == 1
+    res = client.post("/v1/batch", content=b"\x00\xff{", headers={**basic_auth(source), "content-type": "text/plain"})
+    assert res.status_code == 400
+    assert _count(db, dead_letters) == 2

@@ -130,7 +130,7 @@ async def _ingest(request: Request, batch: bool, type_hint: str | None) -> JSONR
 
 def _preview(request: Request, body: bytes) -> dict[str, str]:
     """What a dead letter keeps of a body that could not be read: its first 8 KiB."""
-    return {"path": request.url.path, "body": body[:8192].decode("utf-8", "replace")}
+    return {"path": request.url.path, "body": body[:8192].decode("utf-8", "replace").replace("\x00", "\ufffd")}
 
 
 async def _store(request: Request, source: Source, accepted: list[Accepted], rejected: list[Rejected]) -> Appended:

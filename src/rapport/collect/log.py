@@ -131,8 +131,11 @@ class LogWriter:
             with self.db.write(lock=LOG_LOCK) as conn:
                 results = [append_messages(conn, j.source_id, j.accepted, j.rejected) for j in group]
         except Exception as exc:  # noqa: BLE001 - every waiting request must learn of the failure
-            for j in group:
-                j.future.set_exception(exc)
+            if len(group) > 1:  # one bad request must not fail the others: commit them one by one
+                for j in group:
+                    self._commit([j])
+            else:
+                group[0].future.set_exception(exc)
             return
         for j, result in zip(group, results, strict=True):
             j.future.set_result(result)

@@ -120,9 +120,11 @@ def normalize_message(
     """Apply the spec to one message: defaults, id strings, the timestamps, and the checks."""
     if not isinstance(raw, dict):
         return Rejected("invalid_message", "a message must be a JSON object", raw)
-    size = len(orjson.dumps(raw))
-    if size > max_bytes:
-        return Rejected("message_too_large", f"message is {size} bytes; this source allows {max_bytes}", raw)
+    encoded = orjson.dumps(raw)
+    if len(encoded) > max_bytes:
+        return Rejected("message_too_large", f"message is {len(encoded)} bytes; this source allows {max_bytes}", raw)
+    if b"\\u0000" in encoded:  # PostgreSQL cannot store NUL in text or JSON
+        return Rejected("invalid_characters", "the message contains a NUL (\\u0000) character", raw)
     msg = dict(raw)
     msg_type = type_hint or msg.get("type")
     if msg_type not in MESSAGE_TYPES:
@@ -145,7 +147,7 @@ def normalize_message(
     msg["integrations"] = _merge(envelope.integrations, msg.get("integrations") or {})
     try:
         timestamp = _timestamps(msg, envelope)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         return Rejected("invalid_timestamp", str(exc), raw)
     message_id = msg.get("messageId")
     if message_id is None or (isinstance(message_id, str) and not message_id.strip()):

@@ -106,8 +106,8 @@ def extract_identifiers(message: Mapping[str, Any], rules: IdentityRules) -> lis
     found.append(_plain("device_id", device.get("id"), rules))
     for ext in context.get("externalIds") or []:
         if isinstance(ext, dict) and ext.get("type") and ext.get("id") is not None:
-            value = _plain("external", ext["id"], rules)
-            found.append(Identifier("external", f"{ext['type']}={value.value}") if value else None)
+            value = _plain("external", f"{str(ext['type'])[:60]}={ext['id']}", rules)
+            found.append(value if value and not is_blocked(str(ext["id"]), rules) else None)
     unique = {i.key: i for i in found if i is not None}
     return sorted(unique.values(), key=lambda i: (i.rank, i.value))
 

@@ -1,0 +1,88 @@
+"""The `rapport` command: settings errors, migrations, admin commands, file import."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from rapport.cli import app as cli
+from rapport.collect.store import dead_letters, events
+
+runner = CliRunner()
+
+
+def invoke(monkeypatch, url, *args):
+    monkeypatch.setenv("RAPPORT_DATABASE_URL", url)
+    return runner.invoke(cli, list(args))
+
+
+def test_bad_setting_is_named_and_exits_2(monkeypatch, database_url):
+    monkeypatch.setenv("RAPPORT_DEFAULT_PHONE_REGION", "XX")
+    result = invoke(monkeypatch, database_url, "migrate")
+    assert result.exit_code == 2
+    assert "RAPPORT_DEFAULT_PHONE_REGION" in result.output
+    monkeypatch.delenv("RAPPORT_DEFAULT_PHONE_REGION")
+    result = invoke(monkeypatch, "mysql://x", "migrate")
+    assert result.exit_code == 2 and "RAPPORT_DATABASE_URL" in result.output
+
+
+def test_serve_refuses_an_old_schema_without_migrate(monkeypatch, tmp_path):
+    result = invoke(monkeypatch, f"sqlite:///{tmp_path / 'empty.db'}", "serve", "--no-migrate")
+    assert result.exit_code == 2
+    assert "rapport migrate" in result.output
+
+
+def test_admin_commands_print_key_and_token_last(monkeypatch, database_url):
+    result = invoke(monkeypatch, database_url, "admin", "create-source", "pos", "--channel", "store")
+    assert result.exit_code == 0, result.output
+    key = result.output.strip().splitlines()[-1]
+    assert len(key) >= 24
+    assert key in invoke(monkeypatch, database_url, "admin", "list-sources").output
+    token = invoke(monkeypatch, database_url, "admin", "create-token", "--role", "agent").output.strip().splitlines()[-1]
+    assert token.startswith("rpt_")
+    bad = invoke(monkeypatch, database_url, "admin", "create-source", "x", "--channel", "fax")
+    assert bad.exit_code == 2 and "channel must be one of" in bad.output
+    dup = invoke(monkeypatch, database_url, "admin", "create-source", "pos", "--channel", "store")
+    assert dup.exit_code == 2 and "already exists" in dup.output
+    assert invoke(monkeypatch, database_url, "admin", "create-token", "--role", "root").exit_code == 2
+
+
+def test_import_reports_rejects_and_is_idempotent(monkeypatch, database_url, tmp_path, db):
+    invoke(monkeypatch, database_url, "admin", "create-source", "calls", "--channel", "call_center")
+    path = tmp_path / "calls.csv"
+    path.write_text("call_id,phone,minutes,when\n"
+                    "c1,+14155550100,3,2026-01-01T10:00:00Z\n"
+                    "c2,+14155550101,abc,2026-01-01T11:00:00Z\n"
+                    ",+14155550102,4,2026-01-01T12:00:00Z\n"
+                    "c4,+14155550103,5,last tuesday\n")
+    args = ["import", str(path), "--source", "calls", "--type", "track", "--event", "Call",
+            "--map", "anonymousId=call_id", "--map", "context.traits.phone=phone",
+            "--map", "properties.minutes=minutes:number", "--map", "timestamp=when"]
+    result = invoke(monkeypatch, database_url, *args)
+    assert result.exit_code == 0, result.output
+    assert "rows: 4  accepted: 1  duplicates: 0  rejected: 3" in result.output
+    for reason in ("invalid_row", "missing_id", "invalid_timestamp"):
+        assert reason in result.output
+    again = invoke(monkeypatch, database_url, *args)
+    assert "accepted: 0  duplicates: 1  rejected: 3" in again.output
+    with db.read() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(events)).scalar() == 1
+        assert conn.execute(sa.select(sa.func.count()).select_from(dead_letters)).scalar() == 6
+
+
+def test_import_jsonl_and_bad_arguments(monkeypatch, database_url, tmp_path):
+    invoke(monkeypatch, database_url, "admin", "create-source", "shop", "--channel", "store")
+    path = tmp_path / "orders.jsonl"
+    path.write_text('{"type": "track", "userId": "u1", "event": "Order Completed"}\n{oops\n[1]\n\n')
+    result = invoke(monkeypatch, database_url, "import", str(path), "--source", "shop")
+    assert "rows: 3  accepted: 1  duplicates: 0  rejected: 2" in result.output
+    assert invoke(monkeypatch, database_url, "import", str(path), "--source", "nope").exit_code == 2
+    bad_map = invoke(monkeypatch, database_url, "import", str(path), "--source", "shop", "--map", "userId")
+    assert bad_map.exit_code == 2 and "target=column" in bad_map.output
+    bad_type = invoke(monkeypatch, database_url, "import", str(path), "--source", "shop", "--map", "a=b:float128")
+    assert bad_type.exit_code == 2
+    missing = invoke(monkeypatch, database_url, "import", str(tmp_path / "absent.csv"), "--source", "shop")
+    assert missing.exit_code == 2
+    mapping = tmp_path / "m.json"
+    mapping.write_text("not json")
+    assert invoke(monkeypatch, database_url, "import", str(path), "--source", "shop", "--mapping", str(mapping)).exit_code == 2

@@ -1,0 +1,94 @@
+"""The resolution rules on an in-memory graph."""
+
+from __future__ import annotations
+
+from rapport.identity.model import (
+    Identifier,
+    IdentityRules,
+    extract_identifiers,
+    normalize_email,
+    normalize_phone,
+    resolve,
+)
+
+RULES = IdentityRules(blocked_values=frozenset({"null", "0", "anonymous"}), limits={"user_id": 1}, phone_region="US")
+
+
+class Graph:
+    def __init__(self, holders: dict[str, str], canonical: dict[str, str] | None = None) -> None:
+        self.holders = holders
+        self.canon = canonical or {}
+
+    def origin(self, key):
+        return self.holders.get(key)
+
+    def canonical(self, pid):
+        return self.canon.get(pid, pid)
+
+    def limited_values(self, canonical_id):
+        values = {k.split(":", 1)[1] for k, p in self.holders.items() if k.startswith("user_id:") and self.canonical(p) == canonical_id}
+        return {"user_id": values} if values else {}
+
+
+def ids(*keys):
+    return sorted((Identifier.from_key(k) for k in keys), key=lambda i: (i.rank, i.value))
+
+
+def test_new_identifiers_make_a_new_profile():
+    r = resolve(ids("user_id:u", "email:a@b.co"), Graph({}), RULES)
+    assert r.target is None and [i.key for i in r.attach] == ["user_id:u", "email:a@b.co"] and r.absorb == []
+
+
+def test_known_identifier_takes_the_event_and_new_ones_attach():
+    r = resolve(ids("user_id:u", "anonymous_id:a"), Graph({"anonymous_id:a": "P"}), RULES)
+    assert r.target == "P" and [i.key for i in r.attach] == ["user_id:u"]
+    assert r.anchor.key == "user_id:u"
+
+
+def test_two_profiles_sharing_the_message_merge_into_the_stronger_one():
+    r = resolve(ids("email:a@b.co", "phone:+14155550123"), Graph({"email:a@b.co": "E", "phone:+14155550123": "P"}), RULES)
+    assert (r.target, r.absorb) == ("E", ["P"])
+
+
+def test_second_user_id_starts_its_own_profile_and_leaves_the_email():
+    graph = Graph({"user_id:u1": "P", "email:a@b.co": "P"})
+    r = resolve(ids("user_id:u2", "email:a@b.co"), graph, RULES)
+    assert r.target is None and [i.key for i in r.attach] == ["user_id:u2"]
+    assert [i.key for i in r.conflicts] == ["email:a@b.co"]
+
+
+def test_merge_refused_when_both_sides_hold_a_user_id():
+    graph = Graph({"user_id:u1": "A", "email:a@b.co": "A", "anonymous_id:x": "B", "user_id:u2": "B"})
+    r = resolve(ids("email:a@b.co", "anonymous_id:x"), graph, RULES)
+    assert r.target == "A" and r.absorb == [] and [i.key for i in r.conflicts] == ["anonymous_id:x"]
+
+
+def test_limits_are_configurable():
+    graph = Graph({"user_id:u1": "A", "email:a@b.co": "A"})
+    r = resolve(ids("user_id:u2", "email:a@b.co"), graph, IdentityRules(limits={}))
+    assert r.target == "A" and [i.key for i in r.attach] == ["user_id:u2"]
+
+
+def test_members_of_one_canonical_profile_do_not_merge_again():
+    graph = Graph({"email:a@b.co": "A", "phone:+14155550123": "B"}, {"B": "A"})
+    r = resolve(ids("email:a@b.co", "phone:+14155550123"), graph, RULES)
+    assert (r.target, r.absorb) == ("A", [])
+
+
+def test_extraction_normalizes_and_blocks():
+    msg = {"type": "identify", "userId": " 0 ", "anonymousId": "anon-1",
+           "traits": {"email": " Ada@Example.COM ", "phone": "(415) 555-0123"},
+           "context": {"device": {"id": "anonymous"}, "externalIds": [{"type": "crm", "id": 7}]}}
+    assert [i.key for i in extract_identifiers(msg, RULES)] == [
+        "email:ada@example.com", "phone:+14155550123", "external:crm=7", "anonymous_id:anon-1"]
+
+
+def test_track_traits_count_only_from_context():
+    msg = {"type": "track", "userId": "u", "traits": {"email": "x@y.co"}, "context": {"traits": {"phone": "+442079460958"}}}
+    assert [i.key for i in extract_identifiers(msg, RULES)] == ["user_id:u", "phone:+442079460958"]
+
+
+def test_normalizers_reject_junk():
+    assert normalize_email("not-an-email") is None and normalize_email(None) is None
+    assert normalize_phone("12", "US") is None and normalize_phone(True, "US") is None
+    assert normalize_phone("020 7946 0958", "GB") == "+442079460958"
