@@ -39,7 +39,9 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         stop = threading.Event()
         worker = None
         if settings.processor == "thread":
-            worker = threading.Thread(target=run_processor, args=(database, stop), name="rapport-processor", daemon=True)
+            worker = threading.Thread(
+                target=run_processor, args=(database, stop), name="rapport-processor", daemon=True
+            )
             worker.start()
         app.state.ready = True
         try:

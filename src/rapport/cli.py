@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -50,7 +51,7 @@ def migrate() -> None:
     out.print(f"schema at {head_revision(db)}")
 
 
-def start_processor(settings: Settings) -> multiprocessing.Process | None:
+def start_processor(settings: Settings) -> BaseProcess | None:
     """The event processor in its own process, so ingest and processing use both cores."""
     if settings.processor != "process":
         return None
@@ -58,7 +59,9 @@ def start_processor(settings: Settings) -> multiprocessing.Process | None:
 
     env = {k: v for k, v in os.environ.items() if k.startswith("RAPPORT_")}
     proc = multiprocessing.get_context("spawn").Process(
-        target=processor_process_main, args=(settings.database_url, env, os.getpid()), name="rapport-processor",
+        target=processor_process_main,
+        args=(settings.database_url, env, os.getpid()),
+        name="rapport-processor",
         daemon=True,
     )
     proc.start()
@@ -73,8 +76,14 @@ def run_server(settings: Settings, host: str, port: int) -> None:
     processor = start_processor(settings)
     try:
         config = uvicorn.Config(
-            create_app(settings), host=host, port=port, log_level="warning", access_log=False,
-            http="httptools", loop="uvloop", timeout_keep_alive=30,
+            create_app(settings),
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+            http="httptools",
+            loop="uvloop",
+            timeout_keep_alive=30,
         )
         uvicorn.Server(config).run()
     finally:
@@ -101,8 +110,12 @@ def serve(
 def import_command(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV or JSON Lines file.")],
     source: Annotated[str, typer.Option(help="Name of the source the rows come from.")],
-    map_: Annotated[list[str], typer.Option("--map", help="target=column[:type], e.g. properties.revenue=amount:number")] = [],  # noqa: B006
-    mapping_file: Annotated[Path | None, typer.Option("--mapping", help='JSON: {"fields": {...}, "constants": {...}}')] = None,
+    map_: Annotated[
+        list[str], typer.Option("--map", help="target=column[:type], e.g. properties.revenue=amount:number")
+    ] = [],  # noqa: B006
+    mapping_file: Annotated[
+        Path | None, typer.Option("--mapping", help='JSON: {"fields": {...}, "constants": {...}}')
+    ] = None,
     type_: Annotated[str | None, typer.Option("--type", help="Message type for every row (e.g. track).")] = None,
     event: Annotated[str | None, typer.Option(help="Event name for every row (track).")] = None,
 ) -> None:
@@ -130,11 +143,16 @@ def import_command(
     except MappingError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
-    total = sum(1 for line in file.open("rb") if line.strip()) - (0 if file.suffix.lower() in (".jsonl", ".ndjson", ".json") else 1)
-    with Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err) as bar:
+    total = sum(1 for line in file.open("rb") if line.strip()) - (
+        0 if file.suffix.lower() in (".jsonl", ".ndjson", ".json") else 1
+    )
+    with Progress(
+        TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err
+    ) as bar:
         task = bar.add_task("rows", total=max(total, 0))
         report = import_file(db, src, file, mapping, progress=lambda n: bar.advance(task, n))
-    out.print(f"rows: {report.rows}  accepted: {report.accepted}  duplicates: {report.duplicates}  rejected: {report.rejected}")
+    counts = f"accepted: {report.accepted}  duplicates: {report.duplicates}  rejected: {report.rejected}"
+    out.print(f"rows: {report.rows}  {counts}")
     for code, count in report.reasons.most_common():
         out.print(f"  rejected {count} x {code}")
     for example in report.examples:
@@ -144,7 +162,9 @@ def import_command(
 @app.command()
 def demo(
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
-    customers: Annotated[int, typer.Option(help="How many CDNOW customers also get web/mobile/email/call-centre activity.")] = 3000,
+    customers: Annotated[
+        int, typer.Option(help="How many CDNOW customers also get web/mobile/email/call-centre activity.")
+    ] = 3000,
     database: Annotated[Path, typer.Option(help="The demo's SQLite file (recreated).")] = Path("rapport-demo.db"),
 ) -> None:
     """A fresh demo database with real CDNOW purchases and multi-channel activity, then serve it."""
@@ -164,8 +184,14 @@ def create_source_command(
     """Create a source; prints its write key as the last line."""
     db = _database()
     try:
-        source = create_source(db, name, channel, max_message_bytes=max_message_kb * 1024,
-                               max_batch_bytes=max_batch_kb * 1024, rate_limit_per_s=rate_limit)
+        source = create_source(
+            db,
+            name,
+            channel,
+            max_message_bytes=max_message_kb * 1024,
+            max_batch_bytes=max_batch_kb * 1024,
+            rate_limit_per_s=rate_limit,
+        )
     except SourceError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from factories import identifiers_of, profile_by, send_batch
 from typer.testing import CliRunner
 
+from factories import identifiers_of, profile_by, send_batch
 from rapport.cli import app as cli
 
 EMAIL = "ada@example.com"
@@ -16,47 +16,93 @@ def _import_store_purchase(tmp_path, monkeypatch, database_url, rows: str) -> st
     monkeypatch.setenv("RAPPORT_DATABASE_URL", database_url)
     path = tmp_path / "pos.csv"
     path.write_text("receipt,phone,amount,date\n" + rows)
-    result = CliRunner().invoke(cli, [
-        "import", str(path), "--source", "store", "--type", "track", "--event", "Order Completed",
-        "--map", "anonymousId=receipt", "--map", "context.traits.phone=phone",
-        "--map", "properties.revenue=amount:number", "--map", "timestamp=date",
-    ])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "import",
+            str(path),
+            "--source",
+            "store",
+            "--type",
+            "track",
+            "--event",
+            "Order Completed",
+            "--map",
+            "anonymousId=receipt",
+            "--map",
+            "context.traits.phone=phone",
+            "--map",
+            "properties.revenue=amount:number",
+            "--map",
+            "timestamp=date",
+        ],
+    )
     assert result.exit_code == 0, result.output
     return result.output
 
 
 @pytest.fixture
 def channels(make_source):
-    return {c: make_source(c, name=n) for c, n in
-            [("web", "website"), ("store", "store"), ("call_center", "calls"), ("mobile", "app")]}
+    return {
+        c: make_source(c, name=n)
+        for c, n in [("web", "website"), ("store", "store"), ("call_center", "calls"), ("mobile", "app")]
+    }
 
 
 def test_web_store_and_call_center_stitch_into_one_profile_and_undo_restores(
     client, channels, admin_headers, tmp_path, monkeypatch, database_url
 ):
-    send_batch(client, channels["web"], [
-        {"type": "page", "anonymousId": "anon-1", "name": "Pricing", "timestamp": "2026-01-01T10:00:00Z"},
-        {"type": "identify", "anonymousId": "anon-1", "userId": "user-1",
-         "traits": {"email": " Ada@Example.COM ", "name": "Ada Lovelace"}, "timestamp": "2026-01-01T10:05:00Z"},
-    ])
+    send_batch(
+        client,
+        channels["web"],
+        [
+            {"type": "page", "anonymousId": "anon-1", "name": "Pricing", "timestamp": "2026-01-01T10:00:00Z"},
+            {
+                "type": "identify",
+                "anonymousId": "anon-1",
+                "userId": "user-1",
+                "traits": {"email": " Ada@Example.COM ", "name": "Ada Lovelace"},
+                "timestamp": "2026-01-01T10:05:00Z",
+            },
+        ],
+    )
     web_profile = profile_by(client, admin_headers, f"email:{EMAIL}")
     assert identifiers_of(web_profile) == {"user_id:user-1", "anonymous_id:anon-1", f"email:{EMAIL}"}
 
-    output = _import_store_purchase(tmp_path, monkeypatch, client.app.state.db.settings.database_url,
-                                    "r-1001,(415) 555-0123,19.99,2026-01-02T15:00:00Z\n")
+    output = _import_store_purchase(
+        tmp_path,
+        monkeypatch,
+        client.app.state.db.settings.database_url,
+        "r-1001,(415) 555-0123,19.99,2026-01-02T15:00:00Z\n",
+    )
     assert "accepted: 1" in output
     store_profile = profile_by(client, admin_headers, f"phone:{PHONE}")
     assert store_profile["id"] != web_profile["id"]
     assert store_profile["channels"] == ["store"]
 
-    send_batch(client, channels["call_center"], [
-        {"type": "track", "anonymousId": "call-77", "event": "Call Center Contact",
-         "context": {"traits": {"email": EMAIL, "phone": "415-555-0123"}}, "timestamp": "2026-01-03T09:00:00Z"},
-    ])
+    send_batch(
+        client,
+        channels["call_center"],
+        [
+            {
+                "type": "track",
+                "anonymousId": "call-77",
+                "event": "Call Center Contact",
+                "context": {"traits": {"email": EMAIL, "phone": "415-555-0123"}},
+                "timestamp": "2026-01-03T09:00:00Z",
+            },
+        ],
+    )
     merged = profile_by(client, admin_headers, f"phone:{PHONE}")
     assert merged == profile_by(client, admin_headers, "user_id:user-1")
-    assert identifiers_of(merged) == {"user_id:user-1", "anonymous_id:anon-1", f"email:{EMAIL}",
-                                      f"phone:{PHONE}", "anonymous_id:r-1001", "anonymous_id:call-77"}
+    assert identifiers_of(merged) == {
+        "user_id:user-1",
+        "anonymous_id:anon-1",
+        f"email:{EMAIL}",
+        f"phone:{PHONE}",
+        "anonymous_id:r-1001",
+        "anonymous_id:call-77",
+    }
     assert merged["channels"] == ["call_center", "store", "web"]
     assert merged["event_count"] == 4
     assert merged["traits"]["name"] == "Ada Lovelace"
@@ -83,18 +129,26 @@ def test_web_store_and_call_center_stitch_into_one_profile_and_undo_restores(
     assert client.post(f"/api/v1/merges/{merge['id']}/undo", headers=admin_headers).status_code == 409
 
     # The processor sees the undo: a new store event by phone joins the restored store profile.
-    _import_store_purchase(tmp_path, monkeypatch, client.app.state.db.settings.database_url,
-                           "r-1002,4155550123,5.00,2026-01-05T12:00:00Z\n")
+    _import_store_purchase(
+        tmp_path,
+        monkeypatch,
+        client.app.state.db.settings.database_url,
+        "r-1002,4155550123,5.00,2026-01-05T12:00:00Z\n",
+    )
     assert profile_by(client, admin_headers, f"phone:{PHONE}")["event_count"] == 2
     assert profile_by(client, admin_headers, f"email:{EMAIL}")["event_count"] == 3
 
 
 @pytest.mark.parametrize("junk", ["null", "undefined", "0", "anonymous", "00000000-0000-0000-0000-000000000000", "  "])
 def test_blocked_values_never_merge(client, source, admin_headers, junk):
-    send_batch(client, source, [
-        {"type": "identify", "userId": "alice", "anonymousId": junk, "traits": {"email": "alice@example.com"}},
-        {"type": "identify", "userId": "bob", "anonymousId": junk, "traits": {"email": "bob@example.com"}},
-    ])
+    send_batch(
+        client,
+        source,
+        [
+            {"type": "identify", "userId": "alice", "anonymousId": junk, "traits": {"email": "alice@example.com"}},
+            {"type": "identify", "userId": "bob", "anonymousId": junk, "traits": {"email": "bob@example.com"}},
+        ],
+    )
     alice = profile_by(client, admin_headers, "user_id:alice")
     bob = profile_by(client, admin_headers, "user_id:bob")
     assert alice["id"] != bob["id"]
@@ -102,24 +156,35 @@ def test_blocked_values_never_merge(client, source, admin_headers, junk):
 
 
 def test_message_with_only_blocked_ids_gets_a_profile_of_its_own(client, source, admin_headers, db):
-    res = send_batch(client, source, [{"type": "track", "userId": "undefined", "event": "A"},
-                                      {"type": "track", "userId": "undefined", "event": "B"}])
+    res = send_batch(
+        client,
+        source,
+        [
+            {"type": "track", "userId": "undefined", "event": "A"},
+            {"type": "track", "userId": "undefined", "event": "B"},
+        ],
+    )
     assert res.json()["accepted"] == 2
     profile_by(client, admin_headers, "user_id:nobody")  # waits for processing
     import sqlalchemy as sa
 
     from rapport.collect.store import events
+
     with db.read() as conn:
         owners = conn.execute(sa.select(events.c.profile_id)).scalars().all()
     assert len(set(owners)) == 2 and None not in owners
 
 
 def test_a_second_user_id_never_merges(client, source, admin_headers):
-    send_batch(client, source, [
-        {"type": "identify", "userId": "u-1", "traits": {"email": "shared@example.com"}},
-        {"type": "identify", "userId": "u-2", "traits": {"email": "shared@example.com"}},
-        {"type": "track", "userId": "u-2", "event": "Second"},
-    ])
+    send_batch(
+        client,
+        source,
+        [
+            {"type": "identify", "userId": "u-1", "traits": {"email": "shared@example.com"}},
+            {"type": "identify", "userId": "u-2", "traits": {"email": "shared@example.com"}},
+            {"type": "track", "userId": "u-2", "event": "Second"},
+        ],
+    )
     first = profile_by(client, admin_headers, "user_id:u-1")
     second = profile_by(client, admin_headers, "user_id:u-2")
     assert first["id"] != second["id"]
@@ -131,10 +196,19 @@ def test_a_second_user_id_never_merges(client, source, admin_headers):
 
 def test_anonymous_profiles_bridged_by_a_user_id_merge(client, make_source, admin_headers):
     web, mobile = make_source("web"), make_source("mobile")
-    send_batch(client, web, [{"type": "page", "anonymousId": "browser-1"},
-                             {"type": "identify", "anonymousId": "browser-1", "userId": "u-9"}])
+    send_batch(
+        client,
+        web,
+        [
+            {"type": "page", "anonymousId": "browser-1"},
+            {"type": "identify", "anonymousId": "browser-1", "userId": "u-9"},
+        ],
+    )
     send_batch(client, mobile, [{"type": "screen", "anonymousId": "phone-1", "context": {"device": {"id": "dev-1"}}}])
-    assert profile_by(client, admin_headers, "device_id:dev-1")["id"] != profile_by(client, admin_headers, "user_id:u-9")["id"]
+    assert (
+        profile_by(client, admin_headers, "device_id:dev-1")["id"]
+        != profile_by(client, admin_headers, "user_id:u-9")["id"]
+    )
     send_batch(client, mobile, [{"type": "identify", "anonymousId": "phone-1", "userId": "u-9"}])
     one = profile_by(client, admin_headers, "device_id:dev-1")
     assert one == profile_by(client, admin_headers, "anonymous_id:browser-1")
@@ -142,21 +216,37 @@ def test_anonymous_profiles_bridged_by_a_user_id_merge(client, make_source, admi
 
 
 def test_alias_joins_previous_id(client, source, admin_headers):
-    send_batch(client, source, [{"type": "page", "anonymousId": "old-anon"},
-                                {"type": "track", "userId": "new-user", "event": "X"}])
-    assert profile_by(client, admin_headers, "anonymous_id:old-anon")["id"] != profile_by(
-        client, admin_headers, "user_id:new-user")["id"]
+    send_batch(
+        client,
+        source,
+        [{"type": "page", "anonymousId": "old-anon"}, {"type": "track", "userId": "new-user", "event": "X"}],
+    )
+    assert (
+        profile_by(client, admin_headers, "anonymous_id:old-anon")["id"]
+        != profile_by(client, admin_headers, "user_id:new-user")["id"]
+    )
     send_batch(client, source, [{"type": "alias", "userId": "new-user", "previousId": "old-anon"}])
-    assert profile_by(client, admin_headers, "anonymous_id:old-anon")["id"] == profile_by(
-        client, admin_headers, "user_id:new-user")["id"]
+    assert (
+        profile_by(client, admin_headers, "anonymous_id:old-anon")["id"]
+        == profile_by(client, admin_headers, "user_id:new-user")["id"]
+    )
 
 
 def test_external_ids_and_phone_normalization(client, source, admin_headers):
-    send_batch(client, source, [{
-        "type": "identify", "userId": "u-ext",
-        "traits": {"phone": "+44 20 7946 0958"},
-        "context": {"externalIds": [{"id": "C-123", "type": "crm_id", "collection": "users", "encoding": "none"}]},
-    }])
+    send_batch(
+        client,
+        source,
+        [
+            {
+                "type": "identify",
+                "userId": "u-ext",
+                "traits": {"phone": "+44 20 7946 0958"},
+                "context": {
+                    "externalIds": [{"id": "C-123", "type": "crm_id", "collection": "users", "encoding": "none"}]
+                },
+            }
+        ],
+    )
     by_ext = profile_by(client, admin_headers, "external:crm_id=C-123")
     assert by_ext is not None
     assert by_ext == profile_by(client, admin_headers, "phone:+442079460958")
@@ -164,9 +254,23 @@ def test_external_ids_and_phone_normalization(client, source, admin_headers):
 
 def test_latest_trait_wins_by_event_time_with_its_source(client, make_source, admin_headers):
     web, store = make_source("web", name="site"), make_source("store", name="shop")
-    send_batch(client, web, [{"type": "identify", "userId": "t-1", "traits": {"plan": "gold"}, "timestamp": "2026-05-01T00:00:00Z"}])
-    send_batch(client, store, [{"type": "identify", "userId": "t-1", "traits": {"plan": "silver", "city": "Oslo"},
-                                "timestamp": "2026-04-01T00:00:00Z"}])
+    send_batch(
+        client,
+        web,
+        [{"type": "identify", "userId": "t-1", "traits": {"plan": "gold"}, "timestamp": "2026-05-01T00:00:00Z"}],
+    )
+    send_batch(
+        client,
+        store,
+        [
+            {
+                "type": "identify",
+                "userId": "t-1",
+                "traits": {"plan": "silver", "city": "Oslo"},
+                "timestamp": "2026-04-01T00:00:00Z",
+            }
+        ],
+    )
     profile = profile_by(client, admin_headers, "user_id:t-1")
     assert profile["traits"] == {"plan": "gold", "city": "Oslo"}
     assert profile["trait_sources"]["plan"]["source"] == "site"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from factories import basic_auth, profile_by, send_batch
 
 
@@ -22,7 +23,10 @@ def test_roles_without_undo_permission_get_403(client, make_token, role):
 
 @pytest.mark.parametrize(("role", "status"), [("agent", 403), ("marketer", 403), ("analyst", 200), ("admin", 200)])
 def test_dead_letters_need_their_permission(client, make_token, role, status):
-    assert client.get("/api/v1/dead-letters", headers={"Authorization": f"Bearer {make_token(role)}"}).status_code == status
+    assert (
+        client.get("/api/v1/dead-letters", headers={"Authorization": f"Bearer {make_token(role)}"}).status_code
+        == status
+    )
 
 
 def test_every_role_reads_profiles(client, make_token, source):
@@ -66,10 +70,22 @@ def test_bad_paging_input_is_400(client, admin_headers, source):
 
 def test_timeline_pages_newest_first_across_channels(client, make_source, admin_headers):
     web, store = make_source("web"), make_source("store")
-    send_batch(client, web, [{"type": "track", "userId": "tl", "event": f"W{i}", "timestamp": f"2026-02-0{i}T00:00:00Z"}
-                             for i in range(1, 5)])
-    send_batch(client, store, [{"type": "track", "userId": "tl", "event": f"S{i}", "timestamp": f"2026-02-0{i}T12:00:00Z"}
-                               for i in range(1, 4)])
+    send_batch(
+        client,
+        web,
+        [
+            {"type": "track", "userId": "tl", "event": f"W{i}", "timestamp": f"2026-02-0{i}T00:00:00Z"}
+            for i in range(1, 5)
+        ],
+    )
+    send_batch(
+        client,
+        store,
+        [
+            {"type": "track", "userId": "tl", "event": f"S{i}", "timestamp": f"2026-02-0{i}T12:00:00Z"}
+            for i in range(1, 4)
+        ],
+    )
     pid = profile_by(client, admin_headers, "user_id:tl")["id"]
     seen, cursor = [], None
     while True:
@@ -85,13 +101,24 @@ def test_timeline_pages_newest_first_across_channels(client, make_source, admin_
 
 def test_read_your_writes_with_the_offset_from_the_ack(client, source, admin_headers):
     ack = send_batch(client, source, [{"type": "identify", "userId": "ryw", "traits": {"tier": "gold"}}]).json()
-    res = client.get("/api/v1/profiles", params={"identifier": "user_id:ryw", "after": ack["offset"]}, headers=admin_headers)
+    res = client.get(
+        "/api/v1/profiles", params={"identifier": "user_id:ryw", "after": ack["offset"]}, headers=admin_headers
+    )
     assert res.json()["items"][0]["traits"]["tier"] == "gold"
 
 
 def test_search_by_name_phone_and_id(client, source, admin_headers):
-    send_batch(client, source, [{"type": "identify", "userId": "s-1",
-                                 "traits": {"name": "Grace Hopper", "email": "grace@example.com", "phone": "+1 415 555 0199"}}])
+    send_batch(
+        client,
+        source,
+        [
+            {
+                "type": "identify",
+                "userId": "s-1",
+                "traits": {"name": "Grace Hopper", "email": "grace@example.com", "phone": "+1 415 555 0199"},
+            }
+        ],
+    )
     pid = profile_by(client, admin_headers, "user_id:s-1")["id"]
     for q in ("hopper", "grace@example.com", "(415) 555-0199", "s-1", pid):
         items = client.get("/api/v1/profiles", params={"q": q}, headers=admin_headers).json()["items"]
@@ -103,8 +130,16 @@ def test_undo_is_audited(client, source, admin_headers, db):
     import sqlalchemy as sa
 
     from rapport.access.store import audit_log
-    send_batch(client, source, [{"type": "page", "anonymousId": "au-1"}, {"type": "identify", "userId": "au", "traits": {"email": "au@example.com"}},
-                                {"type": "identify", "anonymousId": "au-1", "traits": {"email": "au@example.com"}}])
+
+    send_batch(
+        client,
+        source,
+        [
+            {"type": "page", "anonymousId": "au-1"},
+            {"type": "identify", "userId": "au", "traits": {"email": "au@example.com"}},
+            {"type": "identify", "anonymousId": "au-1", "traits": {"email": "au@example.com"}},
+        ],
+    )
     pid = profile_by(client, admin_headers, "user_id:au")["id"]
     merge = client.get(f"/api/v1/profiles/{pid}/merges", headers=admin_headers).json()["items"][0]
     client.post(f"/api/v1/merges/{merge['id']}/undo", headers=admin_headers)

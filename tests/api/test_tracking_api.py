@@ -8,8 +8,8 @@ import gzip
 import orjson
 import pytest
 import sqlalchemy as sa
-from factories import basic_auth, profile_by, send_batch
 
+from factories import basic_auth, profile_by, send_batch
 from rapport.collect.store import dead_letters, events
 
 SINGLE = ["identify", "track", "page", "screen", "group", "alias", "i", "t", "p", "s", "g", "a"]
@@ -49,7 +49,9 @@ def test_single_routes_accept_one_message(client, source, db, path):
 
 @pytest.mark.parametrize("path", SINGLE + ["batch", "import", "b"])
 def test_every_route_rejects_malformed_json_with_400(client, source, path):
-    res = client.post(f"/v1/{path}", content=b"{not json", headers={**basic_auth(source), "content-type": "application/json"})
+    res = client.post(
+        f"/v1/{path}", content=b"{not json", headers={**basic_auth(source), "content-type": "application/json"}
+    )
     assert res.status_code == 400
     assert res.json()["code"] == "invalid_json"
     assert res.json()["message"]
@@ -95,7 +97,9 @@ def test_text_plain_and_gzip_bodies(client, source, db):
     body = orjson.dumps({"batch": [{"type": "track", "userId": "u1", "event": "A", "messageId": "p1"}]})
     res = client.post("/v1/batch", content=body, headers={**basic_auth(source), "content-type": "text/plain"})
     assert res.status_code == 200
-    zipped = gzip.compress(orjson.dumps({"batch": [{"type": "track", "userId": "u1", "event": "A", "messageId": "g1"}]}))
+    zipped = gzip.compress(
+        orjson.dumps({"batch": [{"type": "track", "userId": "u1", "event": "A", "messageId": "g1"}]})
+    )
     res = client.post("/v1/batch", content=zipped, headers={**basic_auth(source), "Content-Encoding": "gzip"})
     assert res.status_code == 200, res.text
     assert _count(db, events) == 2
@@ -127,7 +131,9 @@ def test_batch_size_limit_is_measured_after_decompression(client, make_source):
 
 def test_a_source_may_allow_4mb_batches(client, make_source, db):
     src = make_source("web", max_message_bytes=32 * 1024, max_batch_bytes=4 * 1024 * 1024)
-    batch = [{"type": "track", "userId": f"u{i}", "event": "A", "properties": {"pad": "x" * 20_000}} for i in range(150)]
+    batch = [
+        {"type": "track", "userId": f"u{i}", "event": "A", "properties": {"pad": "x" * 20_000}} for i in range(150)
+    ]
     body = orjson.dumps({"batch": batch})
     assert 2_500_000 < len(body) < 4 * 1024 * 1024
     res = client.post("/v1/batch", content=body, headers={**basic_auth(src), "content-type": "application/json"})
@@ -188,9 +194,11 @@ def test_invalid_single_message_is_400_and_dead_lettered(client, source, db, pat
 
 def test_batch_context_and_integrations_are_merged_into_messages(client, source, db):
     res = send_batch(
-        client, source,
+        client,
+        source,
         [{"type": "track", "userId": "u", "event": "A", "context": {"ip": "1.2.3.4"}, "integrations": {"X": False}}],
-        context={"library": {"name": "sdk"}, "ip": "9.9.9.9"}, integrations={"All": True},
+        context={"library": {"name": "sdk"}, "ip": "9.9.9.9"},
+        integrations={"All": True},
     )
     assert res.status_code == 200
     with db.read() as conn:
@@ -211,7 +219,8 @@ def test_numeric_ids_become_strings_and_message_id_is_filled(client, source, db)
 def test_timestamps_follow_the_segment_skew_correction(client, source, db):
     # The device clock runs one hour fast: sentAt and timestamp are both an hour ahead.
     res = send_batch(
-        client, source,
+        client,
+        source,
         [{"type": "track", "userId": "u", "event": "A", "timestamp": "2030-01-01T11:00:00Z"}],
         sentAt="2030-01-01T11:00:05Z",
     )
@@ -224,10 +233,14 @@ def test_timestamps_follow_the_segment_skew_correction(client, source, db):
 
 
 def test_timestamp_without_sent_at_is_kept_and_missing_is_received_at(client, source, db):
-    send_batch(client, source, [
-        {"type": "track", "userId": "u", "event": "Old", "timestamp": "1997-03-01"},
-        {"type": "track", "userId": "u", "event": "Now"},
-    ])
+    send_batch(
+        client,
+        source,
+        [
+            {"type": "track", "userId": "u", "event": "Old", "timestamp": "1997-03-01"},
+            {"type": "track", "userId": "u", "event": "Now"},
+        ],
+    )
     with db.read() as conn:
         rows = {r.event: r for r in conn.execute(sa.select(events.c.event, events.c.timestamp, events.c.received_at))}
     assert rows["Old"].timestamp.isoformat() == "1997-03-01T00:00:00+00:00"
@@ -277,10 +290,26 @@ def test_healthz(client):
     ("message", "code"),
     [
         ({"type": "track", "userId": "u", "event": "nul\u0000byte"}, "invalid_characters"),
-        ({"type": "track", "userId": "u", "event": "A", "timestamp": "9999-12-31T23:59:59Z",
-          "sentAt": "1970-01-01T00:00:00Z"}, "invalid_timestamp"),
-        ({"type": "track", "userId": "u", "event": "A", "timestamp": "0001-01-01T00:00:00Z",
-          "sentAt": "9999-01-01T00:00:00Z"}, "invalid_timestamp"),
+        (
+            {
+                "type": "track",
+                "userId": "u",
+                "event": "A",
+                "timestamp": "9999-12-31T23:59:59Z",
+                "sentAt": "1970-01-01T00:00:00Z",
+            },
+            "invalid_timestamp",
+        ),
+        (
+            {
+                "type": "track",
+                "userId": "u",
+                "event": "A",
+                "timestamp": "0001-01-01T00:00:00Z",
+                "sentAt": "9999-01-01T00:00:00Z",
+            },
+            "invalid_timestamp",
+        ),
     ],
 )
 def test_values_no_store_can_hold_are_dead_lettered_not_500(client, source, db, message, code):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import pytest
+
 from conftest import require
 
 try:
@@ -19,21 +20,34 @@ except ImportError:  # pragma: no cover
 
 
 def _profile(live_server, headers, identifier):
-    res = httpx.get(f"{live_server.url}/api/v1/profiles",
-                    params={"identifier": identifier, "consistent": "true"}, headers=headers, timeout=10)
+    res = httpx.get(
+        f"{live_server.url}/api/v1/profiles",
+        params={"identifier": identifier, "consistent": "true"},
+        headers=headers,
+        timeout=10,
+    )
     assert res.status_code == 200, res.text
     items = res.json()["items"]
     return items[0] if items else None
 
 
 def _send_story(client, prefix: str) -> None:
-    when = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+    when = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
     client.page(anonymous_id=f"{prefix}-anon", name="Pricing", properties={"path": "/pricing"}, timestamp=when)
-    client.identify(user_id=f"{prefix}-user", anonymous_id=f"{prefix}-anon",
-                    traits={"email": f"{prefix}@example.com", "name": "Sam"}, timestamp=when)
+    client.identify(
+        user_id=f"{prefix}-user",
+        anonymous_id=f"{prefix}-anon",
+        traits={"email": f"{prefix}@example.com", "name": "Sam"},
+        timestamp=when,
+    )
     for n in range(3):
-        client.track(user_id=f"{prefix}-user", event="Order Completed", properties={"revenue": 10 + n},
-                     message_id=f"{prefix}-order-{n}", timestamp=when)
+        client.track(
+            user_id=f"{prefix}-user",
+            event="Order Completed",
+            properties={"revenue": 10 + n},
+            message_id=f"{prefix}-order-{n}",
+            timestamp=when,
+        )
     client.flush()
 
 
@@ -44,13 +58,16 @@ def errors():
 
 def test_segment_library_lands_events_on_the_right_profile(live_server, source, admin_headers, errors):
     require(SegmentClient is not None, "segment-analytics-python is not installed")
-    client = SegmentClient(write_key=source.write_key, host=live_server.url, on_error=lambda e, b: errors.append(e),
-                           sync_mode=True)
+    client = SegmentClient(
+        write_key=source.write_key, host=live_server.url, on_error=lambda e, b: errors.append(e), sync_mode=True
+    )
     _send_story(client, "seg")
     assert errors == []
     profile = _profile(live_server, admin_headers, "email:seg@example.com")
     assert profile["event_count"] == 5
-    assert {"user_id:seg-user", "anonymous_id:seg-anon"} <= {f"{i['type']}:{i['value']}" for i in profile["identifiers"]}
+    assert {"user_id:seg-user", "anonymous_id:seg-anon"} <= {
+        f"{i['type']}:{i['value']}" for i in profile["identifiers"]
+    }
     assert profile["traits"]["name"] == "Sam"
 
     _send_story(client, "seg")  # a client retry of the very same messages (same messageIds for orders)
@@ -60,8 +77,13 @@ def test_segment_library_lands_events_on_the_right_profile(live_server, source, 
 
 def test_segment_library_in_async_mode_with_gzip(live_server, source, admin_headers, errors):
     require(SegmentClient is not None, "segment-analytics-python is not installed")
-    client = SegmentClient(write_key=source.write_key, host=live_server.url, gzip=True, upload_size=50,
-                           on_error=lambda e, b: errors.append(e))
+    client = SegmentClient(
+        write_key=source.write_key,
+        host=live_server.url,
+        gzip=True,
+        upload_size=50,
+        on_error=lambda e, b: errors.append(e),
+    )
     for i in range(120):
         client.track(user_id=f"bulk-{i % 10}", event="Viewed", message_id=f"bulk-{i}")
     client.flush()
@@ -72,8 +94,9 @@ def test_segment_library_in_async_mode_with_gzip(live_server, source, admin_head
 
 def test_rudderstack_library_with_default_gzip(live_server, source, admin_headers, errors):
     require(RudderClient is not None, "rudder-sdk-python is not installed")
-    client = RudderClient(write_key=source.write_key, host=live_server.url, on_error=lambda e, b: errors.append(e),
-                          sync_mode=True)
+    client = RudderClient(
+        write_key=source.write_key, host=live_server.url, on_error=lambda e, b: errors.append(e), sync_mode=True
+    )
     assert client.gzip is True
     _send_story(client, "rud")
     assert errors == []

@@ -38,7 +38,9 @@ def test_admin_commands_print_key_and_token_last(monkeypatch, database_url):
     key = result.output.strip().splitlines()[-1]
     assert len(key) >= 24
     assert key in invoke(monkeypatch, database_url, "admin", "list-sources").output
-    token = invoke(monkeypatch, database_url, "admin", "create-token", "--role", "agent").output.strip().splitlines()[-1]
+    token = (
+        invoke(monkeypatch, database_url, "admin", "create-token", "--role", "agent").output.strip().splitlines()[-1]
+    )
     assert token.startswith("rpt_")
     bad = invoke(monkeypatch, database_url, "admin", "create-source", "x", "--channel", "fax")
     assert bad.exit_code == 2 and "channel must be one of" in bad.output
@@ -50,14 +52,31 @@ def test_admin_commands_print_key_and_token_last(monkeypatch, database_url):
 def test_import_reports_rejects_and_is_idempotent(monkeypatch, database_url, tmp_path, db):
     invoke(monkeypatch, database_url, "admin", "create-source", "calls", "--channel", "call_center")
     path = tmp_path / "calls.csv"
-    path.write_text("call_id,phone,minutes,when\n"
-                    "c1,+14155550100,3,2026-01-01T10:00:00Z\n"
-                    "c2,+14155550101,abc,2026-01-01T11:00:00Z\n"
-                    ",+14155550102,4,2026-01-01T12:00:00Z\n"
-                    "c4,+14155550103,5,last tuesday\n")
-    args = ["import", str(path), "--source", "calls", "--type", "track", "--event", "Call",
-            "--map", "anonymousId=call_id", "--map", "context.traits.phone=phone",
-            "--map", "properties.minutes=minutes:number", "--map", "timestamp=when"]
+    path.write_text(
+        "call_id,phone,minutes,when\n"
+        "c1,+14155550100,3,2026-01-01T10:00:00Z\n"
+        "c2,+14155550101,abc,2026-01-01T11:00:00Z\n"
+        ",+14155550102,4,2026-01-01T12:00:00Z\n"
+        "c4,+14155550103,5,last tuesday\n"
+    )
+    args = [
+        "import",
+        str(path),
+        "--source",
+        "calls",
+        "--type",
+        "track",
+        "--event",
+        "Call",
+        "--map",
+        "anonymousId=call_id",
+        "--map",
+        "context.traits.phone=phone",
+        "--map",
+        "properties.minutes=minutes:number",
+        "--map",
+        "timestamp=when",
+    ]
     result = invoke(monkeypatch, database_url, *args)
     assert result.exit_code == 0, result.output
     assert "rows: 4  accepted: 1  duplicates: 0  rejected: 3" in result.output
@@ -85,4 +104,7 @@ def test_import_jsonl_and_bad_arguments(monkeypatch, database_url, tmp_path):
     assert missing.exit_code == 2
     mapping = tmp_path / "m.json"
     mapping.write_text("not json")
-    assert invoke(monkeypatch, database_url, "import", str(path), "--source", "shop", "--mapping", str(mapping)).exit_code == 2
+    assert (
+        invoke(monkeypatch, database_url, "import", str(path), "--source", "shop", "--mapping", str(mapping)).exit_code
+        == 2
+    )

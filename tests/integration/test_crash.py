@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
-from conftest import free_port
 
+from conftest import free_port
 from rapport.collect.service import create_source
 from rapport.collect.store import events, log_offsets
 from rapport.db.engine import open_database
@@ -27,7 +27,10 @@ def _serve(database_url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "RAPPORT_DATABASE_URL": database_url, "RAPPORT_PROCESSOR": "process"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "rapport.cli", "serve", "--port", str(port)],
-        env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -45,8 +48,10 @@ def _sender(url: str, key: str, acked: list[str], stop: threading.Event, worker:
         n = 0
         while not stop.is_set():
             ids = [f"w{worker}-{n}-{i}" for i in range(50)]
-            batch = [{"type": "track", "userId": f"user-{(n + i) % 300}", "event": "Tick", "messageId": m}
-                     for i, m in enumerate(ids)]
+            batch = [
+                {"type": "track", "userId": f"user-{(n + i) % 300}", "event": "Tick", "messageId": m}
+                for i, m in enumerate(ids)
+            ]
             n += 1
             try:
                 res = http.post(f"{url}/v1/batch", json={"batch": batch})
@@ -64,8 +69,10 @@ def test_every_acknowledged_message_survives_sigkill(database_url, tmp_path):
     server = _serve(database_url, port, log)
     acked: list[str] = []
     stop = threading.Event()
-    senders = [threading.Thread(target=_sender, args=(f"http://127.0.0.1:{port}", source.write_key, acked, stop, w))
-               for w in range(3)]
+    senders = [
+        threading.Thread(target=_sender, args=(f"http://127.0.0.1:{port}", source.write_key, acked, stop, w))
+        for w in range(3)
+    ]
     for t in senders:
         t.start()
     deadline = time.monotonic() + 20
@@ -88,12 +95,16 @@ def test_every_acknowledged_message_survives_sigkill(database_url, tmp_path):
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             with db.read() as conn:
-                offset = conn.execute(sa.select(log_offsets.c.offset).where(log_offsets.c.consumer == "profiles")).scalar()
+                offset = conn.execute(
+                    sa.select(log_offsets.c.offset).where(log_offsets.c.consumer == "profiles")
+                ).scalar()
                 unplaced = conn.execute(sa.select(sa.func.count()).where(events.c.profile_id.is_(None))).scalar()
             if offset and unplaced == 0:
                 break
             time.sleep(0.2)
-        assert unplaced == 0, f"{unplaced} events never reached a profile after restart (offset {offset}, {len(stored)} stored)"
+        assert unplaced == 0, (
+            f"{unplaced} events never reached a profile after restart (offset {offset}, {len(stored)} stored)"
+        )
         res = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
         assert res.status_code == 200
     finally:

@@ -1,7 +1,8 @@
-"""FastAPI dependencies for staff: `Authorized("permission")` declares what a route needs."""
+"""FastAPI dependencies for staff, declared once: a route names the permission it needs by type."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -14,8 +15,12 @@ from rapport.errors import ApiError
 def current_staff(request: Request) -> Staff:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(401, "missing_token", "send a staff token as `Authorization: Bearer <token>`",
-                       {"WWW-Authenticate": "Bearer"})
+        raise ApiError(
+            401,
+            "missing_token",
+            "send a staff token as `Authorization: Bearer <token>`",
+            {"WWW-Authenticate": "Bearer"},
+        )
     with request.app.state.db.read() as conn:
         staff = authenticate(conn, token)
     if staff is None:
@@ -23,10 +28,15 @@ def current_staff(request: Request) -> Staff:
     return staff
 
 
-def Authorized(permission: str):  # noqa: N802 - reads as a type in signatures
+def permission(name: str) -> Callable[[Staff], Staff]:
     def check(staff: Annotated[Staff, Depends(current_staff)]) -> Staff:
-        if not staff.may(permission):
-            raise ApiError(403, "forbidden", f"the {staff.role} role may not {permission.replace(':', ' ')}")
+        if not staff.may(name):
+            raise ApiError(403, "forbidden", f"the {staff.role} role may not {name.replace(':', ' ')}")
         return staff
 
-    return Annotated[Staff, Depends(check)]
+    return check
+
+
+ProfileReader = Annotated[Staff, Depends(permission("profiles:read"))]
+MergeUndoer = Annotated[Staff, Depends(permission("merges:undo"))]
+DeadLetterReader = Annotated[Staff, Depends(permission("dead_letters:read"))]

@@ -27,9 +27,9 @@ def create_token(db: Database, role: str, name: str | None = None) -> tuple[Staf
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     name = (name or role).strip() or role
     with db.write() as conn:
-        token_id = conn.execute(
+        token_id: int = conn.execute(
             tokens.insert().values(name=name, role=role, token_hash=_hash(token), created_at=utcnow())
-        ).inserted_primary_key[0]
+        ).inserted_primary_key[0]  # type: ignore[index]
     return Staff(token_id, name, role), token
 
 
@@ -44,7 +44,9 @@ def authenticate(conn: Connection, token: str) -> Staff | None:
 
 def staff_by_id(conn: Connection, token_id: int) -> Staff | None:
     row = conn.execute(
-        sa.select(tokens.c.id, tokens.c.name, tokens.c.role).where(tokens.c.id == token_id, tokens.c.revoked_at.is_(None))
+        sa.select(tokens.c.id, tokens.c.name, tokens.c.role).where(
+            tokens.c.id == token_id, tokens.c.revoked_at.is_(None)
+        )
     ).first()
     return Staff(row.id, row.name, row.role) if row else None
 

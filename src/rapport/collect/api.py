@@ -93,7 +93,9 @@ async def _ingest(request: Request, batch: bool, type_hint: str | None) -> JSONR
             source = _authenticate(request, key if isinstance(key, str) else None)
             own_limit = source.max_batch_bytes if batch else source.max_message_bytes
             if len(body) > own_limit:
-                raise EnvelopeError("payload_too_large", f"the body is {len(body)} bytes; this source allows {own_limit}")
+                raise EnvelopeError(
+                    "payload_too_large", f"the body is {len(body)} bytes; this source allows {own_limit}"
+                )
         envelope, messages = model.read_envelope(decoded, received_at, batch)
     except EnvelopeError as exc:
         if source is not None:
@@ -102,7 +104,9 @@ async def _ingest(request: Request, batch: bool, type_hint: str | None) -> JSONR
     wait = request.app.state.rate_limiter.take(source, max(1, len(messages)))
     if wait:
         seconds = max(1, int(wait + 0.999))
-        raise ApiError(429, "rate_limited", f"source {source.name!r} is over its rate limit", {"Retry-After": str(seconds)})
+        raise ApiError(
+            429, "rate_limited", f"source {source.name!r} is over its rate limit", {"Retry-After": str(seconds)}
+        )
     accepted: list[Accepted] = []
     rejected: list[Rejected] = []
     problems: list[dict[str, Any]] = []

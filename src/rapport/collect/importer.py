@@ -30,7 +30,9 @@ CONVERTERS: dict[str, Callable[[str], Any]] = {
     "string": str,
     "number": lambda v: float(v) if any(c in v for c in ".eE") else int(v),
     "int": int,
-    "bool": lambda v: {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}[v.strip().lower()],
+    "bool": lambda v: {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}[
+        v.strip().lower()
+    ],
 }
 CHUNK = 1000
 

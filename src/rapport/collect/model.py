@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -66,12 +66,12 @@ def parse_timestamp(value: Any) -> datetime:
         raise ValueError(f"not an ISO 8601 string: {value!r}")
     parsed = datetime.fromisoformat(value.strip().replace("z", "Z"))
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
 
 
 def iso(value: datetime) -> str:
-    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def read_envelope(body: Any, received_at: datetime, batch: bool) -> tuple[Envelope, list[Any]]:

@@ -64,8 +64,8 @@ def create_source(
     with db.write() as conn:
         if conn.execute(sa.select(sources.c.id).where(sources.c.name == name)).first():
             raise SourceError(f"a source named {name!r} already exists")
-        source_id = conn.execute(sources.insert().values(**row)).inserted_primary_key[0]
-    return Source(id=source_id, **row)
+        source_id = conn.execute(sources.insert().values(**row)).inserted_primary_key[0]  # type: ignore[index]
+    return Source(id=source_id, **row)  # type: ignore[arg-type]
 
 
 def list_sources(conn: Connection) -> list[Source]:

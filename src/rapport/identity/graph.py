@@ -28,7 +28,9 @@ def read_version(conn: Connection) -> int:
 
 
 def bump_version(conn: Connection) -> None:
-    if not conn.execute(graph_version.update().where(graph_version.c.id == 1).values(version=graph_version.c.version + 1)).rowcount:
+    if not conn.execute(
+        graph_version.update().where(graph_version.c.id == 1).values(version=graph_version.c.version + 1)
+    ).rowcount:
         conn.execute(graph_version.insert().values(id=1, version=1))
 
 
@@ -86,7 +88,9 @@ class CachedGraph:
         missing = [k for k in set(keys) if k not in self._origin]
         found: dict[str, str] = {}
         for chunk in _chunks(missing):
-            rows = conn.execute(sa.select(identifiers.c.key, identifiers.c.profile_id).where(identifiers.c.key.in_(chunk)))
+            rows = conn.execute(
+                sa.select(identifiers.c.key, identifiers.c.profile_id).where(identifiers.c.key.in_(chunk))
+            )
             found.update({key: pid for key, pid in rows})
         for key in missing:
             self._origin[key] = found.get(key)

@@ -102,7 +102,7 @@ def extract_identifiers(message: Mapping[str, Any], rules: IdentityRules) -> lis
     if message.get("type") == "identify":
         found.extend(_contact_points(message.get("traits"), rules))
     found.extend(_contact_points(context.get("traits"), rules))
-    device = context.get("device") if isinstance(context.get("device"), dict) else {}
+    device: dict[str, Any] = context["device"] if isinstance(context.get("device"), dict) else {}
     found.append(_plain("device_id", device.get("id"), rules))
     for ext in context.get("externalIds") or []:
         if isinstance(ext, dict) and ext.get("type") and ext.get("id") is not None:

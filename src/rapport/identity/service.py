@@ -42,8 +42,16 @@ def undo_merge(db: Database, merge_id: int, actor: str, channel: str = "api") ->
         conn.execute(merges.update().where(merges.c.id == merge_id).values(undone_at=now, undone_by=actor))
         bump_version(conn)
         for pid in (merge.survivor_id, merge.absorbed_id):
-            record_audit(conn, actor=actor, channel=channel, action="merge.undone", profile_id=pid,
-                         merge_id=merge_id, survivor_id=merge.survivor_id, absorbed_id=merge.absorbed_id)
+            record_audit(
+                conn,
+                actor=actor,
+                channel=channel,
+                action="merge.undone",
+                profile_id=pid,
+                merge_id=merge_id,
+                survivor_id=merge.survivor_id,
+                absorbed_id=merge.absorbed_id,
+            )
     return {"id": merge_id, "survivor_id": merge.survivor_id, "restored_id": merge.absorbed_id, "undone_at": now}
 
 

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Query, Request
 
-from rapport.access.api import Authorized
+from rapport.access.api import DeadLetterReader, MergeUndoer, ProfileReader
 from rapport.collect.service import list_dead_letters, log_head, read_offset
 from rapport.errors import ApiError, NotFound
 from rapport.identity.service import merge_history, undo_merge
@@ -39,8 +39,9 @@ async def wait_for_log(request: Request, after: int | None, consistent: bool) ->
             if read_offset(conn, CONSUMER) >= after:
                 return
         if time.monotonic() > deadline:
-            raise ApiError(503, "not_caught_up", f"profiles have not yet caught up with log offset {after}",
-                           {"Retry-After": "1"})
+            raise ApiError(
+                503, "not_caught_up", f"profiles have not yet caught up with log offset {after}", {"Retry-After": "1"}
+            )
         await asyncio.sleep(0.005)
 
 
@@ -71,7 +72,7 @@ def _load(request: Request, profile_id: str) -> service.ProfileView:
 @router.get("/profiles")
 async def find_profiles(
     request: Request,
-    _staff: Authorized("profiles:read"),
+    _staff: ProfileReader,
     identifier: Annotated[str | None, Query(description="type:value, e.g. email:ada@example.com")] = None,
     q: Annotated[str | None, Query(description="free text: email, phone, id or part of a name")] = None,
     after: After = None,
@@ -84,7 +85,9 @@ async def find_profiles(
         if identifier is not None:
             ident = service.parse_identifier(identifier, rules)
             if ident is None:
-                raise ApiError(400, "invalid_identifier", "use type:value, e.g. email:ada@example.com or phone:+14155550100")
+                raise ApiError(
+                    400, "invalid_identifier", "use type:value, e.g. email:ada@example.com or phone:+14155550100"
+                )
             found = service.find_by_identifier(conn, ident)
             ids = [found] if found else []
         elif q is not None:
@@ -97,7 +100,10 @@ async def find_profiles(
 
 @router.get("/profiles/{profile_id}")
 async def get_profile(
-    request: Request, profile_id: str, _staff: Authorized("profiles:read"), after: After = None,
+    request: Request,
+    profile_id: str,
+    _staff: ProfileReader,
+    after: After = None,
     consistent: Consistency = False,
 ) -> dict[str, Any]:
     await wait_for_log(request, after, consistent)
@@ -108,7 +114,7 @@ async def get_profile(
 async def get_timeline(
     request: Request,
     profile_id: str,
-    _staff: Authorized("profiles:read"),
+    _staff: ProfileReader,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
     after: After = None,
@@ -126,7 +132,7 @@ async def get_timeline(
 
 
 @router.get("/profiles/{profile_id}/merges")
-async def get_merges(request: Request, profile_id: str, _staff: Authorized("profiles:read")) -> dict[str, Any]:
+async def get_merges(request: Request, profile_id: str, _staff: ProfileReader) -> dict[str, Any]:
     view = _load(request, profile_id)
     with request.app.state.db.read() as conn:
         items = merge_history(conn, view.members)
@@ -134,14 +140,14 @@ async def get_merges(request: Request, profile_id: str, _staff: Authorized("prof
 
 
 @router.post("/merges/{merge_id}/undo")
-async def post_undo_merge(request: Request, merge_id: int, staff: Authorized("merges:undo")) -> dict[str, Any]:
+async def post_undo_merge(request: Request, merge_id: int, staff: MergeUndoer) -> dict[str, Any]:
     return await asyncio.to_thread(undo_merge, request.app.state.db, merge_id, staff.actor)
 
 
 @router.get("/dead-letters")
 async def get_dead_letters(
     request: Request,
-    _staff: Authorized("dead_letters:read"),
+    _staff: DeadLetterReader,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     before: Annotated[int | None, Query(ge=1)] = None,
 ) -> dict[str, Any]:

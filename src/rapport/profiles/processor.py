@@ -10,6 +10,7 @@ import logging
 import threading
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -113,12 +114,14 @@ class Processor:
 
     def _channel(self, conn: Connection, source_id: int) -> str:
         if source_id not in self._channels:
-            self._channels.update(dict(conn.execute(sa.select(sources.c.id, sources.c.channel)).all()))
+            self._channels.update({r.id: r.channel for r in conn.execute(sa.select(sources.c.id, sources.c.channel))})
         return self._channels.get(source_id, "other")
 
-    def _apply(self, conn: Connection, rows: list[Any]) -> None:
+    def _apply(self, conn: Connection, rows: Sequence[Any]) -> None:
         found = [extract_identifiers(r.payload, self.rules) for r in rows]
-        aliases = {n: alias_candidates(r.payload, self.rules) for n, r in enumerate(rows) if r.payload.get("type") == "alias"}
+        aliases = {
+            n: alias_candidates(r.payload, self.rules) for n, r in enumerate(rows) if r.payload.get("type") == "alias"
+        }
         self.graph.preload(conn, [i.key for ids in (*found, *aliases.values()) for i in ids])
         batch = _Batch()
         for n, (row, ids) in enumerate(zip(rows, found, strict=True)):
@@ -166,8 +169,14 @@ class Processor:
         for ident in result.attach:
             self.graph.attach(ident, target)
             batch.new_identifiers.append(
-                {"key": ident.key, "type": ident.type, "value": ident.value, "profile_id": target,
-                 "first_event_id": row.id, "created_at": utcnow()}
+                {
+                    "key": ident.key,
+                    "type": ident.type,
+                    "value": ident.value,
+                    "profile_id": target,
+                    "first_event_id": row.id,
+                    "created_at": utcnow(),
+                }
             )
         if result.anchor is None or result.anchor in result.attach:
             return target
@@ -191,9 +200,15 @@ def _flush(conn: Connection, batch: _Batch) -> None:
         conn.execute(
             profiles.insert(),
             [
-                {"id": p, "canonical_id": p, "created_at": now, "first_seen": batch.stats[p].first,
-                 "last_seen": batch.stats[p].last, "event_count": batch.stats[p].count,
-                 "channels": sorted(batch.stats[p].channels)}
+                {
+                    "id": p,
+                    "canonical_id": p,
+                    "created_at": now,
+                    "first_seen": batch.stats[p].first,
+                    "last_seen": batch.stats[p].last,
+                    "event_count": batch.stats[p].count,
+                    "channels": sorted(batch.stats[p].channels),
+                }
                 for p in batch.new_profiles
             ],
         )
@@ -202,8 +217,14 @@ def _flush(conn: Connection, batch: _Batch) -> None:
     if batch.new_identifiers:
         conn.execute(identifiers.insert(), batch.new_identifiers)
     for merge in batch.merges:
-        conn.execute(profiles.update().where(profiles.c.canonical_id == merge["absorbed_id"]).values(canonical_id=merge["survivor_id"]))
-        conn.execute(profiles.update().where(profiles.c.id == merge["absorbed_id"]).values(merged_into=merge["survivor_id"]))
+        conn.execute(
+            profiles.update()
+            .where(profiles.c.canonical_id == merge["absorbed_id"])
+            .values(canonical_id=merge["survivor_id"])
+        )
+        conn.execute(
+            profiles.update().where(profiles.c.id == merge["absorbed_id"]).values(merged_into=merge["survivor_id"])
+        )
     if batch.merges:
         conn.execute(merges.insert(), batch.merges)
     conn.execute(
@@ -221,7 +242,9 @@ def _update_stats(conn: Connection, stats: dict[str, _Stats]) -> None:
     ids = sorted(stats)
     current: dict[str, Any] = {}
     for i in range(0, len(ids), 500):
-        query = sa.select(profiles.c.id, profiles.c.first_seen, profiles.c.last_seen, profiles.c.event_count, profiles.c.channels)
+        query = sa.select(
+            profiles.c.id, profiles.c.first_seen, profiles.c.last_seen, profiles.c.event_count, profiles.c.channels
+        )
         current.update({r.id: r for r in conn.execute(query.where(profiles.c.id.in_(ids[i : i + 500])))})
     rows = []
     for pid, s in stats.items():
@@ -238,8 +261,12 @@ def _update_stats(conn: Connection, stats: dict[str, _Stats]) -> None:
     conn.execute(
         profiles.update()
         .where(profiles.c.id == sa.bindparam("pid"))
-        .values(event_count=sa.bindparam("count"), first_seen=sa.bindparam("first"),
-                last_seen=sa.bindparam("last"), channels=sa.bindparam("channels")),
+        .values(
+            event_count=sa.bindparam("count"),
+            first_seen=sa.bindparam("first"),
+            last_seen=sa.bindparam("last"),
+            channels=sa.bindparam("channels"),
+        ),
         rows,
     )
 

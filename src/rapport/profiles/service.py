@@ -53,15 +53,22 @@ def load_profile(conn: Connection, profile_id: str) -> ProfileView | None:
     if canonical is None:
         return None
     members = conn.execute(
-        sa.select(profiles.c.id, profiles.c.first_seen, profiles.c.last_seen, profiles.c.event_count, profiles.c.channels)
-        .where(profiles.c.canonical_id == canonical)
+        sa.select(
+            profiles.c.id, profiles.c.first_seen, profiles.c.last_seen, profiles.c.event_count, profiles.c.channels
+        ).where(profiles.c.canonical_id == canonical)
     ).all()
     ids = [m.id for m in members]
     idents = conn.execute(
         sa.select(identifiers.c.type, identifiers.c.value).where(identifiers.c.profile_id.in_(ids))
     ).all()
     trait_rows = conn.execute(
-        sa.select(profile_traits.c.key, profile_traits.c.value, profile_traits.c.observed_at, sources.c.name, sources.c.channel)
+        sa.select(
+            profile_traits.c.key,
+            profile_traits.c.value,
+            profile_traits.c.observed_at,
+            sources.c.name,
+            sources.c.channel,
+        )
         .select_from(profile_traits.outerjoin(sources, sources.c.id == profile_traits.c.source_id))
         .where(profile_traits.c.profile_id.in_(ids))
     ).all()
@@ -74,7 +81,9 @@ def load_profile(conn: Connection, profile_id: str) -> ProfileView | None:
     return ProfileView(
         id=canonical,
         members=ids,
-        identifiers=[{"type": t, "value": v} for t, v in sorted(idents, key=lambda r: (Identifier(r[0], r[1]).rank, r[1]))],
+        identifiers=[
+            {"type": t, "value": v} for t, v in sorted(idents, key=lambda r: (Identifier(r[0], r[1]).rank, r[1]))
+        ],
         traits={k: r.value for k, r in sorted(latest.items())},
         trait_sources={
             k: {"source": r.name, "channel": r.channel, "observed_at": r.observed_at} for k, r in sorted(latest.items())
@@ -132,7 +141,10 @@ def search_profiles(conn: Connection, text: str, rules: IdentityRules, limit: in
         rows = conn.execute(
             sa.select(sa.distinct(profiles.c.canonical_id))
             .select_from(profile_traits.join(profiles, profiles.c.id == profile_traits.c.profile_id))
-            .where(profile_traits.c.key.in_(NAME_TRAITS), sa.func.lower(sa.cast(profile_traits.c.value, sa.Text)).like(pattern))
+            .where(
+                profile_traits.c.key.in_(NAME_TRAITS),
+                sa.func.lower(sa.cast(profile_traits.c.value, sa.Text)).like(pattern),
+            )
             .limit(limit)
         ).scalars()
         found += [r for r in rows if r not in found]
@@ -144,8 +156,17 @@ def timeline(
 ) -> list[dict[str, Any]]:
     """Events of the profile across every channel, newest first, paged by (timestamp, id)."""
     query = (
-        sa.select(events.c.id, events.c.type, events.c.event, events.c.timestamp, events.c.received_at,
-                  events.c.message_id, events.c.payload, sources.c.name.label("source"), sources.c.channel)
+        sa.select(
+            events.c.id,
+            events.c.type,
+            events.c.event,
+            events.c.timestamp,
+            events.c.received_at,
+            events.c.message_id,
+            events.c.payload,
+            sources.c.name.label("source"),
+            sources.c.channel,
+        )
         .select_from(events.join(sources, sources.c.id == events.c.source_id))
         .where(events.c.profile_id.in_(member_ids))
         .order_by(events.c.timestamp.desc(), events.c.id.desc())

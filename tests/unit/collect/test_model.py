@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from rapport.collect.model import Accepted, Envelope, EnvelopeError, Rejected, normalize_message, read_envelope
 
-NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 ENV = Envelope({}, {}, None, NOW)
 
 
 def test_skew_correction_uses_message_sent_at_over_batch():
     env = Envelope({}, {}, NOW - timedelta(hours=5), NOW)
-    msg = {"type": "track", "userId": "u", "event": "E", "timestamp": "2026-06-01T14:00:00+02:00",
-           "sentAt": "2026-06-01T12:00:10Z"}
+    msg = {
+        "type": "track",
+        "userId": "u",
+        "event": "E",
+        "timestamp": "2026-06-01T14:00:00+02:00",
+        "sentAt": "2026-06-01T12:00:10Z",
+    }
     result = normalize_message(msg, env)
     assert isinstance(result, Accepted)
     assert result.timestamp == NOW - timedelta(seconds=10)
@@ -23,7 +28,7 @@ def test_skew_correction_uses_message_sent_at_over_batch():
 
 def test_naive_timestamps_are_utc():
     result = normalize_message({"type": "page", "anonymousId": "a", "timestamp": "2026-01-01T00:00:00"}, ENV)
-    assert result.timestamp == datetime(2026, 1, 1, tzinfo=timezone.utc)
+    assert result.timestamp == datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def test_message_id_is_kept_or_filled():
@@ -38,7 +43,9 @@ def test_type_hint_overrides_body_type():
 
 @pytest.mark.parametrize("size, ok", [(100, True), (2000, False)])
 def test_size_limit(size, ok):
-    result = normalize_message({"type": "page", "anonymousId": "a", "properties": {"p": "x" * size}}, ENV, max_bytes=1024)
+    result = normalize_message(
+        {"type": "page", "anonymousId": "a", "properties": {"p": "x" * size}}, ENV, max_bytes=1024
+    )
     assert isinstance(result, Accepted) is ok
     if not ok:
         assert isinstance(result, Rejected) and result.code == "message_too_large"

@@ -26,7 +26,11 @@ class Graph:
         return self.canon.get(pid, pid)
 
     def limited_values(self, canonical_id):
-        values = {k.split(":", 1)[1] for k, p in self.holders.items() if k.startswith("user_id:") and self.canonical(p) == canonical_id}
+        values = {
+            k.split(":", 1)[1]
+            for k, p in self.holders.items()
+            if k.startswith("user_id:") and self.canonical(p) == canonical_id
+        }
         return {"user_id": values} if values else {}
 
 
@@ -46,7 +50,9 @@ def test_known_identifier_takes_the_event_and_new_ones_attach():
 
 
 def test_two_profiles_sharing_the_message_merge_into_the_stronger_one():
-    r = resolve(ids("email:a@b.co", "phone:+14155550123"), Graph({"email:a@b.co": "E", "phone:+14155550123": "P"}), RULES)
+    r = resolve(
+        ids("email:a@b.co", "phone:+14155550123"), Graph({"email:a@b.co": "E", "phone:+14155550123": "P"}), RULES
+    )
     assert (r.target, r.absorb) == ("E", ["P"])
 
 
@@ -76,15 +82,28 @@ def test_members_of_one_canonical_profile_do_not_merge_again():
 
 
 def test_extraction_normalizes_and_blocks():
-    msg = {"type": "identify", "userId": " 0 ", "anonymousId": "anon-1",
-           "traits": {"email": " Ada@Example.COM ", "phone": "(415) 555-0123"},
-           "context": {"device": {"id": "anonymous"}, "externalIds": [{"type": "crm", "id": 7}]}}
+    msg = {
+        "type": "identify",
+        "userId": " 0 ",
+        "anonymousId": "anon-1",
+        "traits": {"email": " Ada@Example.COM ", "phone": "(415) 555-0123"},
+        "context": {"device": {"id": "anonymous"}, "externalIds": [{"type": "crm", "id": 7}]},
+    }
     assert [i.key for i in extract_identifiers(msg, RULES)] == [
-        "email:ada@example.com", "phone:+14155550123", "external:crm=7", "anonymous_id:anon-1"]
+        "email:ada@example.com",
+        "phone:+14155550123",
+        "external:crm=7",
+        "anonymous_id:anon-1",
+    ]
 
 
 def test_track_traits_count_only_from_context():
-    msg = {"type": "track", "userId": "u", "traits": {"email": "x@y.co"}, "context": {"traits": {"phone": "+442079460958"}}}
+    msg = {
+        "type": "track",
+        "userId": "u",
+        "traits": {"email": "x@y.co"},
+        "context": {"traits": {"phone": "+442079460958"}},
+    }
     assert [i.key for i in extract_identifiers(msg, RULES)] == ["user_id:u", "phone:+442079460958"]
 
 
