@@ -1,0 +1,82 @@
+"""Customer 360: one customer across every channel, and undoing a merge that was wrong."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
+
+from rapport.errors import ApiError
+from rapport.identity.service import merge_history, undo_merge
+from rapport.profiles.service import ProfileView, load_profile, timeline
+from rapport.web.present import decode_cursor, display_name, encode_cursor, event_details, event_title
+from rapport.web.render import redirect, render
+from rapport.web.session import PageError, Session, check_csrf, requires
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+PAGE_SIZE = 25
+MAX_ID_LENGTH = 64
+
+Reader = Annotated[Session, Depends(requires("profiles:read"))]
+Undoer = Annotated[Session, Depends(requires("merges:undo"))]
+
+
+def _load(request: Request, profile_id: str) -> ProfileView:
+    view = None
+    if 0 < len(profile_id) <= MAX_ID_LENGTH and profile_id.isprintable():
+        with request.app.state.db.read() as conn:
+            view = load_profile(conn, profile_id)
+    if view is None:
+        raise PageError(404, "No such customer", "No customer profile has that id. It may have been erased.")
+    return view
+
+
+def _timeline(request: Request, view: ProfileView, before: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    cursor = decode_cursor(before) if before else None
+    with request.app.state.db.read() as conn:
+        rows = timeline(conn, view.members, PAGE_SIZE + 1, cursor)
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    items = [{**r, "title": event_title(r), "details": event_details(r)} for r in rows]
+    next_cursor = encode_cursor(rows[-1]["timestamp"], rows[-1]["id"]) if more else None
+    return items, next_cursor
+
+
+@router.get("/profiles/{profile_id}")
+def customer_360(
+    request: Request, profile_id: str, session: Reader, before: str | None = None, undone: str | None = None
+) -> Response:
+    view = _load(request, profile_id)
+    events, next_cursor = _timeline(request, view, before)
+    with request.app.state.db.read() as conn:
+        merges = merge_history(conn, view.members)
+    return render(request, "profile.html", {
+        "title": display_name(view.traits) or f"Customer {view.id}",
+        "view": view,
+        "asked_for": profile_id,
+        "events": events,
+        "next_cursor": next_cursor,
+        "paged": before is not None,
+        "merges": merges,
+        "may_undo": session.staff.may("merges:undo"),
+        "undone": next((m for m in merges if undone and str(m["id"]) == undone and m["undone_at"]), None),
+    })
+
+
+@router.post("/merges/{merge_id}/undo")
+def post_undo(
+    request: Request, merge_id: str, session: Undoer,
+    csrf: Annotated[str, Form()] = "", profile: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(request, session, csrf)
+    if not (merge_id.isascii() and merge_id.isdigit() and len(merge_id) <= 18):
+        raise PageError(404, "No such merge", "No merge has that number.")
+    try:
+        result = undo_merge(request.app.state.db, int(merge_id), session.staff.actor, channel="console")
+    except ApiError as exc:
+        titles = {404: "No such merge", 409: "Already undone"}
+        raise PageError(exc.status, titles.get(exc.status, "Could not undo"), exc.message) from None
+    back = profile if profile and len(profile) <= MAX_ID_LENGTH and profile.isalnum() else result["survivor_id"]
+    return redirect(f"/console/profiles/{back}?undone={int(merge_id)}")

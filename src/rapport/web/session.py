@@ -1,0 +1,163 @@
+"""The console's session: a signed cookie naming the staff token, and CSRF tokens bound to it.
+
+The cookie holds only the token's id and a random nonce; the staff member is looked up again on
+every request, so revoking a token signs its sessions out at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import Depends, Request, Response
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from rapport.access.model import Staff
+from rapport.access.service import signing_secret, staff_by_id
+
+COOKIE = "rapport_console"
+MAX_AGE_S = 12 * 60 * 60
+SALT = "rapport.console.session"
+
+ABILITIES = {
+    "profiles:read": "look up customers",
+    "merges:undo": "undo merges",
+    "dead_letters:read": "see dead letters",
+    "sources:read": "see sources and their write keys",
+}
+
+
+class SignInRequired(Exception):
+    """Raised by a page that needs a signed-in staff member; answered with a redirect."""
+
+    def __init__(self, next_url: str) -> None:
+        super().__init__(next_url)
+        self.next_url = next_url
+
+
+class PageError(Exception):
+    """A client mistake or a refusal, answered with an HTML page of this status."""
+
+    def __init__(self, status: int, title: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.title = title
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Session:
+    staff: Staff
+    nonce: str
+    csrf: str
+
+
+def _secret(request: Request) -> str:
+    # signing_secret may write on first use; ask once per app, not once per request
+    secret = getattr(request.app.state, "console_secret", None)
+    if secret is None:
+        secret = signing_secret(request.app.state.db)
+        request.app.state.console_secret = secret
+    return secret
+
+
+def _serializer(request: Request) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(_secret(request), salt=SALT)
+
+
+def csrf_for(request: Request, nonce: str) -> str:
+    return hmac.new(_secret(request).encode(), f"csrf:{nonce}".encode(), hashlib.sha256).hexdigest()
+
+
+def start_session(request: Request, response: Response, staff: Staff) -> None:
+    value = _serializer(request).dumps({"t": staff.token_id, "n": secrets.token_urlsafe(16)})
+    response.set_cookie(
+        COOKIE, value, max_age=MAX_AGE_S, httponly=True, samesite="lax",
+        secure=request.url.scheme == "https", path="/",
+    )
+
+
+def end_session(response: Response) -> None:
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax")
+
+
+def read_session(request: Request) -> Session | None:
+    """The signed-in session, or None when the cookie is missing, forged, expired or its token revoked."""
+    if hasattr(request.state, "console_session"):
+        return request.state.console_session  # type: ignore[no-any-return]
+    session = None
+    raw = request.cookies.get(COOKIE)
+    if raw:
+        try:
+            data = _serializer(request).loads(raw, max_age=MAX_AGE_S)
+            token_id, nonce = int(data["t"]), str(data["n"])
+        except (BadSignature, KeyError, TypeError, ValueError):
+            token_id, nonce = None, ""
+        if token_id is not None:
+            with request.app.state.db.read() as conn:
+                staff = staff_by_id(conn, token_id)
+            session = Session(staff, nonce, csrf_for(request, nonce)) if staff else None
+    request.state.console_session = session
+    return session
+
+
+def safe_next(value: str | None) -> str:
+    """Where to go after signing in: only a console path on this site, never elsewhere."""
+    if not value:
+        return "/console"
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/console") or "\\" in value:
+        return "/console"
+    if parts.path.startswith("/console/sign-"):
+        return "/console"
+    return value
+
+
+def _requested(request: Request) -> str:
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
+
+
+def signed_in(request: Request) -> Session:
+    session = read_session(request)
+    if session is None:
+        raise SignInRequired(_requested(request) if request.method == "GET" else "/console")
+    return session
+
+
+def requires(permission: str) -> Callable[[Session], Session]:
+    """A page dependency: the session of a staff member whose role has `permission`, else a 403 page.
+
+    Use as `Annotated[Session, Depends(requires("sources:read"))]`.
+    """
+
+    def check(session: Annotated[Session, Depends(signed_in)]) -> Session:
+        if not session.staff.may(permission):
+            what = ABILITIES.get(permission, f"use this page ({permission})")
+            raise PageError(403, "Not allowed", f"The {session.staff.role} role may not {what}. "
+                                                "Ask an administrator if your work needs it.")
+        return session
+
+    return check
+
+
+def check_same_site(request: Request) -> None:
+    """A browser says where a form came from; refuse one sent from another site."""
+    origin = request.headers.get("origin")
+    if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host", ""):
+        raise PageError(403, "Request refused", "The form was sent from another site.")
+    if request.headers.get("sec-fetch-site") == "cross-site":
+        raise PageError(403, "Request refused", "The form was sent from another site.")
+
+
+def check_csrf(request: Request, session: Session, submitted: str) -> None:
+    """A form post must carry this session's token and come from this site."""
+    check_same_site(request)
+    if not submitted or not hmac.compare_digest(submitted.encode(), session.csrf.encode()):
+        raise PageError(403, "Request refused",
+                        "The form had expired or did not come from this console. Go back, reload and try again.")

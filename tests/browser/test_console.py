@@ -1,0 +1,156 @@
+"""The staff console in Debian's Chromium, driven by Playwright, against the app under uvicorn.
+
+Set RAPPORT_SCREENSHOT_DIR to keep a screenshot of the Customer 360 page.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from browser.console_seed import EMAIL, PHONE, bearer, profile_of, reject_one, seed_customer
+from conftest import require
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    require(os.path.exists(CHROMIUM), f"Debian's Chromium is not installed at {CHROMIUM}")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright = None
+    require(sync_playwright is not None, "the playwright package is not installed")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any, live_server: Any) -> Iterator[Any]:
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
+@pytest.fixture
+def http(live_server: Any) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=live_server.url, timeout=15) as client:
+        yield client
+
+
+def sign_in(page: Any, token: str) -> None:
+    page.goto("/console/sign-in")
+    page.get_by_label("Staff API token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r"/console$"))
+
+
+def test_sign_in_with_the_keyboard_and_a_wrong_token_first(page, admin_token):
+    page.goto("/console")
+    assert page.url.endswith("/console/sign-in")
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to main content")
+    assert skip.evaluate("el => el === document.activeElement")
+    assert skip.bounding_box()["y"] >= 0  # the skip link shows itself when focused
+    for _ in range(5):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "token":
+            break
+    assert page.evaluate("document.activeElement.id") == "token"
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
+    page.keyboard.type("rpt_wrong-token")
+    with page.expect_response(lambda r: r.url.endswith("/console/sign-in") and r.request.method == "POST") as wrong:
+        page.keyboard.press("Enter")
+    assert wrong.value.status == 401
+    assert "Could not sign you in" in page.get_by_role("alert").inner_text()
+    assert page.evaluate("document.activeElement.id") == "token"  # focus returns to the field to retry
+    page.keyboard.press("Control+A")
+    page.keyboard.type(admin_token)
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/console$"))
+    assert page.get_by_role("heading", level=1).inner_text() == "Find a customer"
+    assert "Signed in as" in page.locator(".whoami").inner_text()
+
+
+def test_search_by_email_and_phone_then_customer_360(page, http, make_source, admin_token):
+    seed_customer(http, make_source, bearer(admin_token))
+    sign_in(page, admin_token)
+    search = page.get_by_label("Email, phone, name or any id")
+    search.fill("ADA@example.com")
+    search.press("Enter")
+    results = page.get_by_role("table").get_by_role("link")
+    assert results.count() == 1 and results.first.inner_text() == "Ada Lovelace"
+    page.get_by_label("Email, phone, name or any id").fill("(415) 555-0100")
+    page.get_by_role("button", name="Search").click()
+    page.wait_for_url(re.compile(r"q=%28415%29"))
+    page.get_by_role("link", name="Ada Lovelace").click()
+
+    page.wait_for_url(re.compile(r"/console/profiles/\w+$"))
+    assert page.get_by_role("heading", level=1).inner_text() == "Ada Lovelace"
+    identifiers = page.get_by_role("region", name="Identifiers").inner_text()
+    for value in (EMAIL, PHONE, "u-ada", "pos-77", "call-5"):
+        assert value in identifiers
+    traits = page.get_by_role("region", name="Traits")
+    assert "Website (web)" in traits.get_by_role("row", name=re.compile("^plan")).inner_text()
+    assert "Store POS (store)" in traits.get_by_role("row", name=re.compile("^city")).inner_text()
+    rows = page.get_by_role("region", name="Timeline").locator("tbody tr")
+    assert rows.count() == 7
+    channels = {rows.nth(i).locator(".chip").inner_text() for i in range(rows.count())}
+    assert {"web", "store", "call center"} <= channels
+    assert "Support Call Ended" in rows.first.inner_text()  # newest first
+    if os.environ.get("RAPPORT_SCREENSHOT_DIR"):
+        page.screenshot(path=str(Path(os.environ["RAPPORT_SCREENSHOT_DIR"]) / "customer-360.png"), full_page=True)
+
+
+def test_undo_a_merge_from_the_360_page(page, http, make_source, admin_token):
+    seed_customer(http, make_source, bearer(admin_token))
+    merged = profile_of(http, bearer(admin_token), f"email:{EMAIL}")
+    assert profile_of(http, bearer(admin_token), f"phone:{PHONE}")["id"] == merged["id"]
+    sign_in(page, admin_token)
+    page.goto(f"/console/profiles/{merged['id']}")
+    history = page.get_by_role("region", name="Merge history")
+    history.get_by_role("button", name=re.compile(r"^Undo merge \d+$")).click()
+    assert re.search(r"Merge \d+ undone", page.get_by_role("status").inner_text())
+    assert "Undone" in history.inner_text() and "by staff:" in history.inner_text()
+    assert history.get_by_role("button").count() == 0
+
+    by_email = profile_of(http, bearer(admin_token), f"email:{EMAIL}")
+    by_phone = profile_of(http, bearer(admin_token), f"phone:{PHONE}")
+    assert by_email["id"] != by_phone["id"]
+    page.get_by_role("status").get_by_role("link").click()  # the restored profile, on its own again
+    identifiers = page.get_by_role("region", name="Identifiers").inner_text()
+    assert ("pos-77" in identifiers) != ("u-ada" in identifiers)
+
+
+def test_dead_letters_page_lists_a_rejected_message(page, http, make_source, make_token):
+    reject_one(http, make_source("mobile", "Mobile app"))
+    sign_in(page, make_token("analyst"))
+    page.get_by_role("navigation", name="Console").get_by_role("link", name="Dead letters").click()
+    page.wait_for_url(re.compile(r"/console/dead-letters$"))
+    row = page.get_by_role("table").locator("tbody tr").first
+    text = row.inner_text()
+    assert "Mobile app" in text and "missing_id" in text and "Lost Cart" in text
+
+
+@pytest.mark.parametrize("role", ["analyst", "agent"])
+def test_roles_without_the_permission_get_403_on_sources(page, make_token, role):
+    sign_in(page, make_token(role))
+    assert page.get_by_role("navigation", name="Console").get_by_role("link", name="Sources").count() == 0
+    response = page.goto("/console/sources")
+    assert response.status == 403
+    assert page.get_by_role("heading", level=1).inner_text() == "Not allowed"
