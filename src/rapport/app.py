@@ -11,6 +11,8 @@ from fastapi import FastAPI
 from rapport.collect.api import router as tracking_router
 from rapport.collect.log import LogWriter
 from rapport.collect.service import RateLimiter, SourceDirectory
+from rapport.consent.api import public as unsubscribe_router
+from rapport.consent.api import router as consent_router
 from rapport.db.engine import Database, open_database
 from rapport.db.migrate import head_revision, is_up_to_date
 from rapport.errors import JSONResponse, error_response, install_error_handlers
@@ -61,6 +63,8 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(tracking_router)
     app.include_router(profiles_router)
+    app.include_router(consent_router)
+    app.include_router(unsubscribe_router)
     mount_console(app)
 
     @app.get("/healthz", tags=["ops"])

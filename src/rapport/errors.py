@@ -56,4 +56,5 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
-        return error_response(exc.status_code, code.get(exc.status_code, "error"), str(exc.detail), dict(exc.headers or {}))
+        status = exc.status_code
+        return error_response(status, code.get(status, "error"), str(exc.detail), dict(exc.headers or {}))

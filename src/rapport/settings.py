@@ -54,6 +54,15 @@ class Settings(BaseSettings):
     processor_batch_size: int = Field(default=2000, ge=1, le=100_000)
     consistency_timeout_s: float = Field(default=5.0, gt=0, le=60)
     demo: bool = False
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Where customers reach this server (links in emails); https in production.",
+    )
+    smtp_url: str | None = Field(
+        default=None,
+        description="smtp://[user:pass@]host:port, smtps://... or smtp+starttls://...; unset: no email is sent.",
+    )
+    mail_from: str = Field(default="Rapport <no-reply@rapport.localhost>", description="From: of outbound email.")
 
     @field_validator("database_url")
     @classmethod
@@ -61,6 +70,20 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite", "postgresql")):
             raise ValueError("must start with sqlite:// or postgresql+psycopg://")
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("smtp://", "smtps://", "smtp+starttls://")):
+            raise ValueError("must start with smtp://, smtps:// or smtp+starttls://")
+        return value or None
 
     @field_validator("default_phone_region")
     @classmethod

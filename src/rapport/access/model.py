@@ -12,6 +12,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "dead_letters:read": frozenset({"admin", "analyst"}),
     "sources:read": frozenset({"admin"}),
     "audit:read": frozenset({"admin", "privacy"}),
+    "consent:read": frozenset(ROLES),
+    "consent:write": frozenset({"admin", "agent", "privacy"}),
+    "preferences:write": frozenset({"admin", "agent", "privacy"}),
+    "messages:send": frozenset({"admin", "marketer", "agent"}),
+    "data:export": frozenset({"admin", "privacy"}),
+    "data:erase": frozenset({"admin", "privacy"}),
+    "portal:link": frozenset({"admin", "agent", "privacy"}),
 }
 
 

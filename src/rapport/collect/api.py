@@ -97,6 +97,9 @@ async def _ingest(request: Request, batch: bool, type_hint: str | None) -> JSONR
                     "payload_too_large", f"the body is {len(body)} bytes; this source allows {own_limit}"
                 )
         envelope, messages = model.read_envelope(decoded, received_at, batch)
+        if request.headers.get("sec-gpc", "").strip() == "1":  # the browser's Global Privacy Control signal
+            context = {**envelope.context, "gpc": True}
+            envelope = model.Envelope(context, envelope.integrations, envelope.sent_at, received_at)
     except EnvelopeError as exc:
         if source is not None:
             await _store(request, source, [], [Rejected(exc.code, exc.message, _preview(request, body))])

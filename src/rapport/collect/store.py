@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from rapport.db.metadata import BigId, JSONDoc, UTCDateTime, metadata
+from rapport.db.registry import PersonalData, by_profile, register
 
 sources = sa.Table(
     "sources",
@@ -57,3 +58,14 @@ log_offsets = sa.Table(
     sa.Column("consumer", sa.String(64), primary_key=True),
     sa.Column("offset", BigId, nullable=False),
 )
+
+
+def _mentions(column: sa.Column[str]):  # type: ignore[no-untyped-def]
+    """Rows not linked to a profile that mention one of the person's contact values."""
+    return lambda _ids, contacts: sa.or_(sa.false(), *[column.contains(v, autoescape=True) for v in contacts])
+
+
+register(PersonalData(events, by_profile(events.c.profile_id), ("payload",),
+                      description="every interaction received from any channel"))
+register(PersonalData(dead_letters, _mentions(dead_letters.c.payload), ("payload",),
+                      description="rejected messages that mention the person"))

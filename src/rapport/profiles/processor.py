@@ -21,6 +21,9 @@ from sqlalchemy.engine import Connection
 
 from rapport.collect.service import read_offset, write_offset
 from rapport.collect.store import events, sources
+from rapport.consent.model import ConsentRecord, consent_from_message
+from rapport.consent.service import append_consent
+from rapport.consent.store import consent_records
 from rapport.db.engine import Database
 from rapport.db.metadata import utcnow
 from rapport.identity.graph import CachedGraph
@@ -73,6 +76,7 @@ class _Batch:
     merges: list[dict[str, Any]] = field(default_factory=list)
     assignments: list[dict[str, Any]] = field(default_factory=list)
     traits: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    consents: list[tuple[str, ConsentRecord, str]] = field(default_factory=list)  # profile, record, channel
     stats: dict[str, _Stats] = field(default_factory=lambda: defaultdict(_Stats))
 
 
@@ -81,7 +85,7 @@ class Processor:
         self.db = db
         self.rules = rules_from(db.settings)
         self.graph = CachedGraph(self.rules.limits)
-        self._channels: dict[int, str] = {}
+        self._sources: dict[int, tuple[str, str]] = {}  # id -> (channel, name)
 
     def run_once(self, limit: int | None = None) -> int:
         """Process the next batch of the log; answer how many events it held."""
@@ -112,10 +116,11 @@ class Processor:
             total += n
         return total
 
-    def _channel(self, conn: Connection, source_id: int) -> str:
-        if source_id not in self._channels:
-            self._channels.update({r.id: r.channel for r in conn.execute(sa.select(sources.c.id, sources.c.channel))})
-        return self._channels.get(source_id, "other")
+    def _source(self, conn: Connection, source_id: int) -> tuple[str, str]:
+        if source_id not in self._sources:
+            rows = conn.execute(sa.select(sources.c.id, sources.c.channel, sources.c.name))
+            self._sources.update({r.id: (r.channel, r.name) for r in rows})
+        return self._sources.get(source_id, ("other", "unknown"))
 
     def _apply(self, conn: Connection, rows: Sequence[Any]) -> None:
         found = [extract_identifiers(r.payload, self.rules) for r in rows]
@@ -129,7 +134,10 @@ class Processor:
                 ids = sorted({*ids, *previous_identifier(aliases[n], self.graph)}, key=lambda i: (i.rank, i.value))
             profile_id = self._place(row, ids, batch)
             batch.assignments.append({"eid": row.id, "pid": profile_id})
-            batch.stats[profile_id].add(row.timestamp, self._channel(conn, row.source_id))
+            channel, source_name = self._source(conn, row.source_id)
+            batch.stats[profile_id].add(row.timestamp, channel)
+            for record in consent_from_message(row.payload, channel, row.timestamp, f"tracking:{source_name}"):
+                batch.consents.append((profile_id, record, channel))
             for key, value in extract_traits(row.payload).items():
                 current = batch.traits.get((profile_id, key))
                 if current is None or current["observed_at"] <= row.timestamp:
@@ -234,6 +242,26 @@ def _flush(conn: Connection, batch: _Batch) -> None:
     if batch.traits:
         conn.execute(_upsert_traits(conn), list(batch.traits.values()))
     _update_stats(conn, {p: s for p, s in batch.stats.items() if p not in fresh})
+    _append_consents(conn, batch.consents)
+
+
+def _append_consents(conn: Connection, consents: list[tuple[str, ConsentRecord, str]]) -> None:
+    """Ledger rows for consent stated in events, only where it changes what is on record."""
+    if not consents:
+        return
+    profile_ids = sorted({p for p, _, _ in consents})
+    latest: dict[tuple[str, str, str, str | None], Any] = {}
+    for r in conn.execute(
+        sa.select(consent_records).where(consent_records.c.profile_id.in_(profile_ids)).order_by(consent_records.c.id)
+    ):
+        latest[(r.profile_id, r.purpose, r.channel, r.contact_point)] = r
+    for profile_id, record, channel in consents:
+        key = (profile_id, record.purpose, record.channel, record.contact_point)
+        current = latest.get(key)
+        if current is not None and (current.status, current.notice_version) == (record.status, record.notice_version):
+            continue
+        append_consent(conn, profile_id, record, actor="customer:tracking", via=channel)
+        latest[key] = record
 
 
 def _update_stats(conn: Connection, stats: dict[str, _Stats]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from rapport.db.metadata import BigId, JSONDoc, UTCDateTime, metadata
+from rapport.db.registry import PersonalData, by_profile, register
 
 profile_traits = sa.Table(
     "profile_traits",
@@ -16,3 +17,6 @@ profile_traits = sa.Table(
     sa.Column("observed_at", UTCDateTime, nullable=False),
     sa.Column("event_id", BigId),
 )
+
+register(PersonalData(profile_traits, by_profile(profile_traits.c.profile_id), ("key", "value"),
+                      description="traits: latest value of each, with its source"))

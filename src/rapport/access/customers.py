@@ -1,0 +1,87 @@
+"""Customer access to the portal: one-time sign-in links, sent by email or made by staff.
+
+A link carries a signed nonce; redeeming it marks the nonce used, so a link works once and for
+LINK_TTL only. Asking for a link never reveals whether an address is known.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import timedelta
+
+import sqlalchemy as sa
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from rapport.access.service import signing_secret
+from rapport.access.store import portal_links
+from rapport.db.engine import Database
+from rapport.db.metadata import utcnow
+from rapport.errors import ApiError
+from rapport.identity.model import normalize_email
+from rapport.identity.store import identifiers, profiles
+from rapport.outbound.mail import MailError, build_email, send_email
+
+LINK_TTL = timedelta(minutes=30)
+SALT = "rapport.portal-link.v1"
+log = logging.getLogger("rapport.portal")
+
+
+def _serializer(db: Database) -> URLSafeSerializer:
+    return URLSafeSerializer(signing_secret(db), salt=SALT)
+
+
+def create_portal_link(db: Database, profile_id: str, *, created_by: str) -> str:
+    """A one-time sign-in URL for the profile's owner."""
+    nonce = secrets.token_urlsafe(24)
+    now = utcnow()
+    with db.write() as conn:
+        canonical = conn.execute(sa.select(profiles.c.canonical_id).where(profiles.c.id == profile_id)).scalar()
+        if canonical is None:
+            raise ApiError(404, "not_found", f"profile {profile_id!r} not found")
+        conn.execute(portal_links.insert().values(nonce=nonce, profile_id=canonical, created_at=now,
+                                                  expires_at=now + LINK_TTL, created_by=created_by))
+    return f"{db.settings.public_url}/portal/auth/{_serializer(db).dumps(nonce)}"
+
+
+def redeem_portal_link(db: Database, token: str) -> str:
+    """The profile a link signs in, marking it used. Raises ApiError(400/410) for a bad or spent link."""
+    try:
+        nonce = str(_serializer(db).loads(token))
+    except BadSignature:
+        raise ApiError(400, "invalid_link", "this sign-in link is not valid") from None
+    now = utcnow()
+    with db.write() as conn:
+        row = conn.execute(sa.select(portal_links).where(portal_links.c.nonce == nonce)).first()
+        if row is None or row.used_at is not None or row.expires_at <= now:
+            raise ApiError(410, "link_expired", "this sign-in link was used or has expired; ask for a new one")
+        conn.execute(portal_links.update().where(portal_links.c.nonce == nonce).values(used_at=now))
+        canonical = conn.execute(sa.select(profiles.c.canonical_id).where(profiles.c.id == row.profile_id)).scalar()
+    if canonical is None:
+        raise ApiError(410, "link_expired", "this sign-in link no longer leads anywhere")
+    return str(canonical)
+
+
+def request_sign_in_link(db: Database, email: str) -> str | None:
+    """Email a sign-in link to a known address (in demo mode also log it). Answers the URL or None;
+    the caller must say the same thing to the visitor either way."""
+    address = normalize_email(email)
+    if address is None:
+        return None
+    with db.read() as conn:
+        profile_id = conn.execute(sa.select(identifiers.c.profile_id).where(identifiers.c.key == f"email:{address}")).scalar()
+    if profile_id is None:
+        return None
+    url = create_portal_link(db, profile_id, created_by="customer:email-link")
+    if db.settings.demo:
+        log.warning("portal sign-in link for %s: %s", address, url)
+        print(f"[demo] portal sign-in link for {address}: {url}", flush=True)
+    if db.settings.smtp_url:
+        msg = build_email(sender=db.settings.mail_from, to=address, subject="Your sign-in link",
+                          text=f"Sign in to see and manage your data:\n\n{url}\n\nThe link works once, for 30 minutes.",
+                          unsubscribe_url=None, unsubscribe_mailto=None)
+        try:
+            send_email(db.settings.smtp_url, msg)
+        except MailError:
+            log.exception("could not send the portal sign-in link")
+    return url

@@ -1,0 +1,1 @@
+"""Consent and preferences, the one permission check, unsubscribe, export and erasure."""

@@ -1,0 +1,168 @@
+"""Write path and the permission check of the consent context.
+
+`check_permission_for` is the one door: every send and every decision path calls it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from rapport.access.audit import record_audit
+from rapport.access.store import app_secrets
+from rapport.consent import model
+from rapport.consent.model import ConsentRecord, Decision, Preferences, Subject
+from rapport.consent.store import consent_records, preferences, suppressions
+from rapport.db.engine import Database
+from rapport.db.metadata import utcnow
+from rapport.errors import ApiError, NotFound
+from rapport.identity.store import identifiers, profiles
+
+RECENT_SENDS = timedelta(days=365)
+
+
+def members_of(conn: Connection, profile_id: str) -> tuple[str, list[str]]:
+    """The canonical id of a profile and every profile merged into it. Raises NotFound."""
+    canonical = conn.execute(sa.select(profiles.c.canonical_id).where(profiles.c.id == profile_id)).scalar()
+    if canonical is None:
+        raise NotFound(f"profile {profile_id!r}")
+    ids = conn.execute(sa.select(profiles.c.id).where(profiles.c.canonical_id == canonical)).scalars().all()
+    return canonical, list(ids)
+
+
+def validate_consent(purpose: str, channel: str, status: str) -> None:
+    if purpose not in model.PURPOSES:
+        raise ApiError(400, "invalid_purpose", f"purpose must be one of {', '.join(model.PURPOSES)}")
+    if channel not in model.CHANNELS:
+        raise ApiError(400, "invalid_channel", f"channel must be one of {', '.join(model.CHANNELS)}")
+    if status not in model.STATUSES:
+        raise ApiError(400, "invalid_status", f"status must be one of {', '.join(model.STATUSES)}")
+
+
+def append_consent(
+    conn: Connection,
+    profile_id: str,
+    record: ConsentRecord,
+    *,
+    actor: str,
+    via: str,
+) -> None:
+    """Add one ledger row in the caller's transaction, with its audit row."""
+    validate_consent(record.purpose, record.channel, record.status)
+    conn.execute(consent_records.insert().values(profile_id=profile_id, actor=actor, **asdict(record)))
+    record_audit(
+        conn,
+        actor=actor,
+        channel=via,
+        action=f"consent.{record.status}",
+        profile_id=profile_id,
+        purpose=record.purpose,
+        consent_channel=record.channel,
+        source=record.source,
+        notice_version=record.notice_version,
+    )
+
+
+def record_consent(db: Database, profile_id: str, record: ConsentRecord, *, actor: str, via: str) -> str:
+    with db.write() as conn:
+        canonical, _ = members_of(conn, profile_id)
+        append_consent(conn, canonical, record, actor=actor, via=via)
+    return canonical
+
+
+def consent_ledger(conn: Connection, member_ids: list[str]) -> list[ConsentRecord]:
+    rows = conn.execute(
+        sa.select(consent_records).where(consent_records.c.profile_id.in_(member_ids)).order_by(consent_records.c.id)
+    )
+    fields = ConsentRecord.__dataclass_fields__
+    return [ConsentRecord(**{k: v for k, v in r._mapping.items() if k in fields}) for r in rows]
+
+
+def load_preferences(conn: Connection, canonical_id: str) -> Preferences:
+    doc = conn.execute(sa.select(preferences.c.document).where(preferences.c.profile_id == canonical_id)).scalar()
+    return model.parse_preferences(doc) if doc else Preferences()
+
+
+def update_preferences(db: Database, profile_id: str, changes: dict[str, Any], *, actor: str, via: str) -> Preferences:
+    with db.write() as conn:
+        canonical, _ = members_of(conn, profile_id)
+        current = load_preferences(conn, canonical)
+        try:
+            updated = model.parse_preferences(changes, current)
+        except model.PreferenceError as exc:
+            raise ApiError(400, "invalid_preferences", str(exc)) from None
+        document = model.preferences_document(updated)
+        if (
+            conn.execute(
+                preferences.update()
+                .where(preferences.c.profile_id == canonical)
+                .values(document=document, updated_at=utcnow())
+            ).rowcount
+            == 0
+        ):
+            conn.execute(preferences.insert().values(profile_id=canonical, document=document, updated_at=utcnow()))
+        record_audit(
+            conn, actor=actor, channel=via, action="preferences.updated", profile_id=canonical, changed=sorted(changes)
+        )
+    return updated
+
+
+def suppression_digest(conn: Connection, key: str) -> str:
+    """Salted hash of an identifier key (`email:x@y.z`); the salt is made once and kept in the database."""
+    salt = conn.execute(sa.select(app_secrets.c.value).where(app_secrets.c.name == "suppression_salt")).scalar()
+    if salt is None:
+        salt = secrets.token_hex(32)
+        conn.execute(app_secrets.insert().values(name="suppression_salt", value=salt))
+    return hashlib.sha256(f"{salt}:{key}".encode()).hexdigest()
+
+
+def is_suppressed(conn: Connection, key: str | None) -> bool:
+    salt = conn.execute(sa.select(app_secrets.c.value).where(app_secrets.c.name == "suppression_salt")).scalar()
+    if salt is None or key is None:
+        return False
+    digest = hashlib.sha256(f"{salt}:{key}".encode()).hexdigest()
+    return conn.execute(sa.select(suppressions.c.digest).where(suppressions.c.digest == digest)).first() is not None
+
+
+def contact_points(conn: Connection, member_ids: list[str], kind: str) -> list[str]:
+    rows = conn.execute(
+        sa.select(identifiers.c.value)
+        .where(identifiers.c.profile_id.in_(member_ids), identifiers.c.type == kind)
+        .order_by(identifiers.c.created_at)
+    )
+    return list(rows.scalars())
+
+
+def check_permission_for(
+    conn: Connection,
+    profile_id: str,
+    purpose: str,
+    channel: str,
+    *,
+    contact_point: str | None = None,
+    outreach: bool = False,
+    now: datetime | None = None,
+) -> Decision:
+    """The one permission check: may we use this person's data for `purpose` on `channel` now?"""
+    from rapport.outbound.store import recent_sends  # outbound depends on consent, not the reverse
+
+    now = now or utcnow()
+    try:
+        canonical, members = members_of(conn, profile_id)
+    except NotFound:
+        return Decision(False, "no such profile (erased or never known)")
+    kind = {"email": "email", "sms": "phone", "phone": "phone"}.get(channel)
+    suppressed = is_suppressed(conn, f"{kind}:{contact_point}" if kind and contact_point else None)
+    subject = Subject(
+        records=tuple(consent_ledger(conn, members)),
+        preferences=load_preferences(conn, canonical),
+        sent_recently=recent_sends(conn, members, now - RECENT_SENDS) if outreach else {},
+        suppressed=suppressed,
+    )
+    return model.check_permission(subject, purpose, channel, now, contact_point, outreach=outreach)

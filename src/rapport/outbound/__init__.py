@@ -1,0 +1,1 @@
+"""Outbound channels: messages to customers (email via SMTP), each through the permission check."""
