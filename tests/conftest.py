@@ -12,6 +12,9 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default as default_policy
 from pathlib import Path
 
 import httpx
@@ -82,9 +85,38 @@ def database_url(tmp_path: Path, _sqlite_template: Path, _pg_migrated: str | Non
     return f"sqlite:///{path}"
 
 
+class Mailbox:
+    """A real SMTP server (aiosmtpd) on loopback that keeps what it receives."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.messages: list[EmailMessage] = []
+        self.port = free_port()
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.url = f"smtp://127.0.0.1:{self.port}"
+
+    async def handle_DATA(self, _server: object, _session: object, envelope: object) -> str:  # noqa: N802 - aiosmtpd API
+        self.messages.append(message_from_bytes(envelope.content, policy=default_policy))  # type: ignore[attr-defined]
+        return "250 OK"
+
+
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    return load_settings(database_url=database_url, processor="thread", sqlite_synchronous="NORMAL")
+def smtp() -> Iterator[Mailbox]:
+    try:
+        mailbox = Mailbox()
+    except ImportError:
+        require(False, "aiosmtpd is not installed")
+        raise
+    mailbox.controller.start()
+    yield mailbox
+    mailbox.controller.stop()
+
+
+@pytest.fixture
+def settings(database_url: str, request: pytest.FixtureRequest) -> Settings:
+    smtp_url = request.getfixturevalue("smtp").url if "smtp" in request.fixturenames else None
+    return load_settings(database_url=database_url, processor="thread", sqlite_synchronous="NORMAL", smtp_url=smtp_url)
 
 
 @pytest.fixture

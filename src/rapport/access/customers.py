@@ -39,8 +39,11 @@ def create_portal_link(db: Database, profile_id: str, *, created_by: str) -> str
         canonical = conn.execute(sa.select(profiles.c.canonical_id).where(profiles.c.id == profile_id)).scalar()
         if canonical is None:
             raise ApiError(404, "not_found", f"profile {profile_id!r} not found")
-        conn.execute(portal_links.insert().values(nonce=nonce, profile_id=canonical, created_at=now,
-                                                  expires_at=now + LINK_TTL, created_by=created_by))
+        conn.execute(
+            portal_links.insert().values(
+                nonce=nonce, profile_id=canonical, created_at=now, expires_at=now + LINK_TTL, created_by=created_by
+            )
+        )
     return f"{db.settings.public_url}/portal/auth/{_serializer(db).dumps(nonce)}"
 
 
@@ -69,7 +72,9 @@ def request_sign_in_link(db: Database, email: str) -> str | None:
     if address is None:
         return None
     with db.read() as conn:
-        profile_id = conn.execute(sa.select(identifiers.c.profile_id).where(identifiers.c.key == f"email:{address}")).scalar()
+        profile_id = conn.execute(
+            sa.select(identifiers.c.profile_id).where(identifiers.c.key == f"email:{address}")
+        ).scalar()
     if profile_id is None:
         return None
     url = create_portal_link(db, profile_id, created_by="customer:email-link")
@@ -77,9 +82,14 @@ def request_sign_in_link(db: Database, email: str) -> str | None:
         log.warning("portal sign-in link for %s: %s", address, url)
         print(f"[demo] portal sign-in link for {address}: {url}", flush=True)
     if db.settings.smtp_url:
-        msg = build_email(sender=db.settings.mail_from, to=address, subject="Your sign-in link",
-                          text=f"Sign in to see and manage your data:\n\n{url}\n\nThe link works once, for 30 minutes.",
-                          unsubscribe_url=None, unsubscribe_mailto=None)
+        msg = build_email(
+            sender=db.settings.mail_from,
+            to=address,
+            subject="Your sign-in link",
+            text=f"Sign in to see and manage your data:\n\n{url}\n\nThe link works once, for 30 minutes.",
+            unsubscribe_url=None,
+            unsubscribe_mailto=None,
+        )
         try:
             send_email(db.settings.smtp_url, msg)
         except MailError:

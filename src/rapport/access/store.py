@@ -49,7 +49,20 @@ app_secrets = sa.Table(
     sa.Column("value", sa.String(200), nullable=False),
 )
 
-register(PersonalData(audit_log, by_profile(audit_log.c.profile_id), ("at", "actor", "action", "details"), "retain",
-                      description="who changed the person's data or rights, and when (kept as proof; no contact data)"))
-register(PersonalData(portal_links, by_profile(portal_links.c.profile_id), ("created_at", "used_at", "created_by"),
-                      description="sign-in links sent to the person for the customer portal"))
+register(
+    PersonalData(
+        audit_log,
+        by_profile(audit_log.c.profile_id),
+        ("at", "actor", "action", "details"),
+        "retain",
+        description="who changed the person's data or rights, and when (kept as proof; no contact data)",
+    )
+)
+register(
+    PersonalData(
+        portal_links,
+        by_profile(portal_links.c.profile_id),
+        ("created_at", "used_at", "created_by"),
+        description="sign-in links sent to the person for the customer portal",
+    )
+)

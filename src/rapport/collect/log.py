@@ -63,9 +63,9 @@ def append_messages(conn: Connection, source_id: int, accepted: list[Accepted], 
                 "payload": msg.payload,
             }
         )
-    before = _last_offset(conn)
-    if rows:
-        conn.execute(_insert_ignoring_duplicates(conn), rows)
+    new_ids: list[int] = []
+    if rows:  # RETURNING names only the rows inserted, not the duplicates skipped
+        new_ids = list(conn.execute(_insert_ignoring_duplicates(conn).returning(events.c.id), rows).scalars())
     if rejected:
         now = utcnow()
         conn.execute(
@@ -81,9 +81,8 @@ def append_messages(conn: Connection, source_id: int, accepted: list[Accepted], 
                 for r in rejected
             ],
         )
-    after = _last_offset(conn) if rows else before
-    stored = after - before
-    return Appended(stored, len(accepted) - stored, after)
+    offset = max(new_ids) if new_ids else _last_offset(conn)
+    return Appended(len(new_ids), len(accepted) - len(new_ids), offset)
 
 
 def _last_offset(conn: Connection) -> int:

@@ -37,6 +37,7 @@ events = sa.Table(
     sa.Column("profile_id", sa.String(32), sa.ForeignKey("profiles.id")),
     sa.UniqueConstraint("source_id", "message_id", name="uq_events_source_message"),
     sa.Index("ix_events_profile_time", "profile_id", "timestamp"),
+    sqlite_autoincrement=True,  # an offset is never reused, even after the newest events are erased
 )
 
 dead_letters = sa.Table(
@@ -65,7 +66,16 @@ def _mentions(column: sa.Column[str]):  # type: ignore[no-untyped-def]
     return lambda _ids, contacts: sa.or_(sa.false(), *[column.contains(v, autoescape=True) for v in contacts])
 
 
-register(PersonalData(events, by_profile(events.c.profile_id), ("payload",),
-                      description="every interaction received from any channel"))
-register(PersonalData(dead_letters, _mentions(dead_letters.c.payload), ("payload",),
-                      description="rejected messages that mention the person"))
+register(
+    PersonalData(
+        events, by_profile(events.c.profile_id), ("payload",), description="every interaction received from any channel"
+    )
+)
+register(
+    PersonalData(
+        dead_letters,
+        _mentions(dead_letters.c.payload),
+        ("payload",),
+        description="rejected messages that mention the person",
+    )
+)

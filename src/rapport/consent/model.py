@@ -144,7 +144,9 @@ def check_permission(
         if not decision:
             return decision
     if outreach and purpose != SERVICE:
-        return _contact_rules(subject, channel, now) or decision
+        refusal = _contact_rules(subject, channel, now)
+        if refusal is not None:  # not `or`: a refusing Decision is falsy
+            return refusal
     return decision
 
 

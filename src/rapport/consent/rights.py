@@ -108,7 +108,9 @@ def export_zip(document: dict[str, Any]) -> bytes:
     """The export as a zip of CSV files, one per store, plus the JSON document itself."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("export.json", orjson.dumps(document, option=orjson.OPT_INDENT_2, default=str))
+        archive.writestr(
+            "export.json", orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS, default=str)
+        )
         for name, store in document["stores"].items():
             out = io.StringIO()
             rows = store["rows"]

@@ -21,6 +21,7 @@ consent_records = sa.Table(
     sa.Column("actor", sa.String(200), nullable=False),
     sa.Column("notice_version", sa.String(64)),
     sa.Column("expires_at", UTCDateTime),
+    sqlite_autoincrement=True,
 )
 
 preferences = sa.Table(

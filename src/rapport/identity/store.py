@@ -49,6 +49,7 @@ merges = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("undone_at", UTCDateTime),
     sa.Column("undone_by", sa.String(200)),
+    sqlite_autoincrement=True,
 )
 
 # A counter bumped by every change to the graph made outside the processor (an undo), so the

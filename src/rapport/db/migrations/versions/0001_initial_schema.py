@@ -127,6 +127,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["source_id"], ["sources.id"], name=op.f("fk_events_source_id_sources")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_events")),
         sa.UniqueConstraint("source_id", "message_id", name="uq_events_source_message"),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.create_index("ix_events_profile_time", ["profile_id", "timestamp"], unique=False)
@@ -162,6 +163,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["absorbed_id"], ["profiles.id"], name=op.f("fk_merges_absorbed_id_profiles")),
         sa.ForeignKeyConstraint(["survivor_id"], ["profiles.id"], name=op.f("fk_merges_survivor_id_profiles")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_merges")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("merges", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_merges_absorbed_id"), ["absorbed_id"], unique=False)

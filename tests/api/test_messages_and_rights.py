@@ -1,0 +1,228 @@
+"""Outbound email through real SMTP, one-click unsubscribe, export and erasure."""
+
+from __future__ import annotations
+
+import io
+import re
+import sqlite3
+import zipfile
+
+import pytest
+import sqlalchemy as sa
+from factories import basic_auth, profile_by, send_batch
+
+from rapport.db.registry import REGISTRY
+from rapport.db.tables import metadata
+
+EMAIL, PHONE, NAME = "grace.hopper@example.com", "+14155550199", "Grace Brewster Hopper"
+
+
+@pytest.fixture
+def grace(client, make_source, admin_headers):
+    web, calls = make_source("web", name="site"), make_source("call_center", name="calls")
+    send_batch(
+        client,
+        web,
+        [
+            {"type": "page", "anonymousId": "g-anon", "name": "Pricing"},
+            {"type": "identify", "anonymousId": "g-anon", "userId": "grace", "traits": {"email": EMAIL, "name": NAME}},
+        ],
+    )
+    send_batch(
+        client,
+        calls,
+        [
+            {
+                "type": "track",
+                "anonymousId": "call-1",
+                "event": "Call Center Contact",
+                "context": {"traits": {"phone": PHONE, "email": EMAIL}},
+            }
+        ],
+    )
+    send_batch(
+        client, web, [{"type": "track", "userId": "grace", "event": "x" * 10, "properties": "bad"}]
+    )  # dead letter
+    return profile_by(client, admin_headers, "user_id:grace")["id"]
+
+
+def marketing(client, headers, pid, subject="Spring sale"):
+    body = {"profile_id": pid, "channel": "email", "purpose": "marketing", "subject": subject, "text": "Hello!"}
+    res = client.post("/api/v1/messages", json=body, headers=headers)
+    assert res.status_code == 200, res.text
+    return res.json()
+
+
+def grant_marketing(client, headers, pid):
+    body = {"purpose": "marketing", "channel": "email", "status": "granted", "source": "newsletter form"}
+    assert client.post(f"/api/v1/profiles/{pid}/consents", json=body, headers=headers).status_code == 201
+
+
+def test_send_without_consent_is_suppressed_and_recorded(client, admin_headers, grace, smtp):
+    result = marketing(client, admin_headers, grace)
+    assert result["status"] == "suppressed" and "nothing is assumed" in result["reason"]
+    assert smtp.messages == []
+    history = client.get(f"/api/v1/profiles/{grace}/contact-history", headers=admin_headers).json()["items"]
+    assert [(h["status"], h["contact_point"]) for h in history] == [("suppressed", EMAIL)]
+
+
+def test_marketing_email_carries_unsubscribe_headers_and_one_click_suppresses_next_send(
+    client, admin_headers, grace, smtp
+):
+    grant_marketing(client, admin_headers, grace)
+    assert marketing(client, admin_headers, grace)["status"] == "sent"
+    [mail] = smtp.messages
+    assert mail["To"] == EMAIL and mail["Subject"] == "Spring sale"
+    links = re.findall(r"<([^>]+)>", mail["List-Unsubscribe"])
+    https, mailto = links
+    assert https.startswith("http://127.0.0.1:8000/u/") and mailto.startswith("mailto:unsubscribe@")
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert https in mail.get_content()  # the visible link
+
+    path = https.removeprefix("http://127.0.0.1:8000")
+    res = client.post(path, data={"List-Unsubscribe": "One-Click"}, follow_redirects=False)
+    assert res.status_code == 200
+    assert "set-cookie" not in res.headers and "location" not in res.headers
+    after = marketing(client, admin_headers, grace, "Second try")
+    assert after["status"] == "suppressed" and "withdrawn" in after["reason"]
+    assert len(smtp.messages) == 1
+
+
+def test_one_click_accepts_multipart_and_rejects_tampering(client, admin_headers, grace, smtp):
+    grant_marketing(client, admin_headers, grace)
+    marketing(client, admin_headers, grace)
+    path = re.findall(r"<([^>]+)>", smtp.messages[0]["List-Unsubscribe"])[0].removeprefix("http://127.0.0.1:8000")
+    tampered = path[:-3] + ("AAA" if not path.endswith("AAA") else "BBB")
+    res = client.post(tampered, files={"List-Unsubscribe": (None, "One-Click")})
+    assert (res.status_code, res.json()["code"]) == (400, "invalid_token")
+    assert client.post(path, data={"something": "else"}).json()["code"] == "missing_one_click"
+    assert client.post(path, content=b"\xff\x00", headers={"content-type": "application/json"}).status_code == 400
+    res = client.post(path, files={"List-Unsubscribe": (None, "One-Click")})
+    assert res.status_code == 200
+    assert marketing(client, admin_headers, grace)["status"] == "suppressed"
+
+
+def test_frequency_cap_and_quiet_hours_limit_outreach(client, admin_headers, grace, smtp):
+    grant_marketing(client, admin_headers, grace)
+    client.put(
+        f"/api/v1/profiles/{grace}/preferences",
+        json={"frequency_caps": {"email": {"max": 1, "per_days": 7}}},
+        headers=admin_headers,
+    )
+    assert marketing(client, admin_headers, grace)["status"] == "sent"
+    second = marketing(client, admin_headers, grace)
+    assert second["status"] == "suppressed" and "frequency cap" in second["reason"]
+    client.put(
+        f"/api/v1/profiles/{grace}/preferences",
+        json={"frequency_caps": {}, "quiet_hours": {"start": "00:00", "end": "23:59", "timezone": "UTC"}},
+        headers=admin_headers,
+    )
+    assert "quiet hours" in marketing(client, admin_headers, grace)["reason"]
+
+
+def test_message_bad_input(client, admin_headers, grace, make_token):
+    good = {"profile_id": grace, "channel": "email", "purpose": "marketing", "subject": "s", "text": "t"}
+    for change, code in (
+        ({"channel": "pigeon"}, "unsupported_channel"),
+        ({"subject": ""}, "invalid_request"),
+        ({"profile_id": "nobody"}, "not_found"),
+    ):
+        res = client.post("/api/v1/messages", json={**good, **change}, headers=admin_headers)
+        assert res.json()["code"] == code and 400 <= res.status_code < 500
+    analyst = {"Authorization": f"Bearer {make_token('analyst')}"}
+    assert client.post("/api/v1/messages", json=good, headers=analyst).status_code == 403
+
+
+def test_registry_covers_every_table_that_references_a_profile():
+    referencing = {
+        t.name
+        for t in metadata.sorted_tables
+        if any(fk.column.table.name == "profiles" for fk in t.foreign_keys) or "profile_id" in t.c
+    }
+    assert referencing - set(REGISTRY) == set()
+    assert "profiles" in REGISTRY
+
+
+def test_export_has_every_store_as_json_and_csv_zip(client, admin_headers, grace, make_token):
+    doc = client.post(f"/api/v1/profiles/{grace}/export", headers=admin_headers).json()
+    assert set(doc["stores"]) == set(REGISTRY)
+    values = {i["value"] for i in doc["stores"]["identifiers"]["rows"]}
+    assert {EMAIL, PHONE, "grace"} <= values
+    assert len(doc["stores"]["events"]["rows"]) == 3
+    assert any(EMAIL in str(r["payload"]) for r in doc["stores"]["events"]["rows"])
+    res = client.post(f"/api/v1/profiles/{grace}/export", params={"format": "zip"}, headers=admin_headers)
+    assert res.headers["content-type"] == "application/zip"
+    names = zipfile.ZipFile(io.BytesIO(res.content)).namelist()
+    assert "export.json" in names and "identifiers.csv" in names and "events.csv" in names
+    agent = {"Authorization": f"Bearer {make_token('agent')}"}
+    assert client.post(f"/api/v1/profiles/{grace}/export", headers=agent).status_code == 403
+    assert client.post(f"/api/v1/profiles/{grace}/erase", headers=agent).status_code == 403
+    requests = client.get("/api/v1/data-requests", headers=admin_headers).json()["items"]
+    assert [r["kind"] for r in requests] == ["export", "export"]
+    assert requests[0]["due_at"] > requests[0]["received_at"]
+
+
+def test_erasure_removes_the_person_everywhere_and_suppresses_their_address(
+    client, admin_headers, grace, make_token, source, db, smtp
+):
+    grant_marketing(client, admin_headers, grace)
+    marketing(client, admin_headers, grace)
+    privacy = {"Authorization": f"Bearer {make_token('privacy')}"}
+    res = client.post(f"/api/v1/profiles/{grace}/erase", headers=privacy)
+    assert res.status_code == 200, res.text
+    receipt = res.json()["receipt"]
+    assert receipt["events"]["rows"] == 3 and receipt["identifiers"]["rows"] >= 5
+    assert receipt["dead_letters"]["rows"] == 0 or receipt["dead_letters"]["action"] == "deleted"
+    assert receipt["suppressions"]["rows"] == 2
+    assert client.get(f"/api/v1/profiles/{grace}", headers=admin_headers).status_code == 404
+    for ident in (f"email:{EMAIL}", f"phone:{PHONE}", "user_id:grace"):
+        assert profile_by(client, admin_headers, ident) is None
+
+    if db.dialect == "sqlite":
+        path = db.settings.sqlite_path
+        db.dispose()
+        with sqlite3.connect(path) as raw:
+            raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        content = path.read_bytes() + (
+            path.with_name(path.name + "-wal").read_bytes() if path.with_name(path.name + "-wal").exists() else b""
+        )
+        for value in (EMAIL, PHONE, NAME, "415", "Brewster"):
+            assert value.encode() not in content, f"{value} still in the database file"
+
+    # The same address comes back: a fresh profile with no consent, and marketing stays suppressed.
+    send_batch(client, source, [{"type": "identify", "userId": "grace-2", "traits": {"email": EMAIL}}])
+    fresh = profile_by(client, admin_headers, f"email:{EMAIL}")
+    assert fresh["id"] != grace and fresh["event_count"] == 1
+    assert client.get(f"/api/v1/profiles/{fresh['id']}/consents", headers=admin_headers).json()["current"] == []
+    grant_marketing(client, admin_headers, fresh["id"])
+    result = marketing(client, admin_headers, fresh["id"])
+    assert result["status"] == "suppressed" and "erased" in result["reason"]
+    audit = client.get("/api/v1/audit", headers=privacy).json()["items"]
+    assert any(a["action"] == "data.erasure" and a["profile_id"] == grace for a in audit)
+
+
+def test_erasure_also_clears_dead_letters_that_mention_the_person(client, admin_headers, source, db):
+    send_batch(
+        client,
+        source,
+        [
+            {"type": "identify", "userId": "lin", "traits": {"email": "lin@example.com"}},
+            {"type": "track", "userId": "lin", "context": {"traits": {"email": "lin@example.com"}}},
+        ],
+    )
+    pid = profile_by(client, admin_headers, "user_id:lin")["id"]
+    receipt = client.post(f"/api/v1/profiles/{pid}/erase", headers=admin_headers).json()["receipt"]
+    assert receipt["dead_letters"]["rows"] == 1
+    assert client.get("/api/v1/dead-letters", headers=admin_headers).json()["items"] == []
+
+
+def test_portal_link_for_staff(client, admin_headers, grace, make_token):
+    res = client.post(f"/api/v1/profiles/{grace}/portal-link", headers=admin_headers)
+    assert res.status_code == 200 and res.json()["url"].startswith("http://127.0.0.1:8000/portal/auth/")
+    marketer = {"Authorization": f"Bearer {make_token('marketer')}"}
+    assert client.post(f"/api/v1/profiles/{grace}/portal-link", headers=marketer).status_code == 403
+    assert client.post("/api/v1/profiles/nobody/portal-link", headers=admin_headers).status_code == 404
+
+
+def test_tracking_key_cannot_send_or_erase(client, source, grace):
+    assert client.post(f"/api/v1/profiles/{grace}/erase", headers=basic_auth(source)).status_code == 401
