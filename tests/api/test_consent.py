@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from factories import basic_auth, profile_by, send_batch
 
 

@@ -8,9 +8,8 @@ import sqlite3
 import zipfile
 
 import pytest
-import sqlalchemy as sa
-from factories import basic_auth, profile_by, send_batch
 
+from factories import basic_auth, profile_by, send_batch
 from rapport.db.registry import REGISTRY
 from rapport.db.tables import metadata
 

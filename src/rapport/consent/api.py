@@ -21,8 +21,8 @@ from rapport.access.api import (
     PortalLinker,
     PreferenceWriter,
 )
-from rapport.access.customers import create_portal_link
 from rapport.access.audit import audit_trail
+from rapport.access.customers import create_portal_link
 from rapport.consent import service
 from rapport.consent.model import ConsentRecord, current_state, preferences_document
 from rapport.consent.rights import erase_profile, export_profile, export_zip
