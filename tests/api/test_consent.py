@@ -234,3 +234,46 @@ def test_who_may_record_consent(client, make_token, ada, role, allowed):
         f"/api/v1/profiles/{ada}/consents", json=body, headers={"Authorization": f"Bearer {make_token(role)}"}
     )
     assert res.status_code == (201 if allowed else 403)
+
+
+def test_consent_arrives_through_file_import(client, make_source, admin_headers, tmp_path, monkeypatch, ada):
+    from typer.testing import CliRunner
+
+    from rapport.cli import app as cli
+
+    make_source("store", name="paper-forms")
+    path = tmp_path / "consents.csv"
+    path.write_text(
+        "customer,purpose,channel,status,notice\nada,marketing,sms,granted,paper-2026\nada,sharing,any,denied,paper-2026\n"
+    )
+    monkeypatch.setenv("RAPPORT_DATABASE_URL", client.app.state.db.settings.database_url)
+    result = CliRunner().invoke(
+        cli,
+        [
+            "import",
+            str(path),
+            "--source",
+            "paper-forms",
+            "--type",
+            "track",
+            "--event",
+            "Consent Updated",
+            "--map",
+            "userId=customer",
+            "--map",
+            "properties.purpose=purpose",
+            "--map",
+            "properties.channel=channel",
+            "--map",
+            "properties.status=status",
+            "--map",
+            "properties.notice_version=notice",
+        ],
+    )
+    assert result.exit_code == 0 and "accepted: 2" in result.output, result.output
+    profile_by(client, admin_headers, "user_id:ada")
+    current = {(r["purpose"], r["channel"]): r for r in consents(client, admin_headers, ada)["current"]}
+    assert current[("marketing", "sms")]["status"] == "granted"
+    assert current[("marketing", "sms")]["source"] == "import:paper-forms"
+    assert current[("sharing", "any")]["notice_version"] == "paper-2026"
+    assert permission(client, admin_headers, ada, "marketing", "sms")["allowed"] is True

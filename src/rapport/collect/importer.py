@@ -35,6 +35,7 @@ CONVERTERS: dict[str, Callable[[str], Any]] = {
     ],
 }
 CHUNK = 1000
+IMPORT_LIBRARY = "rapport-import"  # context.library.name of imported messages
 
 
 class MappingError(ValueError):
@@ -175,6 +176,7 @@ def import_rows(
                 result = model.Rejected("invalid_row", str(exc), {"line": line, "row": row})
             else:
                 message.setdefault("messageId", f"{id_prefix}-{line}")
+                message.setdefault("context", {}).setdefault("library", {"name": IMPORT_LIBRARY})
                 result = model.normalize_message(message, envelope, max_bytes=source.max_message_bytes)
         if isinstance(result, model.Rejected):
             report.reject(line, result.code, result.reason)

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from rapport.collect.importer import IMPORT_LIBRARY
 from rapport.collect.service import read_offset, write_offset
 from rapport.collect.store import events, sources
 from rapport.consent.model import ConsentRecord, consent_from_message
@@ -136,7 +137,8 @@ class Processor:
             batch.assignments.append({"eid": row.id, "pid": profile_id})
             channel, source_name = self._source(conn, row.source_id)
             batch.stats[profile_id].add(row.timestamp, channel)
-            for record in consent_from_message(row.payload, channel, row.timestamp, f"tracking:{source_name}"):
+            via = "import" if _library(row.payload) == IMPORT_LIBRARY else "tracking"
+            for record in consent_from_message(row.payload, channel, row.timestamp, f"{via}:{source_name}"):
                 batch.consents.append((profile_id, record, channel))
             for key, value in extract_traits(row.payload).items():
                 current = batch.traits.get((profile_id, key))
@@ -189,6 +191,11 @@ class Processor:
         if result.anchor is None or result.anchor in result.attach:
             return target
         return self.graph.origin(result.anchor.key) or target
+
+
+def _library(payload: dict[str, Any]) -> str | None:
+    library = (payload.get("context") or {}).get("library")
+    return library.get("name") if isinstance(library, dict) else None
 
 
 def _upsert_traits(conn: Connection) -> sa.Insert:
