@@ -5,52 +5,15 @@ Set RAPPORT_SCREENSHOT_DIR to keep a screenshot of the Customer 360 page.
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
+from browser.chromium import screenshot
 from browser.console_seed import EMAIL, PHONE, bearer, profile_of, reject_one, seed_customer
-from conftest import require
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    require(os.path.exists(CHROMIUM), f"Debian's Chromium is not installed at {CHROMIUM}")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright = None
-    require(sync_playwright is not None, "the playwright package is not installed")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser: Any, live_server: Any) -> Iterator[Any]:
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(10_000)
-    tab = context.new_page()
-    yield tab
-    context.close()
-
-
-@pytest.fixture
-def http(live_server: Any) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_server.url, timeout=15) as client:
-        yield client
 
 
 def sign_in(page: Any, token: str) -> None:
@@ -113,8 +76,7 @@ def test_search_by_email_and_phone_then_customer_360(page, http, make_source, ad
     channels = {rows.nth(i).locator(".chip").inner_text() for i in range(rows.count())}
     assert {"web", "store", "call center"} <= channels
     assert "Support Call Ended" in rows.first.inner_text()  # newest first
-    if os.environ.get("RAPPORT_SCREENSHOT_DIR"):
-        page.screenshot(path=str(Path(os.environ["RAPPORT_SCREENSHOT_DIR"]) / "customer-360.png"), full_page=True)
+    screenshot(page, "customer-360")
 
 
 def test_undo_a_merge_from_the_360_page(page, http, make_source, admin_token):

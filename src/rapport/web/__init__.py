@@ -1,1 +1,1 @@
-"""The web console (staff) and, later, the customer portal: server-rendered pages."""
+"""The staff console, the customer portal and the unsubscribe page: server-rendered pages, no script."""

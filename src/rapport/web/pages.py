@@ -1,4 +1,5 @@
-"""The staff console: signing in and out, customer search, dead letters, sources.
+"""The staff console: signing in and out, customer search, dead letters, sources; mounting the
+console, the customer portal and the unsubscribe page on the app.
 
 Pages are server-rendered with Jinja2 and need no script. Every refusal or bad input answers an
 HTML page with a 4xx status; `/console/**` never answers JSON.
@@ -16,9 +17,11 @@ from rapport.access.service import authenticate
 from rapport.collect.service import list_dead_letters, list_sources
 from rapport.profiles.processor import rules_from
 from rapport.profiles.service import load_profile, search_profiles
-from rapport.web import profile_page
+from rapport.web import data_requests_page, portal_auth, portal_data, portal_pages, profile_page, unsubscribe_page
+from rapport.web.portal_render import on_page_error, on_portal_sign_in_required
+from rapport.web.portal_session import Customer, PortalSignInRequired
 from rapport.web.present import result_row
-from rapport.web.render import STATIC_DIR, error_page, on_page_error, on_sign_in_required, redirect, render
+from rapport.web.render import STATIC_DIR, error_page, on_sign_in_required, redirect, render
 from rapport.web.session import (
     PageError,
     Session,
@@ -127,10 +130,23 @@ def not_found(request: Request, rest: str) -> Response:
     return error_page(request, 404, "Page not found", "There is no console page at this address.")
 
 
+portal_fallback = APIRouter(include_in_schema=False)
+
+
+@portal_fallback.get("/portal/{rest:path}")
+def portal_not_found(request: Request, rest: str, _session: Customer) -> Response:
+    if not rest:
+        return redirect("/portal")
+    raise PageError(404, "Page not found", "There is no page at this address. Start again from My preferences.")
+
+
 def mount_console(app: FastAPI) -> None:
-    """Add the console's routes and static files to the app."""
+    """Add the console's and the portal's routes and static files to the app."""
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(PageError, on_page_error)
     app.add_exception_handler(SignInRequired, on_sign_in_required)
-    app.include_router(profile_page.router)
-    app.include_router(router)  # last: its catch-all must not shadow the 360 page
+    app.add_exception_handler(PortalSignInRequired, on_portal_sign_in_required)
+    for module in (profile_page, data_requests_page, portal_auth, portal_pages, portal_data, unsubscribe_page):
+        app.include_router(module.router)
+    app.include_router(router)  # last: its catch-alls must not shadow the pages above
+    app.include_router(portal_fallback)

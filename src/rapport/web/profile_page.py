@@ -1,4 +1,5 @@
-"""Customer 360: one customer across every channel, and undoing a merge that was wrong."""
+"""Customer 360: one customer across every channel, their consent and preferences, and undoing a
+merge that was wrong."""
 
 from __future__ import annotations
 
@@ -7,9 +8,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
+from rapport.consent.model import current_state
+from rapport.consent.service import consent_ledger, load_preferences
+from rapport.db.metadata import utcnow
 from rapport.errors import ApiError
 from rapport.identity.service import merge_history, undo_merge
+from rapport.outbound.store import history
 from rapport.profiles.service import ProfileView, load_profile, timeline
+from rapport.web.consent_view import LEVEL_TEXT
 from rapport.web.present import decode_cursor, display_name, encode_cursor, event_details, event_title
 from rapport.web.render import redirect, render
 from rapport.web.session import PageError, Session, check_csrf, requires
@@ -17,6 +23,8 @@ from rapport.web.session import PageError, Session, check_csrf, requires
 router = APIRouter(prefix="/console", include_in_schema=False)
 
 PAGE_SIZE = 25
+CONTACT_ROWS = 25
+ACCESSIBILITY = ("large_text", "high_contrast", "reduced_motion")
 MAX_ID_LENGTH = 64
 
 Reader = Annotated[Session, Depends(requires("profiles:read"))]
@@ -44,6 +52,24 @@ def _timeline(request: Request, view: ProfileView, before: str | None) -> tuple[
     return items, next_cursor
 
 
+def _consent(request: Request, view: ProfileView) -> dict[str, Any]:
+    """What the customer agreed to, how personal they want it, and what was sent to them."""
+    with request.app.state.db.read() as conn:
+        ledger = consent_ledger(conn, view.members)
+        prefs = load_preferences(conn, view.id)
+        contacts = history(conn, view.members, CONTACT_ROWS)
+    now = utcnow()
+    current = sorted(current_state(ledger).values(), key=lambda r: (r.purpose, r.channel, r.contact_point or ""))
+    return {
+        "current": [(r, r.in_force(now)) for r in current],
+        "prefs": prefs,
+        "level": LEVEL_TEXT[prefs.personalization_level][0],
+        "accessibility": ", ".join(name.replace("_", " ") for name in ACCESSIBILITY if getattr(prefs, name)),
+        "contacts": contacts,
+        "contact_rows": CONTACT_ROWS,
+    }
+
+
 @router.get("/profiles/{profile_id}")
 def customer_360(
     request: Request, profile_id: str, session: Reader, before: str | None = None, undone: str | None = None
@@ -52,7 +78,9 @@ def customer_360(
     events, next_cursor = _timeline(request, view, before)
     with request.app.state.db.read() as conn:
         merges = merge_history(conn, view.members)
+    consent = _consent(request, view) if session.staff.may("consent:read") else None
     return render(request, "profile.html", {
+        "consent": consent,
         "title": display_name(view.traits) or f"Customer {view.id}",
         "view": view,
         "asked_for": profile_id,

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from rapport.access.model import Staff
-from rapport.web.session import PageError, SignInRequired, read_session
+from rapport.web.session import SignInRequired, read_session
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -32,6 +32,7 @@ NAV = (
     ("search", "/console", "Customers", "profiles:read"),
     ("dead-letters", "/console/dead-letters", "Dead letters", "dead_letters:read"),
     ("sources", "/console/sources", "Sources", "sources:read"),
+    ("data-requests", "/console/data-requests", "Data requests", "data:export"),
 )
 
 
@@ -96,11 +97,6 @@ def error_page(request: Request, status: int, title: str, message: str) -> HTMLR
 
 def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
-
-
-async def on_page_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, PageError)
-    return error_page(request, exc.status, exc.title, exc.message)
 
 
 async def on_sign_in_required(_request: Request, exc: Exception) -> Response:

@@ -29,6 +29,7 @@ ABILITIES = {
     "merges:undo": "undo merges",
     "dead_letters:read": "see dead letters",
     "sources:read": "see sources and their write keys",
+    "data:export": "see data export and erasure requests",
 }
 
 
@@ -57,8 +58,8 @@ class Session:
     csrf: str
 
 
-def _secret(request: Request) -> str:
-    # signing_secret may write on first use; ask once per app, not once per request
+def secret_of(request: Request) -> str:
+    """The app's signing secret; signing_secret may write on first use, so ask once per app."""
     secret = getattr(request.app.state, "console_secret", None)
     if secret is None:
         secret = signing_secret(request.app.state.db)
@@ -67,11 +68,11 @@ def _secret(request: Request) -> str:
 
 
 def _serializer(request: Request) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(_secret(request), salt=SALT)
+    return URLSafeTimedSerializer(secret_of(request), salt=SALT)
 
 
 def csrf_for(request: Request, nonce: str) -> str:
-    return hmac.new(_secret(request).encode(), f"csrf:{nonce}".encode(), hashlib.sha256).hexdigest()
+    return hmac.new(secret_of(request).encode(), f"csrf:{nonce}".encode(), hashlib.sha256).hexdigest()
 
 
 def start_session(request: Request, response: Response, staff: Staff) -> None:

@@ -1,0 +1,83 @@
+"""Customers signing in to the portal with a one-time link, and signing out.
+
+Asking for a link answers the same page whether or not the address is known, and the link is
+made and mailed after the answer has gone, so neither the words nor the timing tell.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Form, Request
+from fastapi.responses import Response
+
+from rapport.access.customers import redeem_portal_link, request_sign_in_link
+from rapport.errors import ApiError
+from rapport.identity.model import normalize_email
+from rapport.web.portal_render import render_portal
+from rapport.web.portal_session import check_portal_csrf, end_portal_session, read_portal_session, start_portal_session
+from rapport.web.render import redirect
+from rapport.web.session import PageError, check_same_site
+
+router = APIRouter(prefix="/portal", include_in_schema=False)
+
+MAX_EMAIL = 320
+MAX_LINK_TOKEN = 512
+
+
+def _form(request: Request, error: str | None = None, email: str = "", status: int = 200) -> Response:
+    signed_out = request.query_params.get("signed_out") == "1"
+    return render_portal(request, "sign_in.html", {
+        "title": "Sign in", "error": error, "email": email, "signed_out": signed_out and not error,
+    }, status)
+
+
+@router.get("/sign-in")
+def sign_in_form(request: Request) -> Response:
+    if read_portal_session(request) is not None:
+        return redirect("/portal")
+    return _form(request)
+
+
+@router.post("/sign-in")
+def ask_for_link(request: Request, tasks: BackgroundTasks, email: Annotated[str, Form()] = "") -> Response:
+    check_same_site(request)
+    email = email.strip()
+    if not email:
+        return _form(request, "Enter the email address you use with us.", status=400)
+    if len(email) > MAX_EMAIL or normalize_email(email) is None:
+        return _form(request, "That does not look like an email address. Check it and try again.",
+                     email[:MAX_EMAIL], 400)
+    tasks.add_task(request_sign_in_link, request.app.state.db, email)
+    return render_portal(request, "link_sent.html", {"title": "Check your email", "email": email})
+
+
+@router.get("/auth/{token}")
+def follow_link(request: Request, token: str) -> Response:
+    if len(token) > MAX_LINK_TOKEN:
+        raise PageError(400, "This sign-in link is not valid",
+                        "Copy the whole link from the email, or ask for a new one on the sign-in page.")
+    try:
+        profile_id = redeem_portal_link(request.app.state.db, token)
+    except ApiError as exc:
+        if exc.status == 410:
+            raise PageError(410, "This sign-in link has expired",
+                            "A sign-in link works once, for 30 minutes. "
+                            "Ask for a new one on the sign-in page.") from None
+        raise PageError(400, "This sign-in link is not valid",
+                        "It may have been cut short or altered. Copy the whole link from the email, "
+                        "or ask for a new one on the sign-in page.") from None
+    response = redirect("/portal")
+    response.headers["Referrer-Policy"] = "no-referrer"
+    start_portal_session(request, response, profile_id)
+    return response
+
+
+@router.post("/sign-out")
+def sign_out(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
+    session = read_portal_session(request)
+    if session is not None:
+        check_portal_csrf(request, session, csrf)
+    response = redirect("/portal/sign-in?signed_out=1")
+    end_portal_session(request, response)
+    return response
