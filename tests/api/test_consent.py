@@ -277,3 +277,9 @@ def test_consent_arrives_through_file_import(client, make_source, admin_headers,
     assert current[("marketing", "sms")]["source"] == "import:paper-forms"
     assert current[("sharing", "any")]["notice_version"] == "paper-2026"
     assert permission(client, admin_headers, ada, "marketing", "sms")["allowed"] is True
+
+
+def test_quiet_hours_with_an_offset_are_refused_not_a_later_500(client, admin_headers, ada):
+    bad = {"quiet_hours": {"start": "12:00+05:00", "end": "13:00", "timezone": "UTC"}}
+    res = client.put(f"/api/v1/profiles/{ada}/preferences", json=bad, headers=admin_headers)
+    assert (res.status_code, res.json()["code"]) == (400, "invalid_preferences")

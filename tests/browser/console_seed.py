@@ -43,28 +43,68 @@ def profile_of(http: Any, headers: dict[str, str], identifier: str) -> dict[str,
 
 
 def seed_customer(http: Any, make_source: Callable[..., Source], headers: dict[str, str]) -> Seeded:
-    seeded = Seeded(make_source("web", "Website"), make_source("store", "Store POS"),
-                    make_source("call_center", "Call center"))
-    post_batch(http, seeded.web, [
-        {"type": "page", "anonymousId": "anon-ada", "name": "Home", "timestamp": "2024-05-01T09:00:00Z"},
-        {"type": "identify", "anonymousId": "anon-ada", "userId": "u-ada",
-         "traits": {"email": "Ada@Example.com", "name": "Ada Lovelace", "plan": "gold"},
-         "timestamp": "2024-05-01T09:01:00Z"},
-        {"type": "track", "userId": "u-ada", "event": "Viewed Product",
-         "properties": {"sku": "ENG-1", "price": 129}, "timestamp": "2024-05-01T09:02:00Z"},
-    ])
-    post_batch(http, seeded.store, [
-        {"type": "identify", "anonymousId": "pos-77", "traits": {"phone": "(415) 555-0100", "city": "London"},
-         "timestamp": "2024-05-02T14:00:00Z"},
-        {"type": "track", "anonymousId": "pos-77", "event": "Order Completed",
-         "properties": {"order_id": "S-1001", "total": 129}, "timestamp": "2024-05-02T14:05:00Z"},
-    ])
-    post_batch(http, seeded.call_center, [
-        {"type": "identify", "anonymousId": "call-5", "traits": {"email": EMAIL, "phone": PHONE},
-         "timestamp": "2024-05-03T10:00:00Z"},
-        {"type": "track", "anonymousId": "call-5", "event": "Support Call Ended",
-         "properties": {"topic": "setup"}, "timestamp": "2024-05-03T10:20:00Z"},
-    ])
+    seeded = Seeded(
+        make_source("web", "Website"), make_source("store", "Store POS"), make_source("call_center", "Call center")
+    )
+    post_batch(
+        http,
+        seeded.web,
+        [
+            {"type": "page", "anonymousId": "anon-ada", "name": "Home", "timestamp": "2024-05-01T09:00:00Z"},
+            {
+                "type": "identify",
+                "anonymousId": "anon-ada",
+                "userId": "u-ada",
+                "traits": {"email": "Ada@Example.com", "name": "Ada Lovelace", "plan": "gold"},
+                "timestamp": "2024-05-01T09:01:00Z",
+            },
+            {
+                "type": "track",
+                "userId": "u-ada",
+                "event": "Viewed Product",
+                "properties": {"sku": "ENG-1", "price": 129},
+                "timestamp": "2024-05-01T09:02:00Z",
+            },
+        ],
+    )
+    post_batch(
+        http,
+        seeded.store,
+        [
+            {
+                "type": "identify",
+                "anonymousId": "pos-77",
+                "traits": {"phone": "(415) 555-0100", "city": "London"},
+                "timestamp": "2024-05-02T14:00:00Z",
+            },
+            {
+                "type": "track",
+                "anonymousId": "pos-77",
+                "event": "Order Completed",
+                "properties": {"order_id": "S-1001", "total": 129},
+                "timestamp": "2024-05-02T14:05:00Z",
+            },
+        ],
+    )
+    post_batch(
+        http,
+        seeded.call_center,
+        [
+            {
+                "type": "identify",
+                "anonymousId": "call-5",
+                "traits": {"email": EMAIL, "phone": PHONE},
+                "timestamp": "2024-05-03T10:00:00Z",
+            },
+            {
+                "type": "track",
+                "anonymousId": "call-5",
+                "event": "Support Call Ended",
+                "properties": {"topic": "setup"},
+                "timestamp": "2024-05-03T10:20:00Z",
+            },
+        ],
+    )
     merged = profile_of(http, headers, f"email:{EMAIL}")
     assert merged and len(merged["merged_profiles"]) == 1, merged
     return seeded

@@ -17,8 +17,14 @@ from rapport.consent.unsubscribe import UnsubscribeTarget, make_token
 from rapport.db.engine import Database
 
 PORTAL_PAGES = ("/portal", "/portal/data", "/portal/download", "/portal/erase")
-PORTAL_POSTS = ("/portal/consents", "/portal/personalization", "/portal/contact", "/portal/display",
-                "/portal/download", "/portal/erase")
+PORTAL_POSTS = (
+    "/portal/consents",
+    "/portal/personalization",
+    "/portal/contact",
+    "/portal/display",
+    "/portal/download",
+    "/portal/erase",
+)
 
 
 @dataclass(frozen=True)
@@ -30,12 +36,25 @@ class Person:
 
 
 def seed_person(http: Any, source: Source, headers: dict[str, str], user_id: str, email: str, name: str) -> Person:
-    post_batch(http, source, [
-        {"type": "identify", "userId": user_id, "traits": {"email": email, "name": name},
-         "timestamp": "2024-05-01T09:01:00Z"},
-        {"type": "track", "userId": user_id, "event": f"Viewed {name}'s basket",
-         "properties": {"secret_note": f"note-of-{user_id}"}, "timestamp": "2024-05-01T09:02:00Z"},
-    ])
+    post_batch(
+        http,
+        source,
+        [
+            {
+                "type": "identify",
+                "userId": user_id,
+                "traits": {"email": email, "name": name},
+                "timestamp": "2024-05-01T09:01:00Z",
+            },
+            {
+                "type": "track",
+                "userId": user_id,
+                "event": f"Viewed {name}'s basket",
+                "properties": {"secret_note": f"note-of-{user_id}"},
+                "timestamp": "2024-05-01T09:02:00Z",
+            },
+        ],
+    )
     profile = profile_of(http, headers, f"user_id:{user_id}")
     assert profile, user_id
     return Person(profile["id"], email, user_id, name)

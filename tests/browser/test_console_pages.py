@@ -73,8 +73,12 @@ def test_sign_in_sets_a_hardened_session_cookie(client, admin_token):
 
 
 def test_sign_in_returns_to_a_console_page_but_never_off_site(client, admin_token):
-    for target, expected in (("/console/sources", "/console/sources"), ("https://evil.example/", "/console"),
-                             ("//evil.example/console", "/console"), ("/console/sign-out", "/console")):
+    for target, expected in (
+        ("/console/sources", "/console/sources"),
+        ("https://evil.example/", "/console"),
+        ("//evil.example/console", "/console"),
+        ("/console/sign-out", "/console"),
+    ):
         client.cookies.clear()
         res = client.post("/console/sign-in", data={"token": admin_token, "next": target}, follow_redirects=False)
         assert res.headers["location"] == expected, target
@@ -135,8 +139,19 @@ def test_customer_360_shows_identifiers_traits_timeline_and_merges(client, admin
     res = client.get(f"/console/profiles/{ada['id']}")
     assert res.status_code == 200
     html = res.text
-    for text in ("Ada Lovelace", EMAIL, PHONE, "u-ada", "pos-77", "Viewed Product", "Order Completed",
-                 "Support Call Ended", "Website (web)", "Store POS (store)", "Merge history"):
+    for text in (
+        "Ada Lovelace",
+        EMAIL,
+        PHONE,
+        "u-ada",
+        "pos-77",
+        "Viewed Product",
+        "Order Completed",
+        "Support Call Ended",
+        "Website (web)",
+        "Store POS (store)",
+        "Merge history",
+    ):
         assert text in html, text
     assert html.count('<th scope="row">') >= 10
     assert "/undo" in html
@@ -163,10 +178,14 @@ def test_unknown_profile_and_bad_cursor(client, admin_token, ada):
 
 def test_timeline_pages_newest_first(client, make_source, admin_token):
     web = make_source("web")
-    post_batch(client, web, [
-        {"type": "track", "userId": "u-busy", "event": f"Step {i:02d}", "timestamp": f"2024-06-01T10:{i:02d}:00Z"}
-        for i in range(30)
-    ])
+    post_batch(
+        client,
+        web,
+        [
+            {"type": "track", "userId": "u-busy", "event": f"Step {i:02d}", "timestamp": f"2024-06-01T10:{i:02d}:00Z"}
+            for i in range(30)
+        ],
+    )
     busy = profile_of(client, bearer(admin_token), "user_id:u-busy")
     sign_in(client, admin_token)
     first = client.get(f"/console/profiles/{busy['id']}").text

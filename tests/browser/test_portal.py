@@ -32,6 +32,7 @@ def tabs(browser: Any, live_server: Any) -> Any:
 
 def sign_in_customer(tab: Any, http: Any, admin: dict[str, str], profile_id: str) -> None:
     tab.goto(link_path(http, admin, profile_id))
+    tab.get_by_role("button", name="Continue to my account").click()
     tab.wait_for_url(re.compile(r"/portal$"))
     assert tab.get_by_role("heading", level=1).inner_text() == "My preferences"
 

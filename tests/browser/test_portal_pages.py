@@ -39,7 +39,7 @@ def people(client, make_source, admin_headers):
 def sign_in(client: Any, headers: dict[str, str], profile_id: str) -> str:
     """Sign in by a fresh link; answers the preferences page's CSRF token."""
     client.cookies.clear()
-    res = client.get(link_path(client, headers, profile_id), follow_redirects=False)
+    res = client.post(link_path(client, headers, profile_id), follow_redirects=False)
     assert res.status_code == 303 and res.headers["location"] == "/portal", res.text
     page = client.get("/portal")
     assert page.status_code == 200
@@ -61,7 +61,10 @@ def is_page(res, status):
 def test_link_signs_in_once_with_a_hardened_cookie(client, admin_headers, people):
     ada, _ = people
     path = link_path(client, admin_headers, ada.id)
-    res = client.get(path, follow_redirects=False)
+    for _ in range(2):  # opening the link (as a mail scanner would) spends nothing
+        shown = client.get(path, follow_redirects=False)
+        assert is_page(shown, 200) and "Continue to my account" in shown.text and COOKIE not in client.cookies
+    res = client.post(path, follow_redirects=False)
     assert res.status_code == 303 and res.headers["location"] == "/portal"
     cookie = res.headers["set-cookie"].lower()
     assert cookie.startswith(f"{COOKIE}=") and "httponly" in cookie and "samesite=lax" in cookie
@@ -71,27 +74,31 @@ def test_link_signs_in_once_with_a_hardened_cookie(client, admin_headers, people
     assert page.status_code == 200 and "My preferences" in page.text
     assert 'href="#main"' in page.text and '<html lang="en"' in page.text
     client.cookies.clear()
-    again = client.get(path)
+    again = client.post(path)
+    assert is_page(again, 410) and is_page(client.get(path), 410)
     assert is_page(again, 410) and "expired" in again.text and 'href="/portal/sign-in"' in again.text
     assert COOKIE not in client.cookies
 
 
 def test_tampered_or_garbage_link_is_a_400_page(client, admin_headers, people):
     path = link_path(client, admin_headers, people[0].id)
-    for bad in (path[:-3] + ("AAA" if not path.endswith("AAA") else "BBB"), "/portal/auth/nonsense",
-                "/portal/auth/" + "x" * 2000):
-        res = client.get(bad, follow_redirects=False)
-        assert is_page(res, 400), bad
-        assert "not valid" in res.text
-    assert client.get(path, follow_redirects=False).status_code == 303  # the real one still works
+    for bad in (
+        path[:-3] + ("AAA" if not path.endswith("AAA") else "BBB"),
+        "/portal/auth/nonsense",
+        "/portal/auth/" + "x" * 2000,
+    ):
+        for res in (client.get(bad, follow_redirects=False), client.post(bad, follow_redirects=False)):
+            assert is_page(res, 400), bad
+            assert "not valid" in res.text
+    assert client.post(path, follow_redirects=False).status_code == 303  # the real one still works
 
 
 def test_expired_link_is_a_410_page(client, db, admin_headers, people):
     path = link_path(client, admin_headers, people[0].id)
     with db.write() as conn:
         conn.execute(portal_links.update().values(expires_at=utcnow() - timedelta(minutes=1)))
-    res = client.get(path, follow_redirects=False)
-    assert is_page(res, 410) and COOKIE not in client.cookies
+    res = client.post(path, follow_redirects=False)
+    assert is_page(res, 410) and COOKIE not in client.cookies and is_page(client.get(path), 410)
 
 
 def test_every_portal_page_sends_strangers_to_sign_in(client):
@@ -111,12 +118,16 @@ def test_asking_for_a_link_never_tells_whether_the_address_is_known(client, peop
     assert known.text.replace("ADA@example.com", "X") == unknown.text.replace("nobody@example.com", "X")
     assert [m["To"] for m in smtp.messages] == ["ada@example.com"]
     url = next(line for line in smtp.messages[0].get_content().splitlines() if "/portal/auth/" in line).strip()
-    res = client.get(url.removeprefix("http://127.0.0.1:8000"), follow_redirects=False)
+    res = client.post(url.removeprefix("http://127.0.0.1:8000"), follow_redirects=False)
     assert res.status_code == 303 and COOKIE in client.cookies
     for bad in ("", "not an email", "a@" + "b" * 400 + ".com"):
         assert is_page(client.post("/portal/sign-in", data={"email": bad}), 400), bad
-    assert client.post("/portal/sign-in", data={"email": "ada@example.com"},
-                       headers={"Origin": "https://evil.example"}).status_code == 403
+    assert (
+        client.post(
+            "/portal/sign-in", data={"email": "ada@example.com"}, headers={"Origin": "https://evil.example"}
+        ).status_code
+        == 403
+    )
 
 
 def test_sign_out_needs_csrf_and_ends_the_session(client, admin_headers, people):
@@ -193,7 +204,8 @@ def test_a_customer_never_sees_another_customers_data(client, db, admin_headers,
     ada_payload = ada_cookie.partition(".")[0]
     wrong_key = URLSafeTimedSerializer("not-the-secret", salt="rapport.portal.session").dumps({"p": ada.id, "n": "x"})
     wrong_salt = URLSafeTimedSerializer(client.app.state.console_secret, salt="rapport.console.session").dumps(
-        {"p": ada.id, "n": "x", "t": 1})
+        {"p": ada.id, "n": "x", "t": 1}
+    )
     for forged in (f"{ada_payload}.{signature}", wrong_key, wrong_salt, "garbage", bob_cookie[:-4] + "AAAA"):
         client.cookies.clear()
         client.cookies.set(COOKIE, forged)
@@ -211,8 +223,9 @@ def test_a_session_follows_its_profile_into_a_merge(client, make_source, admin_h
     sign_in(client, admin_headers, in_store["id"])
     before = client.get("/portal/data").text
     assert "pos-77" in before and "u-ada" not in before
-    post_batch(client, calls, [{"type": "identify", "anonymousId": "call-5",
-                                "traits": {"email": EMAIL, "phone": PHONE}}])
+    post_batch(
+        client, calls, [{"type": "identify", "anonymousId": "call-5", "traits": {"email": EMAIL, "phone": PHONE}}]
+    )
     merged = profile_of(client, admin_headers, "anonymous_id:pos-77")
     assert merged["id"] == profile_of(client, admin_headers, "user_id:u-ada")["id"]
     after = client.get("/portal/data").text  # the same cookie, now naming one side of a merge
@@ -228,12 +241,15 @@ def test_nothing_is_pre_ticked_and_consent_choices_take_effect_at_once(client, d
     page = client.get("/portal").text
     assert 'name="consent"' in page and page.count('name="consent"') == 20
     assert "checked" not in page.split('id="personalization-heading"')[0]
-    res = client.post("/portal/consents", data={"csrf": csrf, "consent": ["marketing:email", "analytics:web"]},
-                      follow_redirects=False)
+    res = client.post(
+        "/portal/consents", data={"csrf": csrf, "consent": ["marketing:email", "analytics:web"]}, follow_redirects=False
+    )
     assert res.status_code == 303 and res.headers["location"] == "/portal?saved=consents"
     ledger = ledger_of(db, ada.id)
-    assert {(r.purpose, r.channel, r.status) for r in ledger} == {("marketing", "email", "granted"),
-                                                                  ("analytics", "web", "granted")}
+    assert {(r.purpose, r.channel, r.status) for r in ledger} == {
+        ("marketing", "email", "granted"),
+        ("analytics", "web", "granted"),
+    }
     assert all(r.source == "portal" and r.notice_version == NOTICE_VERSION for r in ledger)
     with db.read() as conn:
         assert check_permission_for(conn, ada.id, "marketing", "email", contact_point=ada.email).allowed
@@ -252,8 +268,16 @@ def test_preferences_are_saved_and_shown(client, db, admin_headers, people):
     ada, _ = people
     csrf = sign_in(client, admin_headers, ada.id)
     client.post("/portal/personalization", data={"csrf": csrf, "level": "personal"})
-    client.post("/portal/contact", data={"csrf": csrf, "preferred": ["sms", "email"], "quiet_start": "21:00",
-                                         "quiet_end": "08:00", "timezone": "Europe/London"})
+    client.post(
+        "/portal/contact",
+        data={
+            "csrf": csrf,
+            "preferred": ["sms", "email"],
+            "quiet_start": "21:00",
+            "quiet_end": "08:00",
+            "timezone": "Europe/London",
+        },
+    )
     client.post("/portal/display", data={"csrf": csrf, "large_text": "on", "reduced_motion": "on"})
     with db.read() as conn:
         prefs = load_preferences(conn, ada.id)
@@ -300,8 +324,9 @@ def test_global_privacy_control_is_recorded_once_and_shown(client, db, admin_hea
         page = client.get("/portal", headers={"Sec-GPC": "1"})
         assert "Global Privacy Control honoured" in page.text
     ledger = ledger_of(db, ada.id)
-    assert [(r.purpose, r.channel, r.status, r.source) for r in ledger] == [("sharing", "any", "denied",
-                                                                             "portal:Sec-GPC")]
+    assert [(r.purpose, r.channel, r.status, r.source) for r in ledger] == [
+        ("sharing", "any", "denied", "portal:Sec-GPC")
+    ]
     assert "your browser&#39;s Global Privacy Control" in page.text  # listed under "Also on record"
     assert 'value="sharing:email" checked' not in page.text
 
@@ -320,7 +345,11 @@ def test_unsubscribe_page_asks_first_and_the_post_unsubscribes(client, db, peopl
     assert done.status_code == 200 and "unsubscribed" in done.text
     [record] = ledger_of(db, ada.id)
     assert (record.purpose, record.channel, record.contact_point, record.status) == (
-        "marketing", "email", ada.email, "withdrawn")
+        "marketing",
+        "email",
+        ada.email,
+        "withdrawn",
+    )
     assert "already unsubscribed" in client.get(path).text
     tampered = path[:-3] + ("AAA" if not path.endswith("AAA") else "BBB")
     assert is_page(client.get(tampered), 400) and is_page(client.get("/u/x"), 400)
@@ -346,8 +375,15 @@ def test_my_data_download_and_data_requests(client, db, admin_headers, people):
     csrf = sign_in(client, admin_headers, ada.id)
     client.post("/portal/consents", data={"csrf": csrf, "consent": "marketing:sms"})
     data = client.get("/portal/data").text
-    for text in (ada.email, "u-ada", "Ada Lovelace", "note-of-u-ada", "Marketing", "Text message",
-                 "Full history of your consents"):
+    for text in (
+        ada.email,
+        "u-ada",
+        "Ada Lovelace",
+        "note-of-u-ada",
+        "Marketing",
+        "Text message",
+        "Full history of your consents",
+    ):
         assert text in data, text
     res = client.post("/portal/download", data={"csrf": csrf, "format": "json"})
     assert res.headers["content-type"].startswith("application/json")
@@ -387,11 +423,17 @@ def test_erase_needs_the_word_then_erases_and_voids_the_session(client, db, admi
 def test_console_360_shows_consent_preferences_and_contact_history(client, db, admin_token, people):
     ada, _ = people
     admin = bearer(admin_token)
-    client.post(f"/api/v1/profiles/{ada.id}/consents", headers=admin,
-                json={"purpose": "marketing", "channel": "email", "status": "granted", "source": "newsletter form"})
+    client.post(
+        f"/api/v1/profiles/{ada.id}/consents",
+        headers=admin,
+        json={"purpose": "marketing", "channel": "email", "status": "granted", "source": "newsletter form"},
+    )
     client.put(f"/api/v1/profiles/{ada.id}/preferences", headers=admin, json={"personalization_level": "personal"})
-    client.post("/api/v1/messages", headers=admin, json={"profile_id": ada.id, "purpose": "marketing",
-                                                         "subject": "Spring sale", "text": "Hi"})
+    client.post(
+        "/api/v1/messages",
+        headers=admin,
+        json={"profile_id": ada.id, "purpose": "marketing", "subject": "Spring sale", "text": "Hi"},
+    )
     client.cookies.clear()
     client.post("/console/sign-in", data={"token": admin_token})
     html = client.get(f"/console/profiles/{ada.id}").text
@@ -403,8 +445,13 @@ def test_console_360_shows_consent_preferences_and_contact_history(client, db, a
 def test_data_requests_page_for_admin_and_privacy_only(client, admin_token, make_token, people):
     ada, _ = people
     client.post(f"/api/v1/profiles/{ada.id}/export", headers=bearer(admin_token))
-    for role, allowed in (("admin", True), ("privacy", True), ("agent", False), ("analyst", False),
-                          ("marketer", False)):
+    for role, allowed in (
+        ("admin", True),
+        ("privacy", True),
+        ("agent", False),
+        ("analyst", False),
+        ("marketer", False),
+    ):
         client.cookies.clear()
         token = admin_token if role == "admin" else make_token(role)
         client.post("/console/sign-in", data={"token": token})
@@ -414,3 +461,9 @@ def test_data_requests_page_for_admin_and_privacy_only(client, admin_token, make
             assert 'href="/console/data-requests"' in res.text
         else:
             assert is_page(res, 403) and 'href="/console/data-requests"' not in res.text
+
+
+def test_asking_again_and_again_sends_at_most_three_links(client, people, smtp):
+    for _ in range(5):
+        assert client.post("/portal/sign-in", data={"email": "ada@example.com"}).status_code == 200
+    assert len(smtp.messages) == 3

@@ -9,9 +9,11 @@ from __future__ import annotations
 import logging
 import secrets
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy.engine import Connection
 
 from rapport.access.service import signing_secret
 from rapport.access.store import portal_links
@@ -23,6 +25,7 @@ from rapport.identity.store import identifiers, profiles
 from rapport.outbound.mail import MailError, build_email, send_email
 
 LINK_TTL = timedelta(minutes=30)
+MAX_LINKS_PER_TTL = 3
 SALT = "rapport.portal-link.v1"
 log = logging.getLogger("rapport.portal")
 
@@ -47,22 +50,42 @@ def create_portal_link(db: Database, profile_id: str, *, created_by: str) -> str
     return f"{db.settings.public_url}/portal/auth/{_serializer(db).dumps(nonce)}"
 
 
-def redeem_portal_link(db: Database, token: str) -> str:
-    """The profile a link signs in, marking it used. Raises ApiError(400/410) for a bad or spent link."""
+def _usable_link(conn: Connection, serializer: URLSafeSerializer, token: str) -> Any:
     try:
-        nonce = str(_serializer(db).loads(token))
+        nonce = str(serializer.loads(token))
     except BadSignature:
         raise ApiError(400, "invalid_link", "this sign-in link is not valid") from None
-    now = utcnow()
+    row = conn.execute(sa.select(portal_links).where(portal_links.c.nonce == nonce)).first()
+    if row is None or row.used_at is not None or row.expires_at <= utcnow():
+        raise ApiError(410, "link_expired", "this sign-in link was used or has expired; ask for a new one")
+    return row
+
+
+def check_portal_link(db: Database, token: str) -> None:
+    """Raise as `redeem_portal_link` would, without spending the link (a GET must not: mail scanners follow GETs)."""
+    serializer = _serializer(db)
+    with db.read() as conn:
+        _usable_link(conn, serializer, token)
+
+
+def redeem_portal_link(db: Database, token: str) -> str:
+    """The profile a link signs in, marking it used. Raises ApiError(400/410) for a bad or spent link."""
+    serializer = _serializer(db)  # before the transaction: it may read the secret
     with db.write() as conn:
-        row = conn.execute(sa.select(portal_links).where(portal_links.c.nonce == nonce)).first()
-        if row is None or row.used_at is not None or row.expires_at <= now:
-            raise ApiError(410, "link_expired", "this sign-in link was used or has expired; ask for a new one")
-        conn.execute(portal_links.update().where(portal_links.c.nonce == nonce).values(used_at=now))
+        row = _usable_link(conn, serializer, token)
+        conn.execute(portal_links.update().where(portal_links.c.nonce == row.nonce).values(used_at=utcnow()))
         canonical = conn.execute(sa.select(profiles.c.canonical_id).where(profiles.c.id == row.profile_id)).scalar()
     if canonical is None:
         raise ApiError(410, "link_expired", "this sign-in link no longer leads anywhere")
     return str(canonical)
+
+
+def _recent_links(conn: Connection, profile_id: str) -> int:
+    since = utcnow() - LINK_TTL
+    query = sa.select(sa.func.count()).where(
+        portal_links.c.profile_id == profile_id, portal_links.c.created_at >= since
+    )
+    return int(conn.execute(query).scalar_one())
 
 
 def request_sign_in_link(db: Database, email: str) -> str | None:
@@ -75,7 +98,8 @@ def request_sign_in_link(db: Database, email: str) -> str | None:
         profile_id = conn.execute(
             sa.select(identifiers.c.profile_id).where(identifiers.c.key == f"email:{address}")
         ).scalar()
-    if profile_id is None:
+        recent = _recent_links(conn, profile_id) if profile_id else 0
+    if profile_id is None or recent >= MAX_LINKS_PER_TTL:  # no flood of mail to a known address
         return None
     url = create_portal_link(db, profile_id, created_by="customer:email-link")
     if db.settings.demo:

@@ -55,9 +55,15 @@ def signing_secret(db: Database) -> str:
     """RAPPORT_SECRET_KEY, or one generated on first use and kept in the database (never in the repo)."""
     if db.settings.secret_key:
         return db.settings.secret_key
-    with db.write() as conn:
+    if "session_secret" in db.memo:
+        return str(db.memo["session_secret"])
+    with db.read() as conn:
         value = conn.execute(sa.select(app_secrets.c.value).where(app_secrets.c.name == "session")).scalar()
-        if value is None:
-            value = secrets.token_urlsafe(48)
-            conn.execute(app_secrets.insert().values(name="session", value=value))
-    return value
+    if value is None:
+        with db.write() as conn:
+            value = conn.execute(sa.select(app_secrets.c.value).where(app_secrets.c.name == "session")).scalar()
+            if value is None:
+                value = secrets.token_urlsafe(48)
+                conn.execute(app_secrets.insert().values(name="session", value=value))
+    db.memo["session_secret"] = value
+    return str(value)

@@ -197,11 +197,15 @@ async def one_click_unsubscribe(request: Request, token: str) -> Response:
 
 
 def unsubscribed_page(purpose: str) -> HTMLResponse:
+    """The answer a person sees after confirming in a browser (mail clients get JSON)."""
     body = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Unsubscribed</title>'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        '<link rel="stylesheet" href="/static/console.css">'
-        f'</head><body><main id="main"><h1>You are unsubscribed</h1><p>We will send no more {html.escape(purpose)} '
-        "email to this address. It took effect at once.</p></main></body></html>"
+        '<link rel="stylesheet" href="/static/portal.css"></head><body>'
+        '<a class="skip-link" href="#main">Skip to main content</a><main id="main" tabindex="-1"><div class="narrow">'
+        '<h1>You are unsubscribed</h1><div class="alert alert-success" role="status">'
+        f"<p>We will send no more {html.escape(purpose)} email to this address. It took effect at once.</p></div>"
+        '<p>To choose exactly what we send you, <a href="/portal/sign-in">sign in to your account</a>.</p>'
+        "</div></main></body></html>"
     )
     return HTMLResponse(body, headers={"Cache-Control": "no-store"})

@@ -7,6 +7,7 @@ and every decision asks `check_permission`, which answers yes or no with a reaso
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -21,6 +22,7 @@ STATUSES = ("granted", "denied", "withdrawn")
 CHANNELS = ("email", "sms", "phone", "push", "mail", "web", "mobile", "in_store", "any")
 LEVELS = ("none", "contextual", "personal")
 ANY = "any"
+_HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
 @dataclass(frozen=True)
@@ -201,6 +203,8 @@ def _quiet_hours(value: Any) -> QuietHours | None:
     if not isinstance(value, Mapping):
         raise PreferenceError('quiet_hours must be {"start": "HH:MM", "end": "HH:MM", "timezone": "Area/City"} or null')
     try:
+        if not all(_HH_MM.match(str(value.get(k, ""))) for k in ("start", "end")):
+            raise ValueError("not HH:MM")  # an offset like 12:00+05:00 would make an aware time
         start, end = time.fromisoformat(str(value["start"])), time.fromisoformat(str(value["end"]))
         zone = str(value.get("timezone", "UTC"))
         ZoneInfo(zone)

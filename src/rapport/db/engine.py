@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -73,6 +73,7 @@ class Database:
     settings: Settings
     engine: Engine
     writer: Engine
+    memo: dict[str, object] = field(default_factory=dict)  # values read once per process, e.g. secrets
 
     @property
     def dialect(self) -> str:

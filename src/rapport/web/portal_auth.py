@@ -6,12 +6,14 @@ made and mailed after the answer has gone, so neither the words nor the timing t
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import Response
 
-from rapport.access.customers import redeem_portal_link, request_sign_in_link
+from rapport.access.customers import check_portal_link, redeem_portal_link, request_sign_in_link
+from rapport.db.engine import Database
 from rapport.errors import ApiError
 from rapport.identity.model import normalize_email
 from rapport.web.portal_render import render_portal
@@ -21,15 +23,24 @@ from rapport.web.session import PageError, check_same_site
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
 
+T = TypeVar("T")
 MAX_EMAIL = 320
 MAX_LINK_TOKEN = 512
 
 
 def _form(request: Request, error: str | None = None, email: str = "", status: int = 200) -> Response:
     signed_out = request.query_params.get("signed_out") == "1"
-    return render_portal(request, "sign_in.html", {
-        "title": "Sign in", "error": error, "email": email, "signed_out": signed_out and not error,
-    }, status)
+    return render_portal(
+        request,
+        "sign_in.html",
+        {
+            "title": "Sign in",
+            "error": error,
+            "email": email,
+            "signed_out": signed_out and not error,
+        },
+        status,
+    )
 
 
 @router.get("/sign-in")
@@ -46,27 +57,50 @@ def ask_for_link(request: Request, tasks: BackgroundTasks, email: Annotated[str,
     if not email:
         return _form(request, "Enter the email address you use with us.", status=400)
     if len(email) > MAX_EMAIL or normalize_email(email) is None:
-        return _form(request, "That does not look like an email address. Check it and try again.",
-                     email[:MAX_EMAIL], 400)
+        return _form(
+            request, "That does not look like an email address. Check it and try again.", email[:MAX_EMAIL], 400
+        )
     tasks.add_task(request_sign_in_link, request.app.state.db, email)
     return render_portal(request, "link_sent.html", {"title": "Check your email", "email": email})
 
 
-@router.get("/auth/{token}")
-def follow_link(request: Request, token: str) -> Response:
+def _link_errors(request: Request, token: str, use: Callable[[Database, str], T]) -> T:
     if len(token) > MAX_LINK_TOKEN:
-        raise PageError(400, "This sign-in link is not valid",
-                        "Copy the whole link from the email, or ask for a new one on the sign-in page.")
+        raise PageError(
+            400,
+            "This sign-in link is not valid",
+            "Copy the whole link from the email, or ask for a new one on the sign-in page.",
+        )
     try:
-        profile_id = redeem_portal_link(request.app.state.db, token)
+        return use(request.app.state.db, token)
     except ApiError as exc:
         if exc.status == 410:
-            raise PageError(410, "This sign-in link has expired",
-                            "A sign-in link works once, for 30 minutes. "
-                            "Ask for a new one on the sign-in page.") from None
-        raise PageError(400, "This sign-in link is not valid",
-                        "It may have been cut short or altered. Copy the whole link from the email, "
-                        "or ask for a new one on the sign-in page.") from None
+            raise PageError(
+                410,
+                "This sign-in link has expired",
+                "A sign-in link works once, for 30 minutes. Ask for a new one on the sign-in page.",
+            ) from None
+        raise PageError(
+            400,
+            "This sign-in link is not valid",
+            "It may have been cut short or altered. Copy the whole link from the email, "
+            "or ask for a new one on the sign-in page.",
+        ) from None
+
+
+@router.get("/auth/{token}")
+def show_link(request: Request, token: str) -> Response:
+    """Check the link and ask to continue: opening it spends nothing, so a mail scanner cannot use it up."""
+    _link_errors(request, token, check_portal_link)
+    response = render_portal(request, "continue.html", {"title": "Sign in", "token": token})
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@router.post("/auth/{token}")
+def follow_link(request: Request, token: str) -> Response:
+    check_same_site(request)
+    profile_id = _link_errors(request, token, redeem_portal_link)
     response = redirect("/portal")
     response.headers["Referrer-Policy"] = "no-referrer"
     start_portal_session(request, response, profile_id)
