@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 
 from rapport.access.service import signing_secret
 from rapport.access.store import portal_links
+from rapport.consent.service import check_permission_for
 from rapport.db.engine import Database
 from rapport.db.metadata import utcnow
 from rapport.errors import ApiError
@@ -105,7 +106,9 @@ def request_sign_in_link(db: Database, email: str) -> str | None:
     if db.settings.demo:
         log.warning("portal sign-in link for %s: %s", address, url)
         print(f"[demo] portal sign-in link for {address}: {url}", flush=True)
-    if db.settings.smtp_url:
+    with db.read() as conn:  # a service message, but still through the one check (erasure, suppression)
+        allowed = check_permission_for(conn, profile_id, "service", "email", contact_point=address)
+    if db.settings.smtp_url and allowed:
         msg = build_email(
             sender=db.settings.mail_from,
             to=address,

@@ -1,0 +1,67 @@
+"""Every send path goes through the one permission check (rapport.consent.model.check_permission)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import rapport
+from factories import profile_by, send_batch
+from rapport.consent import model
+from rapport.consent.model import Decision
+
+SRC = Path(rapport.__file__).parent
+
+
+@pytest.fixture
+def refuse_everything(monkeypatch):
+    calls = []
+
+    def spy(subject, purpose, channel, now, contact_point=None, *, outreach):
+        calls.append((purpose, channel, outreach))
+        return Decision(False, "refused by the test")
+
+    monkeypatch.setattr(model, "check_permission", spy)
+    return calls
+
+
+@pytest.fixture
+def person(client, source, admin_headers):
+    send_batch(client, source, [{"type": "identify", "userId": "p", "traits": {"email": "p@example.com"}}])
+    pid = profile_by(client, admin_headers, "user_id:p")["id"]
+    body = {"purpose": "marketing", "channel": "email", "status": "granted", "source": "form"}
+    client.post(f"/api/v1/profiles/{pid}/consents", json=body, headers=admin_headers)
+    return pid
+
+
+def test_staff_messages_go_through_the_check(client, admin_headers, person, smtp, refuse_everything):
+    for purpose in ("marketing", "service"):
+        body = {"profile_id": person, "purpose": purpose, "subject": "s", "text": "t"}
+        result = client.post("/api/v1/messages", json=body, headers=admin_headers).json()
+        assert result == {"status": "suppressed", "reason": "refused by the test", "profile_id": person}
+    assert smtp.messages == []
+    assert [c[0] for c in refuse_everything] == ["marketing", "service"]
+
+
+def test_portal_sign_in_mail_goes_through_the_check(client, person, smtp, refuse_everything):
+    assert client.post("/portal/sign-in", data={"email": "p@example.com"}).status_code == 200
+    assert smtp.messages == []
+    assert refuse_everything == [("service", "email", False)]
+
+
+def test_nothing_sends_mail_without_asking_the_check():
+    """A module that hands mail to SMTP must also ask the permission check."""
+    senders = []
+    for path in SRC.rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        names = {
+            n.func.id if isinstance(n.func, ast.Name) else getattr(n.func, "attr", "")
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Call)
+        }
+        if "send_email" in names and path.name != "mail.py":
+            senders.append(path.relative_to(SRC).as_posix())
+            assert "check_permission_for" in names, f"{path} sends mail without the permission check"
+    assert sorted(senders) == ["access/customers.py", "outbound/service.py"]
