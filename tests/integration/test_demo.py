@@ -1,0 +1,146 @@
+"""`rapport demo`: the CDNOW import and the multi-channel stories, sent with the official Segment
+client to a live server, end in stitched profiles.
+
+The import here takes the first rows of CDNOW only, so the test stays quick; the full file's
+size is checked separately.
+"""
+
+from __future__ import annotations
+
+import io
+import socket
+from pathlib import Path
+
+import httpx
+import phonenumbers
+import pytest
+import sqlalchemy as sa
+from rich.console import Console
+
+from conftest import LiveServer
+from factories import identifiers_of
+from rapport.collect.store import events
+from rapport.db.engine import Database
+from rapport.demo import DemoError, DemoSummary, build_demo_data, print_summary, run_demo
+from rapport.demo.cdnow import CUSTOMERS, PURCHASES, cdnow_path, read_purchases
+from rapport.demo.people import MAX_PEOPLE, fictional_phone
+from rapport.demo.stories import plan_stories
+
+ROWS = 3000  # the first 3,000 purchases: about 1,000 customers
+CUSTOMERS_WITH_STORIES = 40
+
+pytest.importorskip("segment.analytics", reason="the demo extra (segment-analytics-python) is not installed")
+
+
+def test_cdnow_file_holds_every_purchase() -> None:
+    lines = [line for line in cdnow_path().read_text().splitlines() if line.strip()]
+    assert len(lines) == PURCHASES + 1  # and one header line
+    purchases = read_purchases()
+    assert len(purchases) == PURCHASES == 69_659
+    assert len({p.customer for p in purchases}) == CUSTOMERS == 23_570
+    assert purchases[0].user_id == "cdnow-00001"
+    assert {p.day.year for p in purchases} == {1997, 1998}
+
+
+def test_fictional_phones_are_valid_and_distinct() -> None:
+    sample = [*range(0, MAX_PEOPLE, 97), MAX_PEOPLE - 1]
+    phones = [fictional_phone(i) for i in sample]
+    assert len(set(phones)) == len(phones)
+    for phone in phones:
+        number = phonenumbers.parse(phone)
+        assert phonenumbers.is_valid_number(number), phone
+        assert phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)[6:11] == "555-0"
+    assert MAX_PEOPLE >= CUSTOMERS  # every CDNOW customer can have a number of their own
+    with pytest.raises(ValueError):
+        fictional_phone(MAX_PEOPLE)
+
+
+def test_stories_are_deterministic() -> None:
+    purchases = read_purchases(limit=ROWS)
+    first, second = plan_stories(purchases, 60), plan_stories(purchases, 60)
+    assert first.calls == second.calls
+    assert [p.email for p in first.people] == [p.email for p in second.people]
+    assert plan_stories(purchases, 60, seed=7).calls != first.calls
+
+
+@pytest.fixture
+def demo(live_server: LiveServer, db: Database) -> tuple[DemoSummary, str]:
+    out = Console(file=io.StringIO(), width=200)
+    summary = build_demo_data(db, live_server.url, CUSTOMERS_WITH_STORIES, out, cdnow_limit=ROWS)
+    return summary, live_server.url
+
+
+def _profile(client: httpx.Client, identifier: str) -> dict:
+    res = client.get("/api/v1/profiles", params={"identifier": identifier, "consistent": "true"})
+    assert res.status_code == 200, res.text
+    items = res.json()["items"]
+    assert len(items) == 1, f"{identifier}: {items}"
+    return items[0]
+
+
+def test_demo_builds_stitched_profiles(demo: tuple[DemoSummary, str], db: Database) -> None:
+    summary, url = demo
+    assert summary.purchases.accepted == ROWS
+    assert summary.purchases.rejected == summary.purchases.duplicates == 0
+    with db.read() as conn:
+        store = summary.sources["store-pos"].id
+        stored = conn.execute(sa.select(sa.func.count()).where(events.c.source_id == store)).scalar_one()
+    assert stored == ROWS
+    assert summary.sent.failed == summary.sent.dropped == 0
+    assert summary.counts["events"] == ROWS + sum(summary.sent.sent.values()) - 3  # three dead letters
+    assert summary.counts["dead_letters"] == 3
+    assert summary.counts["merges"] > 0
+
+    headers = {"Authorization": f"Bearer {summary.admin_token}"}
+    with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
+        hero = summary.heroes[0]
+        person = hero["person"]
+        profile = _profile(client, f"user_id:{person.user_id}")
+        assert profile["id"] == hero["profile_id"]
+        assert {"store", "web", "mobile", "email", "call_center"} <= set(profile["channels"])
+        ids = identifiers_of(profile)
+        assert f"email:{person.email}" in ids
+        e164 = phonenumbers.format_number(phonenumbers.parse(person.phone), phonenumbers.PhoneNumberFormat.E164)
+        assert f"phone:{e164}" in ids
+        anonymous = [i.split(":", 1)[1] for i in ids if i.startswith("anonymous_id:")]
+        assert any(a.startswith("esp-") for a in anonymous)  # the email platform, joined by address
+        assert any(a.startswith("call-") for a in anonymous)  # a call, joined by the caller's number
+        assert len([a for a in anonymous if a.count("-") == 4]) >= 2  # browsers that signed in later
+        assert any(i.startswith("device_id:") for i in ids)
+        assert profile["traits"]["name"] == person.name
+        assert profile["merged_profiles"]  # the anonymous visitor was merged in
+        # every way in finds the same customer
+        for way in (f"email:{person.email}", f"phone:{person.phone}", f"anonymous_id:{anonymous[0]}"):
+            assert _profile(client, way)["id"] == profile["id"]
+
+        shared = summary.shared_email
+        assert shared is not None
+        first = _profile(client, f"user_id:{shared['first']['person'].user_id}")
+        second = _profile(client, f"user_id:{shared['second']['person'].user_id}")
+        assert first["id"] != second["id"]  # one user_id per profile: the address does not merge them
+        assert _profile(client, f"email:{shared['email']}")["id"] == first["id"]
+        assert f"email:{shared['email']}" not in identifiers_of(second)
+        assert "web" in second["channels"]
+
+        dead = client.get("/api/v1/dead-letters").json()["items"]
+        assert [d["code"] for d in dead] == ["missing_event"] * 3
+
+    out = Console(file=io.StringIO(), width=200)
+    print_summary(out, summary, url)
+    text = out.file.getvalue()  # type: ignore[attr-defined]
+    assert f"{url}/console/sign-in" in text and summary.admin_token in text
+    assert summary.heroes[0]["person"].email in text
+
+
+def test_demo_refuses_a_busy_port(tmp_path: Path) -> None:
+    out = Console(file=io.StringIO(), width=200)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(SystemExit) as exit_info:
+            run_demo(database=tmp_path / "demo.db", port=port, customers=10, console=out)
+    assert exit_info.value.code == 2
+    assert f"port {port}" in out.file.getvalue()  # type: ignore[attr-defined]
+    assert not (tmp_path / "demo.db").exists()
+    assert issubclass(DemoError, RuntimeError)
