@@ -57,10 +57,9 @@ def start_processor(settings: Settings) -> BaseProcess | None:
         return None
     from rapport.profiles.processor import processor_process_main
 
-    env = {k: v for k, v in os.environ.items() if k.startswith("RAPPORT_")}
     proc = multiprocessing.get_context("spawn").Process(
         target=processor_process_main,
-        args=(settings.database_url, env, os.getpid()),
+        args=(settings.model_dump_json(), os.getpid()),
         name="rapport-processor",
         daemon=True,
     )
@@ -102,6 +101,8 @@ def serve(
     db = _database(migrate=migrate)
     settings = db.settings
     db.dispose()
+    if "public_url" not in settings.model_fields_set:  # links in emails point at this server
+        settings = settings.model_copy(update={"public_url": f"http://{host}:{port}"})
     out.print(f"Rapport serving on http://{host}:{port} ({settings.database_url.split('://')[0]})")
     run_server(settings, host, port)
 

@@ -104,7 +104,6 @@ def request_sign_in_link(db: Database, email: str) -> str | None:
         return None
     url = create_portal_link(db, profile_id, created_by="customer:email-link")
     if db.settings.demo:
-        log.warning("portal sign-in link for %s: %s", address, url)
         print(f"[demo] portal sign-in link for {address}: {url}", flush=True)
     with db.read() as conn:  # a service message, but still through the one check (erasure, suppression)
         allowed = check_permission_for(conn, profile_id, "service", "email", contact_point=address)

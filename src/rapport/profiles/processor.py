@@ -27,7 +27,7 @@ from rapport.consent.service import append_consent
 from rapport.consent.store import consent_records
 from rapport.db.engine import Database
 from rapport.db.metadata import utcnow
-from rapport.identity.graph import CachedGraph
+from rapport.identity.graph import CachedGraph, read_version
 from rapport.identity.model import (
     Identifier,
     IdentityRules,
@@ -89,21 +89,31 @@ class Processor:
         self._sources: dict[int, tuple[str, str]] = {}  # id -> (channel, name)
 
     def run_once(self, limit: int | None = None) -> int:
-        """Process the next batch of the log; answer how many events it held."""
+        """Process the next batch of the log; answer how many events it held.
+
+        The batch is read and parsed under a read transaction; SQLite's write lock is taken only
+        for resolving and writing, so ingest keeps committing meanwhile. Should the graph change
+        in between (an undo or an erasure), the batch is dropped and read again.
+        """
         limit = limit or self.db.settings.processor_batch_size
-        with self.db.write(lock=GRAPH_LOCK) as conn:
-            self.graph.sync(conn)
+        with self.db.read() as conn:
             offset = read_offset(conn, CONSUMER)
+            version = read_version(conn)
             rows = conn.execute(
                 sa.select(events.c.id, events.c.source_id, events.c.timestamp, events.c.payload, events.c.message_id)
                 .where(events.c.id > offset)
                 .order_by(events.c.id)
                 .limit(limit)
             ).all()
-            if not rows:
-                return 0
+        if not rows:
+            return 0
+        found = [extract_identifiers(r.payload, self.rules) for r in rows]
+        with self.db.write(lock=GRAPH_LOCK) as conn:
+            if read_offset(conn, CONSUMER) != offset or read_version(conn) != version:
+                return 0  # someone else moved first; the next call reads afresh
+            self.graph.sync(conn)
             try:
-                self._apply(conn, rows)
+                self._apply(conn, rows, found)
             except Exception:
                 self.graph.clear()  # the transaction rolls back; so must the cache
                 self.graph.version = -1
@@ -123,8 +133,7 @@ class Processor:
             self._sources.update({r.id: (r.channel, r.name) for r in rows})
         return self._sources.get(source_id, ("other", "unknown"))
 
-    def _apply(self, conn: Connection, rows: Sequence[Any]) -> None:
-        found = [extract_identifiers(r.payload, self.rules) for r in rows]
+    def _apply(self, conn: Connection, rows: Sequence[Any], found: list[list[Identifier]]) -> None:
         aliases = {
             n: alias_candidates(r.payload, self.rules) for n, r in enumerate(rows) if r.payload.get("type") == "alias"
         }
@@ -320,18 +329,21 @@ def run_processor(db: Database, stop: threading.Event, idle_sleep_s: float = 0.0
             stop.wait(idle_sleep_s)
 
 
-def processor_process_main(database_url: str, env: dict[str, str], parent_pid: int) -> None:
+def processor_process_main(settings_json: str, parent_pid: int) -> None:
     """Entry point of the processor child process that `rapport serve` starts; it stops with its parent."""
     import os
     import signal
 
     from rapport.db.engine import open_database
-    from rapport.settings import load_settings
 
-    os.environ.update(env)
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+
+    # Setting the Event from a handler could deadlock on its lock while the main thread waits on it.
+    def request_stop(*_: object) -> None:
+        threading.Thread(target=stop.set, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
 
     def watch_parent() -> None:
         while not stop.wait(0.5):
@@ -339,7 +351,7 @@ def processor_process_main(database_url: str, env: dict[str, str], parent_pid: i
                 stop.set()
 
     threading.Thread(target=watch_parent, daemon=True).start()
-    db = open_database(load_settings(database_url=database_url))
+    db = open_database(Settings.model_validate_json(settings_json))
     try:
         run_processor(db, stop)
     finally:
