@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from browser.chromium import screenshot
 from browser.console_seed import EMAIL, PHONE, bearer, profile_of, reject_one, seed_customer
@@ -46,7 +47,7 @@ def test_sign_in_with_the_keyboard_and_a_wrong_token_first(page, admin_token):
     page.keyboard.type(admin_token)
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/console$"))
-    assert page.get_by_role("heading", level=1).inner_text() == "Find a customer"
+    expect(page.get_by_role("heading", level=1)).to_have_text("Find a customer")
     assert "Signed in as" in page.locator(".whoami").inner_text()
 
 
@@ -64,7 +65,7 @@ def test_search_by_email_and_phone_then_customer_360(page, http, make_source, ad
     page.get_by_role("link", name="Ada Lovelace").click()
 
     page.wait_for_url(re.compile(r"/console/profiles/\w+$"))
-    assert page.get_by_role("heading", level=1).inner_text() == "Ada Lovelace"
+    expect(page.get_by_role("heading", level=1)).to_have_text("Ada Lovelace")
     identifiers = page.get_by_role("region", name="Identifiers").inner_text()
     for value in (EMAIL, PHONE, "u-ada", "pos-77", "call-5"):
         assert value in identifiers
@@ -115,4 +116,4 @@ def test_roles_without_the_permission_get_403_on_sources(page, make_token, role)
     assert page.get_by_role("navigation", name="Console").get_by_role("link", name="Sources").count() == 0
     response = page.goto("/console/sources")
     assert response.status == 403
-    assert page.get_by_role("heading", level=1).inner_text() == "Not allowed"
+    expect(page.get_by_role("heading", level=1)).to_have_text("Not allowed")

@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from browser.chromium import new_tab, screenshot
 from browser.console_seed import bearer
@@ -34,7 +35,7 @@ def sign_in_customer(tab: Any, http: Any, admin: dict[str, str], profile_id: str
     tab.goto(link_path(http, admin, profile_id))
     tab.get_by_role("button", name="Continue to my account").click()
     tab.wait_for_url(re.compile(r"/portal$"))
-    assert tab.get_by_role("heading", level=1).inner_text() == "My preferences"
+    expect(tab.get_by_role("heading", level=1)).to_have_text("My preferences")
 
 
 def sign_in_staff(tab: Any, token: str) -> None:
@@ -78,14 +79,14 @@ def test_customer_choices_show_at_once_on_the_console_360(tabs, http, db, make_s
     screenshot(customer, "portal-preferences")
 
     customer.goto(unsubscribe_path(db, ada))
-    assert customer.get_by_role("heading", level=1).inner_text() == "Unsubscribe"
+    expect(customer.get_by_role("heading", level=1)).to_have_text("Unsubscribe")
     assert ada.email in customer.locator("main").inner_text()
     screenshot(customer, "unsubscribe-confirm")
     customer.goto("/portal")
     assert customer.get_by_label("Allow marketing by email").is_checked()  # opening the link changed nothing
     customer.goto(unsubscribe_path(db, ada))
     customer.get_by_role("button", name="Confirm: unsubscribe").click()
-    assert customer.get_by_role("heading", level=1).inner_text() == "You are unsubscribed"
+    expect(customer.get_by_role("heading", level=1)).to_have_text("You are unsubscribed")
 
     staff.reload()
     consent = staff.get_by_role("region", name="Consent & preferences")
@@ -153,7 +154,7 @@ def test_sign_in_page_by_keyboard_and_global_privacy_control(tabs, http, make_so
     assert visitor.evaluate("document.activeElement.id") == "email"
     visitor.keyboard.type("someone@example.com")
     visitor.keyboard.press("Enter")
-    assert visitor.get_by_role("heading", level=1).inner_text() == "Check your email"
+    expect(visitor.get_by_role("heading", level=1)).to_have_text("Check your email")  # waits for the next page
 
     private = tabs(extra_http_headers={"Sec-GPC": "1"})
     sign_in_customer(private, http, admin, ada.id)

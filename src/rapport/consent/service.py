@@ -25,15 +25,16 @@ from rapport.errors import ApiError, NotFound
 from rapport.identity.store import identifiers, profiles
 
 RECENT_SENDS = timedelta(days=365)
+_SALTS: dict[str, str] = {}  # database URL -> suppression salt; it never changes once made
 
 
 def members_of(conn: Connection, profile_id: str) -> tuple[str, list[str]]:
     """The canonical id of a profile and every profile merged into it. Raises NotFound."""
-    canonical = conn.execute(sa.select(profiles.c.canonical_id).where(profiles.c.id == profile_id)).scalar()
-    if canonical is None:
+    group = sa.select(profiles.c.canonical_id).where(profiles.c.id == profile_id).scalar_subquery()
+    rows = conn.execute(sa.select(profiles.c.id, profiles.c.canonical_id).where(profiles.c.canonical_id == group)).all()
+    if not rows:
         raise NotFound(f"profile {profile_id!r}")
-    ids = conn.execute(sa.select(profiles.c.id).where(profiles.c.canonical_id == canonical)).scalars().all()
-    return canonical, list(ids)
+    return rows[0].canonical_id, [r.id for r in rows]
 
 
 def validate_consent(purpose: str, channel: str, status: str) -> None:
@@ -113,18 +114,26 @@ def update_preferences(db: Database, profile_id: str, changes: dict[str, Any], *
     return updated
 
 
+def _salt(conn: Connection, create: bool) -> str | None:
+    salt = _SALTS.get(str(conn.engine.url))
+    if salt is None:
+        salt = conn.execute(sa.select(app_secrets.c.value).where(app_secrets.c.name == "suppression_salt")).scalar()
+        if salt is None and create:
+            salt = secrets.token_hex(32)
+            conn.execute(app_secrets.insert().values(name="suppression_salt", value=salt))
+        if salt is not None:
+            _SALTS[str(conn.engine.url)] = salt
+    return salt
+
+
 def suppression_digest(conn: Connection, key: str) -> str:
     """Salted hash of an identifier key (`email:x@y.z`); the salt is made once and kept in the database."""
-    salt = conn.execute(sa.select(app_secrets.c.value).where(app_secrets.c.name == "suppression_salt")).scalar()
-    if salt is None:
-        salt = secrets.token_hex(32)
-        conn.execute(app_secrets.insert().values(name="suppression_salt", value=salt))
-    return hashlib.sha256(f"{salt}:{key}".encode()).hexdigest()
+    return hashlib.sha256(f"{_salt(conn, create=True)}:{key}".encode()).hexdigest()
 
 
 def is_suppressed(conn: Connection, key: str | None) -> bool:
-    salt = conn.execute(sa.select(app_secrets.c.value).where(app_secrets.c.name == "suppression_salt")).scalar()
-    if salt is None or key is None:
+    salt = _salt(conn, create=False) if key is not None else None
+    if salt is None:
         return False
     digest = hashlib.sha256(f"{salt}:{key}".encode()).hexdigest()
     return conn.execute(sa.select(suppressions.c.digest).where(suppressions.c.digest == digest)).first() is not None
