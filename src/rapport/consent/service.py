@@ -27,11 +27,23 @@ from rapport.identity.store import identifiers, profiles
 RECENT_SENDS = timedelta(days=365)
 _SALTS: dict[str, str] = {}  # database URL -> suppression salt; it never changes once made
 
+# The permission check's queries, built once: it runs on every send and every decision.
+_GROUP = sa.select(profiles.c.id, profiles.c.canonical_id).where(
+    profiles.c.canonical_id
+    == sa.select(profiles.c.canonical_id).where(profiles.c.id == sa.bindparam("pid")).scalar_subquery()
+)
+_LEDGER = (
+    sa.select(consent_records)
+    .where(consent_records.c.profile_id.in_(sa.bindparam("ids", expanding=True)))
+    .order_by(consent_records.c.id)
+)
+_PREFERENCES = sa.select(preferences.c.document).where(preferences.c.profile_id == sa.bindparam("pid"))
+_SUPPRESSED = sa.select(suppressions.c.digest).where(suppressions.c.digest == sa.bindparam("digest"))
+
 
 def members_of(conn: Connection, profile_id: str) -> tuple[str, list[str]]:
     """The canonical id of a profile and every profile merged into it. Raises NotFound."""
-    group = sa.select(profiles.c.canonical_id).where(profiles.c.id == profile_id).scalar_subquery()
-    rows = conn.execute(sa.select(profiles.c.id, profiles.c.canonical_id).where(profiles.c.canonical_id == group)).all()
+    rows = conn.execute(_GROUP, {"pid": profile_id}).all()
     if not rows:
         raise NotFound(f"profile {profile_id!r}")
     return rows[0].canonical_id, [r.id for r in rows]
@@ -78,15 +90,13 @@ def record_consent(db: Database, profile_id: str, record: ConsentRecord, *, acto
 
 
 def consent_ledger(conn: Connection, member_ids: list[str]) -> list[ConsentRecord]:
-    rows = conn.execute(
-        sa.select(consent_records).where(consent_records.c.profile_id.in_(member_ids)).order_by(consent_records.c.id)
-    )
+    rows = conn.execute(_LEDGER, {"ids": member_ids})
     fields = ConsentRecord.__dataclass_fields__
     return [ConsentRecord(**{k: v for k, v in r._mapping.items() if k in fields}) for r in rows]
 
 
 def load_preferences(conn: Connection, canonical_id: str) -> Preferences:
-    doc = conn.execute(sa.select(preferences.c.document).where(preferences.c.profile_id == canonical_id)).scalar()
+    doc = conn.execute(_PREFERENCES, {"pid": canonical_id}).scalar()
     return model.parse_preferences(doc) if doc else Preferences()
 
 
@@ -136,7 +146,7 @@ def is_suppressed(conn: Connection, key: str | None) -> bool:
     if salt is None:
         return False
     digest = hashlib.sha256(f"{salt}:{key}".encode()).hexdigest()
-    return conn.execute(sa.select(suppressions.c.digest).where(suppressions.c.digest == digest)).first() is not None
+    return conn.execute(_SUPPRESSED, {"digest": digest}).first() is not None
 
 
 def contact_points(conn: Connection, member_ids: list[str], kind: str) -> list[str]:
@@ -168,10 +178,12 @@ def check_permission_for(
         return Decision(False, "no such profile (erased or never known)")
     kind = {"email": "email", "sms": "phone", "phone": "phone"}.get(channel)
     suppressed = is_suppressed(conn, f"{kind}:{contact_point}" if kind and contact_point else None)
+    prefs = load_preferences(conn, canonical)
+    capped = outreach and channel in prefs.frequency_caps  # sends are counted only against a cap
     subject = Subject(
         records=tuple(consent_ledger(conn, members)),
-        preferences=load_preferences(conn, canonical),
-        sent_recently=recent_sends(conn, members, now - RECENT_SENDS) if outreach else {},
+        preferences=prefs,
+        sent_recently=recent_sends(conn, members, now - RECENT_SENDS) if capped else {},
         suppressed=suppressed,
     )
     return model.check_permission(subject, purpose, channel, now, contact_point, outreach=outreach)

@@ -36,14 +36,15 @@ register(
 )
 
 
+_RECENT_SENDS = sa.select(contact_history.c.channel, contact_history.c.at).where(
+    contact_history.c.profile_id.in_(sa.bindparam("ids", expanding=True)),
+    contact_history.c.status == "sent",
+    contact_history.c.at >= sa.bindparam("since", type_=UTCDateTime),
+)
+
+
 def recent_sends(conn: Connection, member_ids: list[str], since: datetime) -> dict[str, list[datetime]]:
-    rows = conn.execute(
-        sa.select(contact_history.c.channel, contact_history.c.at).where(
-            contact_history.c.profile_id.in_(member_ids),
-            contact_history.c.status == "sent",
-            contact_history.c.at >= since,
-        )
-    )
+    rows = conn.execute(_RECENT_SENDS, {"ids": member_ids, "since": since})
     sends: dict[str, list[datetime]] = defaultdict(list)
     for channel, at in rows:
         sends[channel].append(at)
