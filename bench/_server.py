@@ -1,0 +1,148 @@
+"""Start and stop a real `rapport serve` on loopback for the benchmarks, and read its memory."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = ROOT / ".venv" / "bin"
+RAPPORT = str(VENV_BIN / "rapport") if (VENV_BIN / "rapport").exists() else "rapport"
+HOST = "127.0.0.1"  # benchmarks never leave loopback
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def fresh_dir(prefix: str) -> Path:
+    return Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+
+
+def env_for(db_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
+    env["RAPPORT_DATABASE_URL"] = f"sqlite:///{db_path}"
+    env.update(extra)
+    return env
+
+
+def last_line(args: list[str], env: dict[str, str]) -> str:
+    done = subprocess.run([RAPPORT, *args], env=env, capture_output=True, text=True, timeout=120, check=False)
+    if done.returncode != 0:
+        sys.exit(f"rapport {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout.strip().splitlines()[-1].strip()
+
+
+@dataclass
+class Server:
+    port: int
+    env: dict[str, str]
+    proc: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+    patches: str = ""  # BENCH_PATCHES for bench/_patched_serve.py; empty: the real `rapport serve`
+
+    def start(self, log_dir: Path, timeout_s: float = 60.0) -> None:
+        self.log_path = log_dir / f"serve-{self.port}.log"
+        log = self.log_path.open("wb")
+        command = [RAPPORT]
+        env = dict(self.env)
+        if self.patches:
+            command = [str(VENV_BIN / "python"), str(ROOT / "bench" / "_patched_serve.py")]
+            env["BENCH_PATCHES"] = self.patches
+        self.proc = subprocess.Popen(
+            [*command, "serve", "--host", HOST, "--port", str(self.port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                sys.exit(f"rapport serve exited with {self.proc.returncode}:\n{self.log_path.read_text()}")
+            try:
+                conn = http.client.HTTPConnection(HOST, self.port, timeout=2)
+                conn.request("GET", "/healthz")
+                if conn.getresponse().status == 200:
+                    conn.close()
+                    return
+                conn.close()
+            except OSError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        sys.exit(f"rapport serve did not become ready within {timeout_s}s")
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def family(self) -> list[int]:
+        """The server process and every process below it (the processor child)."""
+        return [self.pid, *descendants(self.pid)]
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGINT)  # uvicorn's graceful shutdown; it terminates the processor
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+
+def descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def status_kb(pid: int, field_name: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field_name + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return "?"
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -1,0 +1,174 @@
+"""Where the ingest path spends its CPU, per event, in this process, each part against the raw baseline.
+
+No server: the same workload as bench/ingest.py, timed piece by piece on one thread:
+
+  decode      orjson.loads of a 100-message body
+  normalize   collect.model.normalize_message (the current code)
+  append      collect.log.append_messages in Database.write(), one transaction per 100 (the log writer's work)
+  append-raw  PROTOTYPE: the same rows as one multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING id on the
+              DBAPI cursor (timestamps formatted as SQLAlchemy stores them, payload via orjson), same transaction
+  baseline    python sqlite3 executemany of the same rows, one commit per 100 (as bench/ingest.py)
+
+and prints microseconds per event with each part's ratio to the baseline. Budget to reach 20,000 events/s on
+one core: 50 us per event for everything the server does.
+
+Usage:  .venv/bin/python bench/ingest_parts.py [--events 20000] [--repeat 5] [--synchronous FULL|NORMAL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sqlite3
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _server import fresh_dir  # noqa: E402
+from _workload import median, messages  # noqa: E402
+
+COLUMNS = "source_id, message_id, type, event, timestamp, received_at, payload"
+
+
+def sqlite_ts(value: datetime) -> str:
+    """What SQLAlchemy's SQLite DATETIME stores for a UTC datetime (naive, microseconds)."""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def append_raw(conn: Any, source_id: int, accepted: list[Any]) -> list[int]:
+    """PROTOTYPE for collect/log.append_messages: one statement, no Core compilation or type processing."""
+    seen: set[str] = set()
+    params: list[Any] = []
+    for m in accepted:
+        if m.message_id in seen:
+            continue
+        seen.add(m.message_id)
+        params += (
+            source_id,
+            m.message_id,
+            m.type,
+            m.event,
+            sqlite_ts(m.timestamp),
+            sqlite_ts(m.received_at),
+            orjson.dumps(m.payload, option=orjson.OPT_NON_STR_KEYS).decode(),
+        )
+    rows = len(params) // 7
+    sql = (
+        f"INSERT INTO events ({COLUMNS}) VALUES "
+        + ",".join(["(?,?,?,?,?,?,?)"] * rows)
+        + " ON CONFLICT (source_id, message_id) DO NOTHING RETURNING id"
+    )
+    cursor = conn.connection.driver_connection.cursor()
+    return [r[0] for r in cursor.execute(sql, params).fetchall()]
+
+
+def one_round(args: argparse.Namespace, bodies: list[bytes], work: Path) -> dict[str, float]:
+    from rapport.collect import model
+    from rapport.collect.log import append_messages
+    from rapport.collect.service import create_source
+    from rapport.db.engine import open_database
+    from rapport.db.migrate import upgrade
+    from rapport.settings import load_settings
+
+    n_events = args.events
+    out: dict[str, float] = {}
+    t = time.perf_counter()
+    decoded = [orjson.loads(b) for b in bodies]
+    out["decode"] = time.perf_counter() - t
+
+    received = datetime.now(UTC)
+    t = time.perf_counter()
+    batches = []
+    for body in decoded:
+        envelope, msgs = model.read_envelope(body, received, True)
+        batches.append([model.normalize_message(m, envelope) for m in msgs])
+    out["normalize"] = time.perf_counter() - t
+
+    dbs = {}
+    for name in ("append", "append-raw"):
+        db = open_database(
+            load_settings(database_url=f"sqlite:///{work / name}.db", sqlite_synchronous=args.synchronous)
+        )
+        upgrade(db)
+        dbs[name] = (db, create_source(db, "bench", "web").id)
+    db, source_id = dbs["append"]
+    t = time.perf_counter()
+    for batch in batches:
+        with db.write() as conn:
+            append_messages(conn, source_id, batch, [])
+    out["append"] = time.perf_counter() - t
+    db_raw, source_raw = dbs["append-raw"]
+    t = time.perf_counter()
+    for batch in batches:
+        with db_raw.write() as conn:
+            ids = append_raw(conn, source_raw, batch)
+    out["append-raw"] = time.perf_counter() - t
+    assert ids, "the prototype stored nothing"
+
+    # Baseline: the rows the server stores, inserted with python sqlite3 (same schema and pragmas).
+    rows = sqlite3.connect(work / "append.db").execute(f"SELECT {COLUMNS} FROM events ORDER BY id").fetchall()
+    raw_count = sqlite3.connect(work / "append-raw.db").execute("SELECT count(*) FROM events").fetchone()[0]
+    assert raw_count == len(rows) == n_events, (raw_count, len(rows), n_events)
+    schema = [
+        r[0]
+        for r in sqlite3.connect(work / "append.db").execute(
+            "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' "
+            "ORDER BY type = 'index', rowid"
+        )
+    ]
+    base = sqlite3.connect(work / "baseline.db", isolation_level=None)
+    for pragma in ("journal_mode=WAL", f"synchronous={args.synchronous}", "secure_delete=ON", "foreign_keys=ON"):
+        base.execute(f"PRAGMA {pragma}")
+    for stmt in schema:
+        base.execute(stmt)
+    base.execute(
+        "INSERT INTO sources (id, name, channel, write_key, max_message_bytes, max_batch_bytes, "
+        "rate_limit_per_s, created_at) VALUES (1, 'b', 'web', 'k', 1, 1, 1, '2026-01-01 00:00:00')"
+    )
+    t = time.perf_counter()
+    for i in range(0, len(rows), 100):
+        base.execute("BEGIN")
+        base.executemany(f"INSERT INTO events ({COLUMNS}) VALUES (?,?,?,?,?,?,?)", rows[i : i + 100])
+        base.execute("COMMIT")
+    out["baseline"] = time.perf_counter() - t
+    base.close()
+    for db, _ in dbs.values():
+        db.dispose()
+    return {k: v / n_events * 1e6 for k, v in out.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--synchronous", choices=("FULL", "NORMAL"), default="FULL")
+    args = parser.parse_args()
+    msgs = list(messages(args.events, max(1, args.events // 10)))
+    bodies = [
+        orjson.dumps({"batch": msgs[i : i + 100], "sentAt": "2026-01-01T12:00:00Z"}) for i in range(0, len(msgs), 100)
+    ]
+    rounds = []
+    for n in range(args.repeat):
+        work = fresh_dir("rapport-bench-parts-")
+        try:
+            r = one_round(args, bodies, work)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        rounds.append(r)
+        print(f"round {n + 1}: " + "  ".join(f"{k} {v:.1f}" for k, v in r.items()) + "  (us/event)", flush=True)
+    print(f"\nmedian of {len(rounds)} rounds, us per event (synchronous={args.synchronous}); ratio to baseline:")
+    base = median([r["baseline"] for r in rounds])
+    for key in rounds[0]:
+        value = median([r[key] for r in rounds])
+        ratio = median([r[key] / r["baseline"] for r in rounds])
+        print(f"  {key:<11} {value:7.1f} us   {ratio:5.2f}x baseline")
+    print(f"  (baseline = {1e6 / base:,.0f} rows/s)")
+
+
+if __name__ == "__main__":
+    main()
