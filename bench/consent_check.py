@@ -72,7 +72,7 @@ def build(db: Database, count: int, seed: int = 7) -> list[tuple[str, str]]:
                 ],
             )
             ledger = []
-            for p, e in chunk:
+            for p, _email in chunk:
                 for status in rng.sample(["granted", "withdrawn", "granted"], rng.randint(0, 3)):
                     ledger.append(
                         {

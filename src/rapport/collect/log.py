@@ -11,6 +11,8 @@ import queue
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 import sqlalchemy as sa
@@ -23,6 +25,7 @@ from rapport.db.engine import Database
 from rapport.db.metadata import utcnow
 
 LOG_LOCK = "rapport:event-log"  # serializes appends on PostgreSQL so offsets commit in order
+SQLITE_ROWS_PER_INSERT = 2000  # at 7 values a row, under SQLite's 32,766 bound variables
 
 
 @dataclass
@@ -45,13 +48,64 @@ def _insert_ignoring_duplicates(conn: Connection) -> sa.Insert:
     return dialect.insert(events).on_conflict_do_nothing(index_elements=["source_id", "message_id"])
 
 
+def _unique(accepted: list[Accepted]) -> list[Accepted]:
+    seen: set[str] = set()
+    unique = []
+    for msg in accepted:
+        if msg.message_id not in seen:
+            seen.add(msg.message_id)
+            unique.append(msg)
+    return unique
+
+
+def _sqlite_time(value: datetime) -> str:
+    """The text SQLAlchemy's SQLite DateTime stores for a UTC moment, so both write paths agree."""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _append_sqlite(conn: Connection, source_id: int, messages: list[Accepted]) -> list[int]:
+    """The ingest hot path on SQLite: one multi-row INSERT per chunk on the driver's cursor, which
+    halves the per-event cost of going through SQLAlchemy's per-value processing (bench/ingest_parts.py)."""
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    new_ids: list[int] = []
+    for start in range(0, len(messages), SQLITE_ROWS_PER_INSERT):
+        chunk = messages[start : start + SQLITE_ROWS_PER_INSERT]
+        params: list[Any] = []
+        for m in chunk:
+            payload = orjson.dumps(m.payload, option=orjson.OPT_NON_STR_KEYS).decode()
+            params += (
+                source_id,
+                m.message_id,
+                m.type,
+                m.event,
+                _sqlite_time(m.timestamp),
+                _sqlite_time(m.received_at),
+                payload,
+            )
+        sql = (
+            "INSERT INTO events (source_id, message_id, type, event, timestamp, received_at, payload) VALUES "
+            + ",".join(["(?,?,?,?,?,?,?)"] * len(chunk))
+            + " ON CONFLICT (source_id, message_id) DO NOTHING RETURNING id"
+        )
+        new_ids += [row[0] for row in cursor.execute(sql, params).fetchall()]
+    return new_ids
+
+
 def append_messages(conn: Connection, source_id: int, accepted: list[Accepted], rejected: list[Rejected]) -> Appended:
     """Append in the caller's transaction; a messageId already in the log for this source is skipped."""
-    rows, seen = [], set()
-    for msg in accepted:
-        if msg.message_id in seen:
-            continue
-        seen.add(msg.message_id)
+    unique = _unique(accepted)
+    if conn.dialect.name == "sqlite" and unique:
+        new_ids = _append_sqlite(conn, source_id, unique)
+    else:
+        new_ids = _append_portable(conn, source_id, unique)
+    _dead_letters(conn, source_id, rejected)
+    offset = max(new_ids) if new_ids else _last_offset(conn)
+    return Appended(len(new_ids), len(accepted) - len(new_ids), offset)
+
+
+def _append_portable(conn: Connection, source_id: int, messages: list[Accepted]) -> list[int]:
+    rows = []
+    for msg in messages:
         rows.append(
             {
                 "source_id": source_id,
@@ -63,9 +117,13 @@ def append_messages(conn: Connection, source_id: int, accepted: list[Accepted], 
                 "payload": msg.payload,
             }
         )
-    new_ids: list[int] = []
-    if rows:  # RETURNING names only the rows inserted, not the duplicates skipped
-        new_ids = list(conn.execute(_insert_ignoring_duplicates(conn).returning(events.c.id), rows).scalars())
+    if not rows:
+        return []
+    # RETURNING names only the rows inserted, not the duplicates skipped.
+    return list(conn.execute(_insert_ignoring_duplicates(conn).returning(events.c.id), rows).scalars())
+
+
+def _dead_letters(conn: Connection, source_id: int, rejected: list[Rejected]) -> None:
     if rejected:
         now = utcnow()
         conn.execute(
@@ -81,8 +139,6 @@ def append_messages(conn: Connection, source_id: int, accepted: list[Accepted], 
                 for r in rejected
             ],
         )
-    offset = max(new_ids) if new_ids else _last_offset(conn)
-    return Appended(len(new_ids), len(accepted) - len(new_ids), offset)
 
 
 def _last_offset(conn: Connection) -> int:
