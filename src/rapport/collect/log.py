@@ -11,7 +11,6 @@ import queue
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -21,6 +20,7 @@ from sqlalchemy.engine import Connection
 
 from rapport.collect.model import Accepted, Rejected
 from rapport.collect.store import dead_letters, events
+from rapport.db.bulk import sqlite_time
 from rapport.db.engine import Database
 from rapport.db.metadata import utcnow
 
@@ -58,11 +58,6 @@ def _unique(accepted: list[Accepted]) -> list[Accepted]:
     return unique
 
 
-def _sqlite_time(value: datetime) -> str:
-    """The text SQLAlchemy's SQLite DateTime stores for a UTC moment, so both write paths agree."""
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
 def _append_sqlite(conn: Connection, source_id: int, messages: list[Accepted]) -> list[int]:
     """The ingest hot path on SQLite: one multi-row INSERT per chunk on the driver's cursor, which
     halves the per-event cost of going through SQLAlchemy's per-value processing (bench/ingest_parts.py)."""
@@ -78,8 +73,8 @@ def _append_sqlite(conn: Connection, source_id: int, messages: list[Accepted]) -
                 m.message_id,
                 m.type,
                 m.event,
-                _sqlite_time(m.timestamp),
-                _sqlite_time(m.received_at),
+                sqlite_time(m.timestamp),
+                sqlite_time(m.received_at),
                 payload,
             )
         sql = (

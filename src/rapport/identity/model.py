@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Protocol
 
 import phonenumbers
@@ -58,8 +59,13 @@ def normalize_email(value: Any) -> str | None:
 def normalize_phone(value: Any, region: str) -> str | None:
     if not isinstance(value, str | int) or isinstance(value, bool):
         return None
+    return _e164(str(value), region)
+
+
+@lru_cache(maxsize=65_536)  # parsing is the costliest step of identity extraction; people repeat
+def _e164(value: str, region: str) -> str | None:
     try:
-        number = phonenumbers.parse(str(value), region)
+        number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:
         return None
     if not phonenumbers.is_valid_number(number):

@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from rapport.collect.importer import IMPORT_LIBRARY
@@ -25,6 +24,8 @@ from rapport.collect.store import events, sources
 from rapport.consent.model import ConsentRecord, consent_from_message
 from rapport.consent.service import append_consent
 from rapport.consent.store import consent_records
+from rapport.db import bulk
+from rapport.db.bulk import Json
 from rapport.db.engine import Database
 from rapport.db.metadata import utcnow
 from rapport.identity.graph import CachedGraph, read_version
@@ -37,8 +38,7 @@ from rapport.identity.model import (
     previous_identifier,
     resolve,
 )
-from rapport.identity.store import identifiers, merges, profiles
-from rapport.profiles.store import profile_traits
+from rapport.identity.store import merges, profiles
 from rapport.settings import Settings
 
 CONSUMER = "profiles"
@@ -207,56 +207,62 @@ def _library(payload: dict[str, Any]) -> str | None:
     return library.get("name") if isinstance(library, dict) else None
 
 
-def _upsert_traits(conn: Connection) -> sa.Insert:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(profile_traits)
-    return stmt.on_conflict_do_update(
-        index_elements=["profile_id", "key"],
-        set_={c: stmt.excluded[c] for c in ("value", "source_id", "observed_at", "event_id")},
-        where=profile_traits.c.observed_at <= stmt.excluded.observed_at,
-    )
-
-
 def _flush(conn: Connection, batch: _Batch) -> None:
     now = utcnow()
-    if batch.new_profiles:
-        fresh = set(batch.new_profiles)
-        conn.execute(
-            profiles.insert(),
-            [
-                {
-                    "id": p,
-                    "canonical_id": p,
-                    "created_at": now,
-                    "first_seen": batch.stats[p].first,
-                    "last_seen": batch.stats[p].last,
-                    "event_count": batch.stats[p].count,
-                    "channels": sorted(batch.stats[p].channels),
-                }
-                for p in batch.new_profiles
-            ],
-        )
-    else:
-        fresh = set()
-    if batch.new_identifiers:
-        conn.execute(identifiers.insert(), batch.new_identifiers)
-    for merge in batch.merges:
-        conn.execute(
-            profiles.update()
-            .where(profiles.c.canonical_id == merge["absorbed_id"])
-            .values(canonical_id=merge["survivor_id"])
-        )
-        conn.execute(
-            profiles.update().where(profiles.c.id == merge["absorbed_id"]).values(merged_into=merge["survivor_id"])
-        )
+    fresh = set(batch.new_profiles)
+    bulk.executemany(
+        conn,
+        "INSERT INTO profiles (id, canonical_id, created_at, first_seen, last_seen, event_count, channels) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                p,
+                p,
+                now,
+                batch.stats[p].first,
+                batch.stats[p].last,
+                batch.stats[p].count,
+                Json(sorted(batch.stats[p].channels)),
+            )
+            for p in batch.new_profiles
+        ],
+    )
+    bulk.executemany(
+        conn,
+        "INSERT INTO identifiers (key, type, value, profile_id, first_event_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (i["key"], i["type"], i["value"], i["profile_id"], i["first_event_id"], i["created_at"])
+            for i in batch.new_identifiers
+        ],
+    )
+    # In order: a profile absorbed earlier in the batch may itself be absorbed later.
+    bulk.executemany(
+        conn,
+        "UPDATE profiles SET canonical_id = ? WHERE canonical_id = ?",
+        [(m["survivor_id"], m["absorbed_id"]) for m in batch.merges],
+    )
+    bulk.executemany(
+        conn,
+        "UPDATE profiles SET merged_into = ? WHERE id = ?",
+        [(m["survivor_id"], m["absorbed_id"]) for m in batch.merges],
+    )
     if batch.merges:
         conn.execute(merges.insert(), batch.merges)
-    conn.execute(
-        events.update().where(events.c.id == sa.bindparam("eid")).values(profile_id=sa.bindparam("pid")),
-        batch.assignments,
+    bulk.executemany(
+        conn, "UPDATE events SET profile_id = ? WHERE id = ?", [(a["pid"], a["eid"]) for a in batch.assignments]
     )
-    if batch.traits:
-        conn.execute(_upsert_traits(conn), list(batch.traits.values()))
+    bulk.executemany(
+        conn,
+        "INSERT INTO profile_traits (profile_id, key, value, source_id, observed_at, event_id) "
+        "VALUES (?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (profile_id, key) DO UPDATE SET value = excluded.value, source_id = excluded.source_id, "
+        "observed_at = excluded.observed_at, event_id = excluded.event_id "
+        "WHERE profile_traits.observed_at <= excluded.observed_at",
+        [
+            (t["profile_id"], t["key"], Json(t["value"]), t["source_id"], t["observed_at"], t["event_id"])
+            for t in batch.traits.values()
+        ],
+    )
     _update_stats(conn, {p: s for p, s in batch.stats.items() if p not in fresh})
     _append_consents(conn, batch.consents)
 
@@ -293,25 +299,11 @@ def _update_stats(conn: Connection, stats: dict[str, _Stats]) -> None:
     rows = []
     for pid, s in stats.items():
         old = current[pid]
-        rows.append(
-            {
-                "pid": pid,
-                "count": old.event_count + s.count,
-                "first": min(d for d in (old.first_seen, s.first) if d is not None),
-                "last": max(d for d in (old.last_seen, s.last) if d is not None),
-                "channels": sorted(set(old.channels) | s.channels),
-            }
-        )
-    conn.execute(
-        profiles.update()
-        .where(profiles.c.id == sa.bindparam("pid"))
-        .values(
-            event_count=sa.bindparam("count"),
-            first_seen=sa.bindparam("first"),
-            last_seen=sa.bindparam("last"),
-            channels=sa.bindparam("channels"),
-        ),
-        rows,
+        first = min(d for d in (old.first_seen, s.first) if d is not None)
+        last = max(d for d in (old.last_seen, s.last) if d is not None)
+        rows.append((old.event_count + s.count, first, last, Json(sorted(set(old.channels) | s.channels)), pid))
+    bulk.executemany(
+        conn, "UPDATE profiles SET event_count = ?, first_seen = ?, last_seen = ?, channels = ? WHERE id = ?", rows
     )
 
 

@@ -1,0 +1,54 @@
+"""Bulk statements at the driver level, for the hot paths that write thousands of rows a batch.
+
+SQLAlchemy's per-value type processing costs more than SQLite's own work there (bench/processor.py),
+so these statements go to the driver's executemany with values already in the stored form. The SQL
+is written once with `?` placeholders and runs on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy.engine import Connection
+
+
+def sqlite_time(value: datetime) -> str:
+    """The text SQLAlchemy's SQLite DateTime stores for a UTC moment, so both write paths agree."""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+@dataclass(frozen=True, slots=True)
+class Json:
+    """A value for a JSON column: every value there is stored serialized, strings and None too."""
+
+    value: Any
+
+
+def _sqlite_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return sqlite_time(value)
+    if isinstance(value, Json):
+        return orjson.dumps(value.value, option=orjson.OPT_NON_STR_KEYS).decode()
+    return value
+
+
+def _postgres_value(value: Any) -> Any:
+    if isinstance(value, Json):
+        from psycopg.types.json import Jsonb
+
+        return Jsonb(value.value)
+    return value
+
+
+def executemany(conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    """Run `sql` (with `?` placeholders) once per row, in the caller's transaction."""
+    if not rows:
+        return
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(sql, [tuple(_sqlite_value(v) for v in row) for row in rows])
+    else:
+        conn.exec_driver_sql(sql.replace("?", "%s"), [tuple(_postgres_value(v) for v in row) for row in rows])
