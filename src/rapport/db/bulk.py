@@ -29,6 +29,9 @@ class Json:
 
 
 def _sqlite_value(value: Any) -> Any:
+    kind = type(value)
+    if kind is str or kind is int or value is None:  # most values: no conversion
+        return value
     if isinstance(value, datetime):
         return sqlite_time(value)
     if isinstance(value, Json):
@@ -49,6 +52,6 @@ def executemany(conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> No
     if not rows:
         return
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql(sql, [tuple(_sqlite_value(v) for v in row) for row in rows])
+        conn.exec_driver_sql(sql, [tuple(map(_sqlite_value, row)) for row in rows])
     else:
-        conn.exec_driver_sql(sql.replace("?", "%s"), [tuple(_postgres_value(v) for v in row) for row in rows])
+        conn.exec_driver_sql(sql.replace("?", "%s"), [tuple(map(_postgres_value, row)) for row in rows])
