@@ -32,6 +32,12 @@ _GROUP = sa.select(profiles.c.id, profiles.c.canonical_id).where(
     profiles.c.canonical_id
     == sa.select(profiles.c.canonical_id).where(profiles.c.id == sa.bindparam("pid")).scalar_subquery()
 )
+# The group and the preferences (kept on the canonical profile) in one query.
+_GROUP_WITH_PREFERENCES = (
+    sa.select(profiles.c.id, profiles.c.canonical_id, preferences.c.document)
+    .select_from(profiles.outerjoin(preferences, preferences.c.profile_id == profiles.c.id))
+    .where(_GROUP.whereclause)  # type: ignore[arg-type]
+)
 _LEDGER = (
     sa.select(consent_records)
     .where(consent_records.c.profile_id.in_(sa.bindparam("ids", expanding=True)))
@@ -172,13 +178,14 @@ def check_permission_for(
     from rapport.outbound.store import recent_sends  # outbound depends on consent, not the reverse
 
     now = now or utcnow()
-    try:
-        canonical, members = members_of(conn, profile_id)
-    except NotFound:
+    group = conn.execute(_GROUP_WITH_PREFERENCES, {"pid": profile_id}).all()
+    if not group:
         return Decision(False, "no such profile (erased or never known)")
+    canonical, members = group[0].canonical_id, [r.id for r in group]
+    document = next((r.document for r in group if r.id == canonical), None)
+    prefs = model.parse_preferences(document) if document else Preferences()
     kind = {"email": "email", "sms": "phone", "phone": "phone"}.get(channel)
     suppressed = is_suppressed(conn, f"{kind}:{contact_point}" if kind and contact_point else None)
-    prefs = load_preferences(conn, canonical)
     capped = outreach and channel in prefs.frequency_caps  # sends are counted only against a cap
     subject = Subject(
         records=tuple(consent_ledger(conn, members)),
