@@ -9,9 +9,7 @@ are applied at import, so the processor child (multiprocessing spawn re-runs thi
              busy handler (which backs off up to 100 ms) -- db/engine.py Database.write
   short-txn  the processor reads and resolves a batch in a read transaction and holds the write
              lock only to flush it -- profiles/processor.py Processor.run_once
-  raw-append the log writer inserts a request's rows as one multi-row INSERT ... RETURNING on the DBAPI
-             cursor, no Core compilation or per-value type processing -- collect/log.py append_messages
-  phone-cache  functools.lru_cache on identity/model.py normalize_phone (phonenumbers parsing is slow)
+(Two earlier prototypes, raw-append and phone-cache, are now in rapport itself.)
   stats-sql  profiles/processor.py _update_stats as one UPDATE per profile doing the arithmetic in SQL
              (event_count + n, min/max of the dates, channels only when new), without the SELECT first
 """
@@ -112,52 +110,6 @@ def _sqlite_ts(value: datetime) -> str:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
-def _patch_raw_append() -> None:
-    from rapport.collect import log
-
-    original = log.append_messages
-
-    def append_messages(conn: Any, source_id: int, accepted: list[Any], rejected: list[Any]) -> Any:
-        if conn.dialect.name != "sqlite" or not accepted:
-            return original(conn, source_id, accepted, rejected)
-        seen: set[str] = set()
-        params: list[Any] = []
-        for m in accepted:
-            if m.message_id in seen:
-                continue
-            seen.add(m.message_id)
-            params += (
-                source_id,
-                m.message_id,
-                m.type,
-                m.event,
-                _sqlite_ts(m.timestamp),
-                _sqlite_ts(m.received_at),
-                orjson.dumps(m.payload, option=orjson.OPT_NON_STR_KEYS).decode(),
-            )
-        sql = (
-            "INSERT INTO events (source_id, message_id, type, event, timestamp, received_at, payload) VALUES "
-            + ",".join(["(?,?,?,?,?,?,?)"] * (len(params) // 7))
-            + " ON CONFLICT (source_id, message_id) DO NOTHING RETURNING id"
-        )
-        cursor = conn.connection.driver_connection.cursor()
-        new_ids = [r[0] for r in cursor.execute(sql, params).fetchall()]
-        if rejected:
-            original(conn, source_id, [], rejected)
-        offset = max(new_ids) if new_ids else log._last_offset(conn)
-        return log.Appended(len(new_ids), len(accepted) - len(new_ids), offset)
-
-    log.append_messages = append_messages
-
-
-def _patch_phone_cache() -> None:
-    import functools
-
-    from rapport.identity import model
-
-    model.normalize_phone = functools.lru_cache(maxsize=65536)(model.normalize_phone)  # type: ignore[assignment]
-
-
 def _patch_stats_sql() -> None:
     from rapport.profiles import processor as mod
 
@@ -185,8 +137,6 @@ def _patch_stats_sql() -> None:
 ALL = {
     "flock": _patch_flock,
     "short-txn": _patch_short_txn,
-    "raw-append": _patch_raw_append,
-    "phone-cache": _patch_phone_cache,
     "stats-sql": _patch_stats_sql,
 }
 for _name, _apply in ALL.items():

@@ -5,8 +5,6 @@ No server: the same workload as bench/ingest.py, timed piece by piece on one thr
   decode      orjson.loads of a 100-message body
   normalize   collect.model.normalize_message (the current code)
   append      collect.log.append_messages in Database.write(), one transaction per 100 (the log writer's work)
-  append-raw  PROTOTYPE: the same rows as one multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING id on the
-              DBAPI cursor (timestamps formatted as SQLAlchemy stores them, payload via orjson), same transaction
   baseline    python sqlite3 executemany of the same rows, one commit per 100 (as bench/ingest.py)
 
 and prints microseconds per event with each part's ratio to the baseline. Budget to reach 20,000 events/s on
@@ -24,7 +22,6 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import orjson
 
@@ -38,33 +35,6 @@ COLUMNS = "source_id, message_id, type, event, timestamp, received_at, payload"
 def sqlite_ts(value: datetime) -> str:
     """What SQLAlchemy's SQLite DATETIME stores for a UTC datetime (naive, microseconds)."""
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
-def append_raw(conn: Any, source_id: int, accepted: list[Any]) -> list[int]:
-    """PROTOTYPE for collect/log.append_messages: one statement, no Core compilation or type processing."""
-    seen: set[str] = set()
-    params: list[Any] = []
-    for m in accepted:
-        if m.message_id in seen:
-            continue
-        seen.add(m.message_id)
-        params += (
-            source_id,
-            m.message_id,
-            m.type,
-            m.event,
-            sqlite_ts(m.timestamp),
-            sqlite_ts(m.received_at),
-            orjson.dumps(m.payload, option=orjson.OPT_NON_STR_KEYS).decode(),
-        )
-    rows = len(params) // 7
-    sql = (
-        f"INSERT INTO events ({COLUMNS}) VALUES "
-        + ",".join(["(?,?,?,?,?,?,?)"] * rows)
-        + " ON CONFLICT (source_id, message_id) DO NOTHING RETURNING id"
-    )
-    cursor = conn.connection.driver_connection.cursor()
-    return [r[0] for r in cursor.execute(sql, params).fetchall()]
 
 
 def one_round(args: argparse.Namespace, bodies: list[bytes], work: Path) -> dict[str, float]:
@@ -89,31 +59,18 @@ def one_round(args: argparse.Namespace, bodies: list[bytes], work: Path) -> dict
         batches.append([model.normalize_message(m, envelope) for m in msgs])
     out["normalize"] = time.perf_counter() - t
 
-    dbs = {}
-    for name in ("append", "append-raw"):
-        db = open_database(
-            load_settings(database_url=f"sqlite:///{work / name}.db", sqlite_synchronous=args.synchronous)
-        )
-        upgrade(db)
-        dbs[name] = (db, create_source(db, "bench", "web").id)
-    db, source_id = dbs["append"]
+    db = open_database(load_settings(database_url=f"sqlite:///{work}/append.db", sqlite_synchronous=args.synchronous))
+    upgrade(db)
+    source_id = create_source(db, "bench", "web").id
     t = time.perf_counter()
     for batch in batches:
         with db.write() as conn:
             append_messages(conn, source_id, batch, [])
     out["append"] = time.perf_counter() - t
-    db_raw, source_raw = dbs["append-raw"]
-    t = time.perf_counter()
-    for batch in batches:
-        with db_raw.write() as conn:
-            ids = append_raw(conn, source_raw, batch)
-    out["append-raw"] = time.perf_counter() - t
-    assert ids, "the prototype stored nothing"
 
     # Baseline: the rows the server stores, inserted with python sqlite3 (same schema and pragmas).
     rows = sqlite3.connect(work / "append.db").execute(f"SELECT {COLUMNS} FROM events ORDER BY id").fetchall()
-    raw_count = sqlite3.connect(work / "append-raw.db").execute("SELECT count(*) FROM events").fetchone()[0]
-    assert raw_count == len(rows) == n_events, (raw_count, len(rows), n_events)
+    assert len(rows) == n_events, (len(rows), n_events)
     schema = [
         r[0]
         for r in sqlite3.connect(work / "append.db").execute(
@@ -137,8 +94,7 @@ def one_round(args: argparse.Namespace, bodies: list[bytes], work: Path) -> dict
         base.execute("COMMIT")
     out["baseline"] = time.perf_counter() - t
     base.close()
-    for db, _ in dbs.values():
-        db.dispose()
+    db.dispose()
     return {k: v / n_events * 1e6 for k, v in out.items()}
 
 

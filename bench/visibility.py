@@ -80,9 +80,11 @@ def main() -> None:
         p50, p99 = percentile(lags, 50) * 1000, percentile(lags, 99) * 1000
         b50, b99 = percentile(baseline, 50) * 1000, percentile(baseline, 99) * 1000
         p99s.append(p99)
-        print(f"run {i}: {achieved:,.0f} events/s acked (closed loop); ack -> visible on another channel "
-              f"p50 {p50:.1f} ms, p99 {p99:.1f} ms; baseline /healthz p50 {b50:.1f} ms, p99 {b99:.1f} ms; "
-              f"ratio p99 {p99 / b99:.1f}x")
+        print(
+            f"run {i}: {achieved:,.0f} events/s acked (closed loop); ack -> visible on another channel "
+            f"p50 {p50:.1f} ms, p99 {p99:.1f} ms; baseline /healthz p50 {b50:.1f} ms, p99 {b99:.1f} ms; "
+            f"ratio p99 {p99 / b99:.1f}x"
+        )
     verdict = "met" if median(p99s) <= 1000 else "NOT met"
     print(f"median p99 ack -> visible: {median(p99s):.1f} ms at {args.rate:,} events/s (target <= 1000 ms: {verdict})")
 
