@@ -60,7 +60,7 @@ def _record_view(r: ConsentRecord) -> dict[str, Any]:
 
 
 @router.get("/profiles/{profile_id}/consents")
-async def get_consents(request: Request, profile_id: str, _staff: ConsentReader) -> dict[str, Any]:
+def get_consents(request: Request, profile_id: str, _staff: ConsentReader) -> dict[str, Any]:
     with request.app.state.db.read() as conn:
         canonical, members = service.members_of(conn, profile_id)
         ledger = service.consent_ledger(conn, members)
@@ -72,19 +72,17 @@ async def get_consents(request: Request, profile_id: str, _staff: ConsentReader)
 
 
 @router.post("/profiles/{profile_id}/consents", status_code=201)
-async def post_consent(request: Request, profile_id: str, body: ConsentCreate, staff: ConsentWriter) -> dict[str, Any]:
+def post_consent(request: Request, profile_id: str, body: ConsentCreate, staff: ConsentWriter) -> dict[str, Any]:
     if body.expires_at is not None and body.expires_at.tzinfo is None:
         raise ApiError(400, "invalid_expiry", "expires_at needs a timezone, e.g. 2027-01-01T00:00:00Z")
     service.validate_consent(body.purpose, body.channel, body.status)
     record = ConsentRecord(recorded_at=utcnow(), **body.model_dump())
-    canonical = await asyncio.to_thread(
-        service.record_consent, request.app.state.db, profile_id, record, actor=staff.actor, via="api"
-    )
+    canonical = service.record_consent(request.app.state.db, profile_id, record, actor=staff.actor, via="api")
     return {"profile_id": canonical, **_record_view(record)}
 
 
 @router.get("/profiles/{profile_id}/preferences")
-async def get_preferences(request: Request, profile_id: str, _staff: ConsentReader) -> dict[str, Any]:
+def get_preferences(request: Request, profile_id: str, _staff: ConsentReader) -> dict[str, Any]:
     with request.app.state.db.read() as conn:
         canonical, _ = service.members_of(conn, profile_id)
         prefs = service.load_preferences(conn, canonical)
@@ -92,17 +90,13 @@ async def get_preferences(request: Request, profile_id: str, _staff: ConsentRead
 
 
 @router.put("/profiles/{profile_id}/preferences")
-async def put_preferences(
-    request: Request, profile_id: str, body: dict[str, Any], staff: PreferenceWriter
-) -> dict[str, Any]:
-    prefs = await asyncio.to_thread(
-        service.update_preferences, request.app.state.db, profile_id, body, actor=staff.actor, via="api"
-    )
+def put_preferences(request: Request, profile_id: str, body: dict[str, Any], staff: PreferenceWriter) -> dict[str, Any]:
+    prefs = service.update_preferences(request.app.state.db, profile_id, body, actor=staff.actor, via="api")
     return {"profile_id": profile_id, **preferences_document(prefs)}
 
 
 @router.get("/profiles/{profile_id}/permission")
-async def get_permission(
+def get_permission(
     request: Request,
     profile_id: str,
     _staff: ConsentReader,
@@ -119,16 +113,15 @@ async def get_permission(
 
 
 @router.get("/profiles/{profile_id}/contact-history")
-async def get_contact_history(request: Request, profile_id: str, _staff: ConsentReader) -> dict[str, Any]:
+def get_contact_history(request: Request, profile_id: str, _staff: ConsentReader) -> dict[str, Any]:
     with request.app.state.db.read() as conn:
         canonical, members = service.members_of(conn, profile_id)
         return {"profile_id": canonical, "items": history(conn, members)}
 
 
 @router.post("/messages")
-async def post_message(request: Request, body: MessageCreate, staff: MessageSender) -> dict[str, Any]:
-    outcome = await asyncio.to_thread(
-        send_message,
+def post_message(request: Request, body: MessageCreate, staff: MessageSender) -> dict[str, Any]:
+    outcome = send_message(
         request.app.state.db,
         body.profile_id,
         channel=body.channel,
@@ -141,10 +134,10 @@ async def post_message(request: Request, body: MessageCreate, staff: MessageSend
 
 
 @router.post("/profiles/{profile_id}/export", response_model=None)
-async def post_export(
+def post_export(
     request: Request, profile_id: str, staff: DataExporter, format: Annotated[Literal["json", "zip"], Query()] = "json"
 ) -> dict[str, Any] | Response:
-    document = await asyncio.to_thread(export_profile, request.app.state.db, profile_id, actor=staff.actor, via="api")
+    document = export_profile(request.app.state.db, profile_id, actor=staff.actor, via="api")
     if format == "zip":
         return Response(
             export_zip(document),
@@ -155,18 +148,18 @@ async def post_export(
 
 
 @router.post("/profiles/{profile_id}/erase")
-async def post_erase(request: Request, profile_id: str, staff: DataEraser) -> dict[str, Any]:
-    return await asyncio.to_thread(erase_profile, request.app.state.db, profile_id, actor=staff.actor, via="api")
+def post_erase(request: Request, profile_id: str, staff: DataEraser) -> dict[str, Any]:
+    return erase_profile(request.app.state.db, profile_id, actor=staff.actor, via="api")
 
 
 @router.post("/profiles/{profile_id}/portal-link")
-async def post_portal_link(request: Request, profile_id: str, staff: PortalLinker) -> dict[str, Any]:
-    url = await asyncio.to_thread(create_portal_link, request.app.state.db, profile_id, created_by=staff.actor)
+def post_portal_link(request: Request, profile_id: str, staff: PortalLinker) -> dict[str, Any]:
+    url = create_portal_link(request.app.state.db, profile_id, created_by=staff.actor)
     return {"url": url}
 
 
 @router.get("/data-requests")
-async def get_data_requests(request: Request, _staff: DataExporter) -> dict[str, Any]:
+def get_data_requests(request: Request, _staff: DataExporter) -> dict[str, Any]:
     import sqlalchemy as sa
 
     with request.app.state.db.read() as conn:
@@ -175,7 +168,7 @@ async def get_data_requests(request: Request, _staff: DataExporter) -> dict[str,
 
 
 @router.get("/audit")
-async def get_audit(request: Request, _staff: AuditReader, profile_id: str | None = None) -> dict[str, Any]:
+def get_audit(request: Request, _staff: AuditReader, profile_id: str | None = None) -> dict[str, Any]:
     with request.app.state.db.read() as conn:
         ids = service.members_of(conn, profile_id)[1] if profile_id else None
         return {"items": audit_trail(conn, ids)}

@@ -1,13 +1,13 @@
 """Staff API over profiles, merges and dead letters.
 
-Reads may ask to see their own writes: `?after=OFFSET` (the `offset` a Tracking API answer
-returned) or `?consistent=true` (everything acknowledged so far) waits until the processor has
-applied that much of the log.
+Handlers are plain functions: FastAPI runs them in its thread pool, so their database work never
+stalls the event loop that takes ingest. Reads may ask to see their own writes: `?after=OFFSET`
+(the `offset` a Tracking API answer returned) or `?consistent=true` (everything acknowledged so
+far) waits until the processor has applied that much of the log.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import time
 from datetime import datetime
@@ -26,7 +26,7 @@ from rapport.profiles.processor import CONSUMER, rules_from
 router = APIRouter(prefix="/api/v1", tags=["profiles"])
 
 
-async def wait_for_log(request: Request, after: int | None, consistent: bool) -> None:
+def wait_for_log(request: Request, after: int | None, consistent: bool) -> None:
     db = request.app.state.db
     if not consistent and after is None:
         return
@@ -42,7 +42,7 @@ async def wait_for_log(request: Request, after: int | None, consistent: bool) ->
             raise ApiError(
                 503, "not_caught_up", f"profiles have not yet caught up with log offset {after}", {"Retry-After": "1"}
             )
-        await asyncio.sleep(0.005)
+        time.sleep(0.005)
 
 
 Consistency = Annotated[bool, Query(description="wait until everything acknowledged so far is applied")]
@@ -70,7 +70,7 @@ def _load(request: Request, profile_id: str) -> service.ProfileView:
 
 
 @router.get("/profiles")
-async def find_profiles(
+def find_profiles(
     request: Request,
     _staff: ProfileReader,
     identifier: Annotated[str | None, Query(description="type:value, e.g. email:ada@example.com")] = None,
@@ -78,7 +78,7 @@ async def find_profiles(
     after: After = None,
     consistent: Consistency = False,
 ) -> dict[str, Any]:
-    await wait_for_log(request, after, consistent)
+    wait_for_log(request, after, consistent)
     db = request.app.state.db
     rules = rules_from(db.settings)
     with db.read() as conn:
@@ -99,19 +99,19 @@ async def find_profiles(
 
 
 @router.get("/profiles/{profile_id}")
-async def get_profile(
+def get_profile(
     request: Request,
     profile_id: str,
     _staff: ProfileReader,
     after: After = None,
     consistent: Consistency = False,
 ) -> dict[str, Any]:
-    await wait_for_log(request, after, consistent)
+    wait_for_log(request, after, consistent)
     return _load(request, profile_id).public()
 
 
 @router.get("/profiles/{profile_id}/timeline")
-async def get_timeline(
+def get_timeline(
     request: Request,
     profile_id: str,
     _staff: ProfileReader,
@@ -120,7 +120,7 @@ async def get_timeline(
     after: After = None,
     consistent: Consistency = False,
 ) -> dict[str, Any]:
-    await wait_for_log(request, after, consistent)
+    wait_for_log(request, after, consistent)
     view = _load(request, profile_id)
     before = _decode_cursor(cursor) if cursor else None
     with request.app.state.db.read() as conn:
@@ -132,7 +132,7 @@ async def get_timeline(
 
 
 @router.get("/profiles/{profile_id}/merges")
-async def get_merges(request: Request, profile_id: str, _staff: ProfileReader) -> dict[str, Any]:
+def get_merges(request: Request, profile_id: str, _staff: ProfileReader) -> dict[str, Any]:
     view = _load(request, profile_id)
     with request.app.state.db.read() as conn:
         items = merge_history(conn, view.members)
@@ -140,12 +140,12 @@ async def get_merges(request: Request, profile_id: str, _staff: ProfileReader) -
 
 
 @router.post("/merges/{merge_id}/undo")
-async def post_undo_merge(request: Request, merge_id: int, staff: MergeUndoer) -> dict[str, Any]:
-    return await asyncio.to_thread(undo_merge, request.app.state.db, merge_id, staff.actor)
+def post_undo_merge(request: Request, merge_id: int, staff: MergeUndoer) -> dict[str, Any]:
+    return undo_merge(request.app.state.db, merge_id, staff.actor)
 
 
 @router.get("/dead-letters")
-async def get_dead_letters(
+def get_dead_letters(
     request: Request,
     _staff: DeadLetterReader,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
