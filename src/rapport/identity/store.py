@@ -61,9 +61,27 @@ graph_version = sa.Table(
     sa.Column("version", BigId, nullable=False),
 )
 
-register(PersonalData(identifiers, by_profile(identifiers.c.profile_id), ("type", "value"),
-                      description="ids, email addresses, phone numbers and devices that identify the person"))
-register(PersonalData(merges, lambda ids, _c: sa.or_(merges.c.survivor_id.in_(ids), merges.c.absorbed_id.in_(ids)),
-                      ("identifiers",), description="when and why records of the person were joined"))
-register(PersonalData(profiles, by_profile(profiles.c.id), ("first_seen", "last_seen", "event_count", "channels"),
-                      description="the profile itself: first and last seen, channels, counts"))
+register(
+    PersonalData(
+        identifiers,
+        by_profile(identifiers.c.profile_id),
+        ("type", "value"),
+        description="ids, email addresses, phone numbers and devices that identify the person",
+    )
+)
+register(
+    PersonalData(
+        merges,
+        lambda ids, _c: sa.or_(merges.c.survivor_id.in_(ids), merges.c.absorbed_id.in_(ids)),
+        ("identifiers",),
+        description="when and why records of the person were joined",
+    )
+)
+register(
+    PersonalData(
+        profiles,
+        by_profile(profiles.c.id),
+        ("first_seen", "last_seen", "event_count", "channels"),
+        description="the profile itself: first and last seen, channels, counts",
+    )
+)

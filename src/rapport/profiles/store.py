@@ -18,5 +18,11 @@ profile_traits = sa.Table(
     sa.Column("event_id", BigId),
 )
 
-register(PersonalData(profile_traits, by_profile(profile_traits.c.profile_id), ("key", "value"),
-                      description="traits: latest value of each, with its source"))
+register(
+    PersonalData(
+        profile_traits,
+        by_profile(profile_traits.c.profile_id),
+        ("key", "value"),
+        description="traits: latest value of each, with its source",
+    )
+)

@@ -27,15 +27,29 @@ PURPOSE_TEXT = {
     "profiling": "Working out your likely interests from what you do.",
     "sharing": "Sharing your data with our partners.",
 }
-CHANNEL_TEXT = {"email": "Email", "sms": "Text message", "push": "App notification", "web": "Website",
-                "phone": "Phone call", "mail": "Post", "mobile": "Mobile app", "in_store": "In store",
-                ANY: "Every channel"}
+CHANNEL_TEXT = {
+    "email": "Email",
+    "sms": "Text message",
+    "push": "App notification",
+    "web": "Website",
+    "phone": "Phone call",
+    "mail": "Post",
+    "mobile": "Mobile app",
+    "in_store": "In store",
+    ANY: "Every channel",
+}
 LEVEL_TEXT = {
     "none": ("Not personalized", "Everyone sees the same pages and messages. We use nothing about you to choose them."),
-    "contextual": ("Contextual", "We use only what you are doing right now, such as the page you are on or what is "
-                                 "in your basket. Your history is not used."),
-    "personal": ("Personal", "We use your history with us, such as past purchases, to suggest what may suit you. "
-                             "You can see why each suggestion was made."),
+    "contextual": (
+        "Contextual",
+        "We use only what you are doing right now, such as the page you are on or what is "
+        "in your basket. Your history is not used.",
+    ),
+    "personal": (
+        "Personal",
+        "We use your history with us, such as past purchases, to suggest what may suit you. "
+        "You can see why each suggestion was made.",
+    ),
 }
 
 State = dict[tuple[str, str, str | None], ConsentRecord]

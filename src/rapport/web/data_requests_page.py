@@ -27,7 +27,14 @@ def data_requests_page(request: Request, _session: Exporter) -> Response:
     now = utcnow()
     for item in items:
         item["overdue"] = item["completed_at"] is None and item["due_at"] < now
-    return render(request, "data_requests.html", {
-        "title": "Data requests", "current": "data-requests", "items": items[:SHOWN], "more": len(items) > SHOWN,
-        "shown": SHOWN,
-    })
+    return render(
+        request,
+        "data_requests.html",
+        {
+            "title": "Data requests",
+            "current": "data-requests",
+            "items": items[:SHOWN],
+            "more": len(items) > SHOWN,
+            "shown": SHOWN,
+        },
+    )

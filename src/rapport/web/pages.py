@@ -109,10 +109,17 @@ def dead_letters(request: Request, _session: DeadLetterReader, before: str | Non
         items = list_dead_letters(conn, DEAD_LETTER_PAGE + 1, int(before) if before else None)
     more = len(items) > DEAD_LETTER_PAGE
     items = items[:DEAD_LETTER_PAGE]
-    return render(request, "dead_letters.html", {
-        "title": "Dead letters", "items": items, "current": "dead-letters", "paged": before is not None,
-        "next_before": items[-1]["id"] if more else None,
-    })
+    return render(
+        request,
+        "dead_letters.html",
+        {
+            "title": "Dead letters",
+            "items": items,
+            "current": "dead-letters",
+            "paged": before is not None,
+            "next_before": items[-1]["id"] if more else None,
+        },
+    )
 
 
 @router.get("/console/sources")

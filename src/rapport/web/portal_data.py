@@ -45,11 +45,23 @@ def my_data(request: Request, session: Customer) -> Response:
     events = [{**r, "title": event_title(r), "details": event_details(r)} for r in rows]
     now = utcnow()
     current = [(r, r.in_force(now)) for r in current_state(ledger).values()]
-    return render_portal(request, "data.html", {
-        "title": "My data", "current": "data", "view": view, "events": events, "recent_events": RECENT_EVENTS,
-        "consents": current, "history": list(reversed(ledger)), "contacts": contacts, "prefs": prefs,
-        "channel_text": CHANNEL_TEXT, "level_text": LEVEL_TEXT,
-    })
+    return render_portal(
+        request,
+        "data.html",
+        {
+            "title": "My data",
+            "current": "data",
+            "view": view,
+            "events": events,
+            "recent_events": RECENT_EVENTS,
+            "consents": current,
+            "history": list(reversed(ledger)),
+            "contacts": contacts,
+            "prefs": prefs,
+            "channel_text": CHANNEL_TEXT,
+            "level_text": LEVEL_TEXT,
+        },
+    )
 
 
 @router.get("/download")
@@ -77,9 +89,17 @@ def download(
 
 
 def _erase_form(request: Request, error: str | None = None, status: int = 200) -> Response:
-    return render_portal(request, "erase.html", {
-        "title": "Erase my data", "current": "erase", "error": error, "confirm_word": CONFIRM_WORD,
-    }, status)
+    return render_portal(
+        request,
+        "erase.html",
+        {
+            "title": "Erase my data",
+            "current": "erase",
+            "error": error,
+            "confirm_word": CONFIRM_WORD,
+        },
+        status,
+    )
 
 
 @router.get("/erase")
@@ -98,7 +118,8 @@ def erase(
         receipt = erase_profile(request.app.state.db, session.profile_id, actor=session.actor, via="portal")
     except NotFound:
         raise PortalSignInRequired() from None
-    response = render_portal(request, "erased.html", {"title": "Your data is erased", "receipt": receipt},
-                             anonymous=True)
+    response = render_portal(
+        request, "erased.html", {"title": "Your data is erased", "receipt": receipt}, anonymous=True
+    )
     end_portal_session(request, response)
     return response

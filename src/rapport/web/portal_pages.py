@@ -64,25 +64,43 @@ def preferences_page(request: Request, session: Customer, saved: str | None = No
         ledger = consent_ledger(conn, members)
         prefs = load_preferences(conn, session.profile_id)
         emails = contact_points(conn, members, "email")
-    return render_portal(request, "preferences.html", {
-        "title": "My preferences", "current": "preferences", "saved": SAVED.get(saved or ""),
-        "grid": consent_grid(ledger, utcnow()), "others": other_consents(ledger), "prefs": prefs,
-        "emails": emails, "channels": PORTAL_CHANNELS, "contact_channels": CONTACT_CHANNELS, "levels": LEVELS,
-        "purpose_text": PURPOSE_TEXT, "channel_text": CHANNEL_TEXT, "level_text": LEVEL_TEXT,
-        "notice_version": NOTICE_VERSION,
-    })
+    return render_portal(
+        request,
+        "preferences.html",
+        {
+            "title": "My preferences",
+            "current": "preferences",
+            "saved": SAVED.get(saved or ""),
+            "grid": consent_grid(ledger, utcnow()),
+            "others": other_consents(ledger),
+            "prefs": prefs,
+            "emails": emails,
+            "channels": PORTAL_CHANNELS,
+            "contact_channels": CONTACT_CHANNELS,
+            "levels": LEVELS,
+            "purpose_text": PURPOSE_TEXT,
+            "channel_text": CHANNEL_TEXT,
+            "level_text": LEVEL_TEXT,
+            "notice_version": NOTICE_VERSION,
+        },
+    )
 
 
 @router.post("/consents")
 def set_consents(
-    request: Request, session: Customer, csrf: Annotated[str, Form()] = "",
+    request: Request,
+    session: Customer,
+    csrf: Annotated[str, Form()] = "",
     consent: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies the default
 ) -> Response:
     check_portal_csrf(request, session, csrf)
     known = {f"{p}:{c}" for p in PURPOSE_TEXT for c in PORTAL_CHANNELS}
     if not set(consent) <= known:
-        raise PageError(400, "Could not save your choices", "The form named a consent we do not ask for. "
-                                                            "Reload the page and try again.")
+        raise PageError(
+            400,
+            "Could not save your choices",
+            "The form named a consent we do not ask for. Reload the page and try again.",
+        )
     with request.app.state.db.write() as conn:
         canonical, members = members_of(conn, session.profile_id)
         for record in consent_changes(consent_ledger(conn, members), set(consent), utcnow()):
@@ -94,8 +112,9 @@ def _save(request: Request, session: PortalSession, changes: dict[str, Any], sec
     try:
         update_preferences(request.app.state.db, session.profile_id, changes, actor=session.actor, via="portal")
     except ApiError as exc:
-        raise PageError(exc.status, "Could not save your choice",
-                        f"{exc.message}. Go back, correct it and try again.") from None
+        raise PageError(
+            exc.status, "Could not save your choice", f"{exc.message}. Go back, correct it and try again."
+        ) from None
     return redirect(f"/portal?saved={section}")
 
 
@@ -111,9 +130,12 @@ def set_personalization(
 
 @router.post("/contact")
 def set_contact(
-    request: Request, session: Customer, csrf: Annotated[str, Form()] = "",
+    request: Request,
+    session: Customer,
+    csrf: Annotated[str, Form()] = "",
     preferred: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies the default
-    quiet_start: Annotated[str, Form()] = "", quiet_end: Annotated[str, Form()] = "",
+    quiet_start: Annotated[str, Form()] = "",
+    quiet_end: Annotated[str, Form()] = "",
     timezone: Annotated[str, Form()] = "UTC",
 ) -> Response:
     check_portal_csrf(request, session, csrf)
@@ -121,22 +143,32 @@ def set_contact(
     start, end, zone = quiet_start.strip(), quiet_end.strip(), timezone.strip() or "UTC"
     if start or end:
         if not (start and end):
-            raise PageError(400, "Could not save your choice",
-                            "Give both a start and an end for quiet hours, or leave both empty.")
+            raise PageError(
+                400, "Could not save your choice", "Give both a start and an end for quiet hours, or leave both empty."
+            )
         if not (CLOCK.fullmatch(start) and CLOCK.fullmatch(end)):
-            raise PageError(400, "Could not save your choice",
-                            "Give quiet hours as hours and minutes on a 24-hour clock, such as 21:00 and 08:00.")
+            raise PageError(
+                400,
+                "Could not save your choice",
+                "Give quiet hours as hours and minutes on a 24-hour clock, such as 21:00 and 08:00.",
+            )
         if zone not in known_timezones():
-            raise PageError(400, "Could not save your choice",
-                            "That time zone is not one we know. Use a name such as Europe/London or America/New_York.")
+            raise PageError(
+                400,
+                "Could not save your choice",
+                "That time zone is not one we know. Use a name such as Europe/London or America/New_York.",
+            )
         quiet = {"start": start, "end": end, "timezone": zone}
     return _save(request, session, {"preferred_channels": preferred, "quiet_hours": quiet}, "contact")
 
 
 @router.post("/display")
 def set_display(
-    request: Request, session: Customer, csrf: Annotated[str, Form()] = "",
-    large_text: Annotated[str, Form()] = "", high_contrast: Annotated[str, Form()] = "",
+    request: Request,
+    session: Customer,
+    csrf: Annotated[str, Form()] = "",
+    large_text: Annotated[str, Form()] = "",
+    high_contrast: Annotated[str, Form()] = "",
     reduced_motion: Annotated[str, Form()] = "",
 ) -> Response:
     check_portal_csrf(request, session, csrf)

@@ -27,8 +27,11 @@ def display_classes(prefs: Preferences | None) -> str:
     """Classes on <html> that portal.css reads to honour the customer's accessibility settings."""
     if prefs is None:
         return ""
-    flags = (("large-text", prefs.large_text), ("high-contrast", prefs.high_contrast),
-             ("reduced-motion", prefs.reduced_motion))
+    flags = (
+        ("large-text", prefs.large_text),
+        ("high-contrast", prefs.high_contrast),
+        ("reduced-motion", prefs.reduced_motion),
+    )
     return " ".join(name for name, on in flags if on)
 
 

@@ -55,8 +55,13 @@ def _csrf(request: Request, nonce: str) -> str:
 def start_portal_session(request: Request, response: Response, profile_id: str) -> None:
     value = _serializer(request).dumps({"p": profile_id, "n": secrets.token_urlsafe(16)})
     response.set_cookie(
-        COOKIE, value, max_age=MAX_AGE_S, httponly=True, samesite="lax",
-        secure=request.url.scheme == "https", path=COOKIE_PATH,
+        COOKIE,
+        value,
+        max_age=MAX_AGE_S,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path=COOKIE_PATH,
     )
     request.state.portal_session = None  # the new cookie counts from the next request
 
@@ -118,5 +123,8 @@ def check_portal_csrf(request: Request, session: PortalSession, submitted: str) 
     """A portal form post must carry this session's token and come from this site."""
     check_same_site(request)
     if not submitted or not hmac.compare_digest(submitted.encode(), session.csrf.encode()):
-        raise PageError(403, "Request refused",
-                        "The form had expired or did not come from this site. Go back, reload the page and try again.")
+        raise PageError(
+            403,
+            "Request refused",
+            "The form had expired or did not come from this site. Go back, reload the page and try again.",
+        )

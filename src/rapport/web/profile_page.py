@@ -79,24 +79,31 @@ def customer_360(
     with request.app.state.db.read() as conn:
         merges = merge_history(conn, view.members)
     consent = _consent(request, view) if session.staff.may("consent:read") else None
-    return render(request, "profile.html", {
-        "consent": consent,
-        "title": display_name(view.traits) or f"Customer {view.id}",
-        "view": view,
-        "asked_for": profile_id,
-        "events": events,
-        "next_cursor": next_cursor,
-        "paged": before is not None,
-        "merges": merges,
-        "may_undo": session.staff.may("merges:undo"),
-        "undone": next((m for m in merges if undone and str(m["id"]) == undone and m["undone_at"]), None),
-    })
+    return render(
+        request,
+        "profile.html",
+        {
+            "consent": consent,
+            "title": display_name(view.traits) or f"Customer {view.id}",
+            "view": view,
+            "asked_for": profile_id,
+            "events": events,
+            "next_cursor": next_cursor,
+            "paged": before is not None,
+            "merges": merges,
+            "may_undo": session.staff.may("merges:undo"),
+            "undone": next((m for m in merges if undone and str(m["id"]) == undone and m["undone_at"]), None),
+        },
+    )
 
 
 @router.post("/merges/{merge_id}/undo")
 def post_undo(
-    request: Request, merge_id: str, session: Undoer,
-    csrf: Annotated[str, Form()] = "", profile: Annotated[str, Form()] = "",
+    request: Request,
+    merge_id: str,
+    session: Undoer,
+    csrf: Annotated[str, Form()] = "",
+    profile: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(request, session, csrf)
     if not (merge_id.isascii() and merge_id.isdigit() and len(merge_id) <= 18):

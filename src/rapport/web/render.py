@@ -62,8 +62,13 @@ def show(value: Any, limit: int = 200) -> str:
 def _environment() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     env = templates.env
-    env.filters.update(when=when, iso=iso, show=show, label=lambda v: str(v).replace("_", " "),
-                       urlpart=lambda v: quote(str(v), safe=""))
+    env.filters.update(
+        when=when,
+        iso=iso,
+        show=show,
+        label=lambda v: str(v).replace("_", " "),
+        urlpart=lambda v: quote(str(v), safe=""),
+    )
     env.trim_blocks = True
     env.lstrip_blocks = True
     return templates

@@ -78,8 +78,13 @@ def csrf_for(request: Request, nonce: str) -> str:
 def start_session(request: Request, response: Response, staff: Staff) -> None:
     value = _serializer(request).dumps({"t": staff.token_id, "n": secrets.token_urlsafe(16)})
     response.set_cookie(
-        COOKIE, value, max_age=MAX_AGE_S, httponly=True, samesite="lax",
-        secure=request.url.scheme == "https", path="/",
+        COOKIE,
+        value,
+        max_age=MAX_AGE_S,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/",
     )
 
 
@@ -140,8 +145,11 @@ def requires(permission: str) -> Callable[[Session], Session]:
     def check(session: Annotated[Session, Depends(signed_in)]) -> Session:
         if not session.staff.may(permission):
             what = ABILITIES.get(permission, f"use this page ({permission})")
-            raise PageError(403, "Not allowed", f"The {session.staff.role} role may not {what}. "
-                                                "Ask an administrator if your work needs it.")
+            raise PageError(
+                403,
+                "Not allowed",
+                f"The {session.staff.role} role may not {what}. Ask an administrator if your work needs it.",
+            )
         return session
 
     return check
@@ -160,5 +168,8 @@ def check_csrf(request: Request, session: Session, submitted: str) -> None:
     """A form post must carry this session's token and come from this site."""
     check_same_site(request)
     if not submitted or not hmac.compare_digest(submitted.encode(), session.csrf.encode()):
-        raise PageError(403, "Request refused",
-                        "The form had expired or did not come from this console. Go back, reload and try again.")
+        raise PageError(
+            403,
+            "Request refused",
+            "The form had expired or did not come from this console. Go back, reload and try again.",
+        )

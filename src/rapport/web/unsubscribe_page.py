@@ -40,10 +40,22 @@ def unsubscribe_page(request: Request, token: str) -> Response:
             raise ApiError(400, "invalid_token", "too long")
         target = read_token(request.app.state.db, token)
     except ApiError:
-        raise PageError(400, "This unsubscribe link is not valid",
-                        "It may have been cut short or altered. Copy the whole link from the email, "
-                        "or sign in to choose what we send you.") from None
-    return render_portal(request, "unsubscribe.html", {
-        "title": "Unsubscribe", "target": target, "token": token, "done": _already_withdrawn(request, target),
-        "purpose_text": PURPOSE_TEXT, "channel_text": CHANNEL_TEXT,
-    }, anonymous=True)
+        raise PageError(
+            400,
+            "This unsubscribe link is not valid",
+            "It may have been cut short or altered. Copy the whole link from the email, "
+            "or sign in to choose what we send you.",
+        ) from None
+    return render_portal(
+        request,
+        "unsubscribe.html",
+        {
+            "title": "Unsubscribe",
+            "target": target,
+            "token": token,
+            "done": _already_withdrawn(request, target),
+            "purpose_text": PURPOSE_TEXT,
+            "channel_text": CHANNEL_TEXT,
+        },
+        anonymous=True,
+    )
