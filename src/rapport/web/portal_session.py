@@ -7,26 +7,21 @@ profile a page shows comes only from here, never from the URL or a form.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from rapport.consent.service import consent_ledger, members_of, record_consent
 from rapport.db.metadata import utcnow
 from rapport.errors import NotFound
 from rapport.profiles.service import canonical_of
 from rapport.web.consent_view import gpc_needed, gpc_record
-from rapport.web.session import PageError, check_same_site, secret_of
+from rapport.web.cookies import SignedCookie, csrf_matches
+from rapport.web.session import PageError, check_same_site
 
-COOKIE = "rapport_portal"
-MAX_AGE_S = 2 * 60 * 60
-SALT = "rapport.portal.session"
-COOKIE_PATH = "/portal"  # never sent to the console, the API or the unsubscribe page
+# Path /portal: never sent to the console, the API or the unsubscribe page.
+PORTAL_COOKIE = SignedCookie("rapport_portal", "rapport.portal.session", "/portal", 2 * 60 * 60)
 
 
 class PortalSignInRequired(Exception):
@@ -44,30 +39,13 @@ class PortalSession:
         return f"customer:{self.profile_id}"
 
 
-def _serializer(request: Request) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret_of(request), salt=SALT)
-
-
-def _csrf(request: Request, nonce: str) -> str:
-    return hmac.new(secret_of(request).encode(), f"portal-csrf:{nonce}".encode(), hashlib.sha256).hexdigest()
-
-
 def start_portal_session(request: Request, response: Response, profile_id: str) -> None:
-    value = _serializer(request).dumps({"p": profile_id, "n": secrets.token_urlsafe(16)})
-    response.set_cookie(
-        COOKIE,
-        value,
-        max_age=MAX_AGE_S,
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-        path=COOKIE_PATH,
-    )
+    PORTAL_COOKIE.issue(request, response, {"p": profile_id})
     request.state.portal_session = None  # the new cookie counts from the next request
 
 
 def end_portal_session(request: Request, response: Response) -> None:
-    response.delete_cookie(COOKIE, path=COOKIE_PATH, httponly=True, samesite="lax")
+    PORTAL_COOKIE.clear(response)
     request.state.portal_session = None
 
 
@@ -76,19 +54,11 @@ def read_portal_session(request: Request) -> PortalSession | None:
     if hasattr(request.state, "portal_session"):
         return request.state.portal_session  # type: ignore[no-any-return]
     session = None
-    raw = request.cookies.get(COOKIE)
-    if raw:
-        try:
-            data = _serializer(request).loads(raw, max_age=MAX_AGE_S)
-            profile_id, nonce = data["p"], data["n"]
-            if not isinstance(profile_id, str) or not isinstance(nonce, str):
-                raise TypeError("not a portal session")
-        except (BadSignature, KeyError, TypeError, ValueError):
-            profile_id, nonce = None, ""
-        if profile_id:
-            with request.app.state.db.read() as conn:
-                canonical = canonical_of(conn, profile_id)
-            session = PortalSession(canonical, nonce, _csrf(request, nonce)) if canonical else None
+    data = PORTAL_COOKIE.read(request)
+    if data is not None and isinstance(data.get("p"), str) and data["p"]:
+        with request.app.state.db.read() as conn:
+            canonical = canonical_of(conn, data["p"])
+        session = PortalSession(canonical, data["n"], PORTAL_COOKIE.csrf(request, data["n"])) if canonical else None
     request.state.portal_session = session
     return session
 
@@ -122,7 +92,7 @@ Customer = Annotated[PortalSession, Depends(signed_in_customer)]
 def check_portal_csrf(request: Request, session: PortalSession, submitted: str) -> None:
     """A portal form post must carry this session's token and come from this site."""
     check_same_site(request)
-    if not submitted or not hmac.compare_digest(submitted.encode(), session.csrf.encode()):
+    if not csrf_matches(submitted, session.csrf):
         raise PageError(
             403,
             "Request refused",

@@ -6,23 +6,18 @@ every request, so revoking a token signs its sessions out at once.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request, Response
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from rapport.access.model import Staff
-from rapport.access.service import signing_secret, staff_by_id
+from rapport.access.service import staff_by_id
+from rapport.web.cookies import SignedCookie, csrf_matches
 
-COOKIE = "rapport_console"
-MAX_AGE_S = 12 * 60 * 60
-SALT = "rapport.console.session"
+CONSOLE_COOKIE = SignedCookie("rapport_console", "rapport.console.session", "/", 12 * 60 * 60)
 
 ABILITIES = {
     "profiles:read": "look up customers",
@@ -58,38 +53,12 @@ class Session:
     csrf: str
 
 
-def secret_of(request: Request) -> str:
-    """The app's signing secret; signing_secret may write on first use, so ask once per app."""
-    secret = getattr(request.app.state, "console_secret", None)
-    if secret is None:
-        secret = signing_secret(request.app.state.db)
-        request.app.state.console_secret = secret
-    return secret
-
-
-def _serializer(request: Request) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret_of(request), salt=SALT)
-
-
-def csrf_for(request: Request, nonce: str) -> str:
-    return hmac.new(secret_of(request).encode(), f"csrf:{nonce}".encode(), hashlib.sha256).hexdigest()
-
-
 def start_session(request: Request, response: Response, staff: Staff) -> None:
-    value = _serializer(request).dumps({"t": staff.token_id, "n": secrets.token_urlsafe(16)})
-    response.set_cookie(
-        COOKIE,
-        value,
-        max_age=MAX_AGE_S,
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-        path="/",
-    )
+    CONSOLE_COOKIE.issue(request, response, {"t": staff.token_id})
 
 
 def end_session(response: Response) -> None:
-    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax")
+    CONSOLE_COOKIE.clear(response)
 
 
 def read_session(request: Request) -> Session | None:
@@ -97,17 +66,11 @@ def read_session(request: Request) -> Session | None:
     if hasattr(request.state, "console_session"):
         return request.state.console_session  # type: ignore[no-any-return]
     session = None
-    raw = request.cookies.get(COOKIE)
-    if raw:
-        try:
-            data = _serializer(request).loads(raw, max_age=MAX_AGE_S)
-            token_id, nonce = int(data["t"]), str(data["n"])
-        except (BadSignature, KeyError, TypeError, ValueError):
-            token_id, nonce = None, ""
-        if token_id is not None:
-            with request.app.state.db.read() as conn:
-                staff = staff_by_id(conn, token_id)
-            session = Session(staff, nonce, csrf_for(request, nonce)) if staff else None
+    data = CONSOLE_COOKIE.read(request)
+    if data is not None and isinstance(data.get("t"), int):
+        with request.app.state.db.read() as conn:
+            staff = staff_by_id(conn, data["t"])
+        session = Session(staff, data["n"], CONSOLE_COOKIE.csrf(request, data["n"])) if staff else None
     request.state.console_session = session
     return session
 
@@ -167,7 +130,7 @@ def check_same_site(request: Request) -> None:
 def check_csrf(request: Request, session: Session, submitted: str) -> None:
     """A form post must carry this session's token and come from this site."""
     check_same_site(request)
-    if not submitted or not hmac.compare_digest(submitted.encode(), session.csrf.encode()):
+    if not csrf_matches(submitted, session.csrf):
         raise PageError(
             403,
             "Request refused",
