@@ -171,7 +171,7 @@ def test_erasure_removes_the_person_everywhere_and_suppresses_their_address(
     assert res.status_code == 200, res.text
     receipt = res.json()["receipt"]
     assert receipt["events"]["rows"] == 3 and receipt["identifiers"]["rows"] >= 5
-    assert receipt["dead_letters"]["rows"] == 0 or receipt["dead_letters"]["action"] == "deleted"
+    assert receipt["dead_letters"] == {"action": "deleted", "rows": 1}  # the bad track message naming "grace"
     assert receipt["suppressions"]["rows"] == 2
     assert client.get(f"/api/v1/profiles/{grace}", headers=admin_headers).status_code == 404
     for ident in (f"email:{EMAIL}", f"phone:{PHONE}", "user_id:grace"):
