@@ -23,9 +23,10 @@ from browser.portal_seed import (
     unsubscribe_path,
 )
 from rapport.access.store import portal_links
-from rapport.consent.service import check_permission_for, consent_ledger, load_preferences, members_of
+from rapport.consent.service import check_permission_for, consent_ledger, load_preferences
 from rapport.consent.store import data_requests
 from rapport.db.metadata import utcnow
+from rapport.identity.service import members_of
 from rapport.web.consent_view import NOTICE_VERSION
 
 COOKIE = "rapport_portal"

@@ -30,6 +30,7 @@ from rapport.consent.store import data_requests
 from rapport.consent.unsubscribe import unsubscribe
 from rapport.db.metadata import utcnow
 from rapport.errors import ApiError, JSONResponse
+from rapport.identity.service import members_of
 from rapport.outbound.service import send_message
 from rapport.outbound.store import history
 
@@ -62,7 +63,7 @@ def _record_view(r: ConsentRecord) -> dict[str, Any]:
 @router.get("/profiles/{profile_id}/consents")
 def get_consents(request: Request, profile_id: str, _staff: ConsentReader) -> dict[str, Any]:
     with request.app.state.db.read() as conn:
-        canonical, members = service.members_of(conn, profile_id)
+        canonical, members = members_of(conn, profile_id)
         ledger = service.consent_ledger(conn, members)
     return {
         "profile_id": canonical,
@@ -84,7 +85,7 @@ def post_consent(request: Request, profile_id: str, body: ConsentCreate, staff: 
 @router.get("/profiles/{profile_id}/preferences")
 def get_preferences(request: Request, profile_id: str, _staff: ConsentReader) -> dict[str, Any]:
     with request.app.state.db.read() as conn:
-        canonical, _ = service.members_of(conn, profile_id)
+        canonical, _ = members_of(conn, profile_id)
         prefs = service.load_preferences(conn, canonical)
     return {"profile_id": canonical, **preferences_document(prefs)}
 
@@ -115,7 +116,7 @@ def get_permission(
 @router.get("/profiles/{profile_id}/contact-history")
 def get_contact_history(request: Request, profile_id: str, _staff: ConsentReader) -> dict[str, Any]:
     with request.app.state.db.read() as conn:
-        canonical, members = service.members_of(conn, profile_id)
+        canonical, members = members_of(conn, profile_id)
         return {"profile_id": canonical, "items": history(conn, members)}
 
 
@@ -170,7 +171,7 @@ def get_data_requests(request: Request, _staff: DataExporter) -> dict[str, Any]:
 @router.get("/audit")
 def get_audit(request: Request, _staff: AuditReader, profile_id: str | None = None) -> dict[str, Any]:
     with request.app.state.db.read() as conn:
-        ids = service.members_of(conn, profile_id)[1] if profile_id else None
+        ids = members_of(conn, profile_id)[1] if profile_id else None
         return {"items": audit_trail(conn, ids)}
 
 

@@ -18,12 +18,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from rapport.access.audit import record_audit
-from rapport.consent.service import members_of, suppression_digest
+from rapport.consent.service import suppression_digest
 from rapport.consent.store import data_requests, suppressions
 from rapport.db.engine import Database
 from rapport.db.metadata import metadata, utcnow
 from rapport.db.registry import REGISTRY, PersonalData
 from rapport.identity.graph import bump_version
+from rapport.identity.service import members_of
 from rapport.identity.store import identifiers
 from rapport.profiles.store import profile_traits
 

@@ -21,22 +21,19 @@ from rapport.consent.model import ConsentRecord, Decision, Preferences, Subject
 from rapport.consent.store import consent_records, preferences, suppressions
 from rapport.db.engine import Database
 from rapport.db.metadata import utcnow
-from rapport.errors import ApiError, NotFound
-from rapport.identity.store import identifiers, profiles
+from rapport.errors import ApiError
+from rapport.identity.service import members_of
+from rapport.identity.store import IN_SAME_GROUP, identifiers, profiles
 
 RECENT_SENDS = timedelta(days=365)
 _SALTS: dict[str, str] = {}  # database URL -> suppression salt; it never changes once made
 
 # The permission check's queries, built once: it runs on every send and every decision.
-_GROUP = sa.select(profiles.c.id, profiles.c.canonical_id).where(
-    profiles.c.canonical_id
-    == sa.select(profiles.c.canonical_id).where(profiles.c.id == sa.bindparam("pid")).scalar_subquery()
-)
 # The group and the preferences (kept on the canonical profile) in one query.
 _GROUP_WITH_PREFERENCES = (
     sa.select(profiles.c.id, profiles.c.canonical_id, preferences.c.document)
     .select_from(profiles.outerjoin(preferences, preferences.c.profile_id == profiles.c.id))
-    .where(_GROUP.whereclause)  # type: ignore[arg-type]
+    .where(IN_SAME_GROUP)
 )
 _LEDGER = (
     sa.select(consent_records)
@@ -45,14 +42,6 @@ _LEDGER = (
 )
 _PREFERENCES = sa.select(preferences.c.document).where(preferences.c.profile_id == sa.bindparam("pid"))
 _SUPPRESSED = sa.select(suppressions.c.digest).where(suppressions.c.digest == sa.bindparam("digest"))
-
-
-def members_of(conn: Connection, profile_id: str) -> tuple[str, list[str]]:
-    """The canonical id of a profile and every profile merged into it. Raises NotFound."""
-    rows = conn.execute(_GROUP, {"pid": profile_id}).all()
-    if not rows:
-        raise NotFound(f"profile {profile_id!r}")
-    return rows[0].canonical_id, [r.id for r in rows]
 
 
 def validate_consent(purpose: str, channel: str, status: str) -> None:

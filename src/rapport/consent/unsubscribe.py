@@ -12,10 +12,11 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from rapport.access.service import signing_secret
 from rapport.consent.model import ConsentRecord
-from rapport.consent.service import append_consent, members_of
+from rapport.consent.service import append_consent
 from rapport.db.engine import Database
 from rapport.db.metadata import utcnow
 from rapport.errors import ApiError
+from rapport.identity.service import members_of
 
 SALT = "rapport.unsubscribe.v1"
 

@@ -12,7 +12,7 @@ from rapport.db.engine import Database
 from rapport.db.metadata import utcnow
 from rapport.errors import ApiError, NotFound
 from rapport.identity.graph import bump_version
-from rapport.identity.store import merges, profiles
+from rapport.identity.store import MERGE_GROUP, merges, profiles
 
 GRAPH_LOCK = "rapport:identity-graph"
 
@@ -53,6 +53,14 @@ def undo_merge(db: Database, merge_id: int, actor: str, channel: str = "api") ->
                 absorbed_id=merge.absorbed_id,
             )
     return {"id": merge_id, "survivor_id": merge.survivor_id, "restored_id": merge.absorbed_id, "undone_at": now}
+
+
+def members_of(conn: Connection, profile_id: str) -> tuple[str, list[str]]:
+    """The canonical id of a profile and every profile merged into it. Raises NotFound."""
+    rows = conn.execute(MERGE_GROUP, {"pid": profile_id}).all()
+    if not rows:
+        raise NotFound(f"profile {profile_id!r}")
+    return rows[0].canonical_id, [r.id for r in rows]
 
 
 def merge_history(conn: Connection, member_ids: list[str]) -> list[dict[str, Any]]:

@@ -52,6 +52,12 @@ merges = sa.Table(
     sqlite_autoincrement=True,
 )
 
+# A profile and every profile merged into it (its merge group), given any member's id as :pid.
+IN_SAME_GROUP = profiles.c.canonical_id == (
+    sa.select(profiles.c.canonical_id).where(profiles.c.id == sa.bindparam("pid")).scalar_subquery()
+)
+MERGE_GROUP = sa.select(profiles.c.id, profiles.c.canonical_id).where(IN_SAME_GROUP)
+
 # A counter bumped by every change to the graph made outside the processor (an undo), so the
 # processor knows its caches are stale.
 graph_version = sa.Table(

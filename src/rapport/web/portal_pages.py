@@ -20,11 +20,11 @@ from rapport.consent.service import (
     consent_ledger,
     contact_points,
     load_preferences,
-    members_of,
     update_preferences,
 )
 from rapport.db.metadata import utcnow
 from rapport.errors import ApiError
+from rapport.identity.service import members_of
 from rapport.web.consent_view import (
     CHANNEL_TEXT,
     LEVEL_TEXT,

@@ -12,9 +12,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Response
 
-from rapport.consent.service import consent_ledger, members_of, record_consent
+from rapport.consent.service import consent_ledger, record_consent
 from rapport.db.metadata import utcnow
 from rapport.errors import NotFound
+from rapport.identity.service import members_of
 from rapport.profiles.service import canonical_of
 from rapport.web.consent_view import gpc_needed, gpc_record
 from rapport.web.cookies import SignedCookie, csrf_matches

@@ -10,9 +10,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from rapport.consent.model import current_state
-from rapport.consent.service import consent_ledger, members_of
+from rapport.consent.service import consent_ledger
 from rapport.consent.unsubscribe import UnsubscribeTarget, read_token
 from rapport.errors import ApiError, NotFound
+from rapport.identity.service import members_of
 from rapport.web.consent_view import CHANNEL_TEXT, PURPOSE_TEXT
 from rapport.web.portal_render import render_portal
 from rapport.web.session import PageError
