@@ -8,8 +8,11 @@ anonymously before identifying on it, so the processor has real merges to do.
 from __future__ import annotations
 
 import random
+import sqlite3
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 AREA_CODES = ("415", "212", "617", "312", "646", "206", "512", "303")
@@ -164,3 +167,39 @@ def median(values: list[float]) -> float:
     ordered = sorted(values)
     mid = len(ordered) // 2
     return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def raw_insert_rate(db_path: Path, work: Path, synchronous: str, batch: int = 100) -> float:
+    """The baseline of every ingest figure: python sqlite3 inserting the events stored in `db_path`
+    into a fresh copy of its schema (same pragmas), one commit per `batch`; rows per second."""
+    src = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    schema = [
+        r[0]
+        for r in src.execute(
+            "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' "
+            "ORDER BY type = 'index', rowid"
+        )
+    ]
+    source_rows = src.execute("SELECT * FROM sources").fetchall()
+    rows = src.execute(
+        "SELECT source_id, message_id, type, event, timestamp, received_at, payload FROM events ORDER BY id"
+    ).fetchall()
+    src.close()
+    db = sqlite3.connect(work / "baseline.db", isolation_level=None)
+    for pragma in ("journal_mode=WAL", f"synchronous={synchronous}", "secure_delete=ON", "foreign_keys=ON"):
+        db.execute(f"PRAGMA {pragma}")
+    for stmt in schema:
+        db.execute(stmt)
+    db.executemany(f"INSERT INTO sources VALUES ({','.join('?' * len(source_rows[0]))})", source_rows)
+    insert = (
+        "INSERT INTO events (source_id, message_id, type, event, timestamp, received_at, payload) "
+        "VALUES (?,?,?,?,?,?,?)"
+    )
+    t = time.perf_counter()
+    for i in range(0, len(rows), batch):
+        db.execute("BEGIN")
+        db.executemany(insert, rows[i : i + batch])
+        db.execute("COMMIT")
+    elapsed = time.perf_counter() - t
+    db.close()
+    return len(rows) / elapsed

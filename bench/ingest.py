@@ -35,7 +35,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _server import HOST, VENV_BIN, Server, cmdline, cpu_seconds, env_for, free_port, fresh_dir, last_line, status_kb  # noqa: E402
-from _workload import median, messages, percentile  # noqa: E402
+from _workload import median, messages, percentile, raw_insert_rate  # noqa: E402
 
 TARGET_RATE = 20_000
 TARGET_VISIBLE_S = 2.0
@@ -249,40 +249,7 @@ def consistency_check(port: int, token: str, args: argparse.Namespace) -> str:
 
 def raw_sqlite_rate(server_db: Path, run_dir: Path, batch: int, synchronous: str) -> float:
     """Baseline: python sqlite3 inserting the rows the server stored, same schema and pragmas."""
-    src = sqlite3.connect(f"file:{server_db}?mode=ro", uri=True)
-    schema = [
-        r[0]
-        for r in src.execute(
-            "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' "
-            "ORDER BY type = 'index', rowid"
-        )
-    ]
-    source_rows = src.execute("SELECT * FROM sources").fetchall()
-    rows = src.execute(
-        "SELECT source_id, message_id, type, event, timestamp, received_at, payload FROM events ORDER BY id"
-    ).fetchall()
-    src.close()
-    path = run_dir / "baseline.db"
-    db = sqlite3.connect(path, isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute(f"PRAGMA synchronous={synchronous}")
-    db.execute("PRAGMA secure_delete=ON")
-    db.execute("PRAGMA foreign_keys=ON")
-    for stmt in schema:
-        db.execute(stmt)
-    db.executemany(f"INSERT INTO sources VALUES ({','.join('?' * len(source_rows[0]))})", source_rows)
-    insert = (
-        "INSERT INTO events (source_id, message_id, type, event, timestamp, received_at, payload) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)"
-    )
-    t = time.perf_counter()
-    for i in range(0, len(rows), batch):
-        db.execute("BEGIN")
-        db.executemany(insert, rows[i : i + batch])
-        db.execute("COMMIT")
-    elapsed = time.perf_counter() - t
-    db.close()
-    return len(rows) / elapsed
+    return raw_insert_rate(server_db, run_dir, synchronous, batch)
 
 
 def fmt(value: float | None, spec: str = ".2f") -> str:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import sqlite3
 import sys
 import time
 from datetime import UTC, datetime
@@ -27,7 +26,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _server import fresh_dir  # noqa: E402
-from _workload import median, messages  # noqa: E402
+from _workload import median, messages, raw_insert_rate  # noqa: E402
 
 COLUMNS = "source_id, message_id, type, event, timestamp, received_at, payload"
 
@@ -68,32 +67,8 @@ def one_round(args: argparse.Namespace, bodies: list[bytes], work: Path) -> dict
             append_messages(conn, source_id, batch, [])
     out["append"] = time.perf_counter() - t
 
-    # Baseline: the rows the server stores, inserted with python sqlite3 (same schema and pragmas).
-    rows = sqlite3.connect(work / "append.db").execute(f"SELECT {COLUMNS} FROM events ORDER BY id").fetchall()
-    assert len(rows) == n_events, (len(rows), n_events)
-    schema = [
-        r[0]
-        for r in sqlite3.connect(work / "append.db").execute(
-            "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' "
-            "ORDER BY type = 'index', rowid"
-        )
-    ]
-    base = sqlite3.connect(work / "baseline.db", isolation_level=None)
-    for pragma in ("journal_mode=WAL", f"synchronous={args.synchronous}", "secure_delete=ON", "foreign_keys=ON"):
-        base.execute(f"PRAGMA {pragma}")
-    for stmt in schema:
-        base.execute(stmt)
-    base.execute(
-        "INSERT INTO sources (id, name, channel, write_key, max_message_bytes, max_batch_bytes, "
-        "rate_limit_per_s, created_at) VALUES (1, 'b', 'web', 'k', 1, 1, 1, '2026-01-01 00:00:00')"
-    )
-    t = time.perf_counter()
-    for i in range(0, len(rows), 100):
-        base.execute("BEGIN")
-        base.executemany(f"INSERT INTO events ({COLUMNS}) VALUES (?,?,?,?,?,?,?)", rows[i : i + 100])
-        base.execute("COMMIT")
-    out["baseline"] = time.perf_counter() - t
-    base.close()
+    # Baseline: the rows the server stored, inserted with python sqlite3 (same schema and pragmas).
+    out["baseline"] = n_events / raw_insert_rate(work / "append.db", work, args.synchronous)
     db.dispose()
     return {k: v / n_events * 1e6 for k, v in out.items()}
 

@@ -18,7 +18,6 @@ import argparse
 import cProfile
 import pstats
 import shutil
-import sqlite3
 import sys
 import time
 from datetime import UTC, datetime
@@ -26,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _server import fresh_dir  # noqa: E402
-from _workload import median, messages  # noqa: E402
+from _workload import median, messages, raw_insert_rate  # noqa: E402
 
 
 def fill_log(db_path: Path, args: argparse.Namespace):  # noqa: ANN201 - returns rapport's Database
@@ -52,40 +51,6 @@ def fill_log(db_path: Path, args: argparse.Namespace):  # noqa: ANN201 - returns
         with db.write() as conn:
             append_messages(conn, source.id, accepted[i : i + 5000], [])  # type: ignore[arg-type]
     return db
-
-
-def raw_insert_rate(db_path: Path, work: Path, synchronous: str, batch: int = 100) -> float:
-    src = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    schema = [
-        r[0]
-        for r in src.execute(
-            "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' "
-            "ORDER BY type = 'index', rowid"
-        )
-    ]
-    source_rows = src.execute("SELECT * FROM sources").fetchall()
-    rows = src.execute(
-        "SELECT source_id, message_id, type, event, timestamp, received_at, payload FROM events ORDER BY id"
-    ).fetchall()
-    src.close()
-    db = sqlite3.connect(work / "baseline.db", isolation_level=None)
-    for pragma in ("journal_mode=WAL", f"synchronous={synchronous}", "secure_delete=ON", "foreign_keys=ON"):
-        db.execute(f"PRAGMA {pragma}")
-    for stmt in schema:
-        db.execute(stmt)
-    db.executemany(f"INSERT INTO sources VALUES ({','.join('?' * len(source_rows[0]))})", source_rows)
-    insert = (
-        "INSERT INTO events (source_id, message_id, type, event, timestamp, received_at, payload) "
-        "VALUES (?,?,?,?,?,?,?)"
-    )
-    t = time.perf_counter()
-    for i in range(0, len(rows), batch):
-        db.execute("BEGIN")
-        db.executemany(insert, rows[i : i + batch])
-        db.execute("COMMIT")
-    elapsed = time.perf_counter() - t
-    db.close()
-    return len(rows) / elapsed
 
 
 def main() -> None:
