@@ -181,7 +181,7 @@ def serve_and_send(args: argparse.Namespace, bodies: list[bytes], total: int, ru
             time.sleep(0.01)
         reached = processor_offset(ro)
         stored = ro.execute("SELECT count(*) FROM events").fetchone()[0]
-        unassigned = ro.execute("SELECT count(*) FROM events WHERE profile_id IS NULL").fetchone()[0]
+        unassigned = stored - ro.execute("SELECT count(*) FROM profile_events").fetchone()[0]
         n_profiles = ro.execute("SELECT count(*) FROM profiles WHERE id = canonical_id").fetchone()[0]
         ro.close()
         cpu_all = {p: cpu_seconds(p) - cpu0[p] for p in family}

@@ -169,10 +169,15 @@ def test_message_with_only_blocked_ids_gets_a_profile_of_its_own(client, source,
     import sqlalchemy as sa
 
     from rapport.collect.store import events
+    from rapport.profiles.store import profile_events
 
     with db.read() as conn:
-        owners = conn.execute(sa.select(events.c.profile_id)).scalars().all()
-    assert len(set(owners)) == 2 and None not in owners
+        owners = (
+            conn.execute(sa.select(profile_events.c.profile_id).join(events, events.c.id == profile_events.c.event_id))
+            .scalars()
+            .all()
+        )
+    assert len(owners) == 2 and len(set(owners)) == 2
 
 
 def test_a_second_user_id_never_merges(client, source, admin_headers):

@@ -18,6 +18,7 @@ from conftest import free_port
 from rapport.collect.service import create_source
 from rapport.collect.store import events, log_offsets
 from rapport.db.engine import open_database
+from rapport.profiles.store import profile_events
 from rapport.settings import load_settings
 
 pytestmark = pytest.mark.slow
@@ -98,7 +99,8 @@ def test_every_acknowledged_message_survives_sigkill(database_url, tmp_path):
                 offset = conn.execute(
                     sa.select(log_offsets.c.offset).where(log_offsets.c.consumer == "profiles")
                 ).scalar()
-                unplaced = conn.execute(sa.select(sa.func.count()).where(events.c.profile_id.is_(None))).scalar()
+                placed = sa.select(profile_events.c.event_id)
+                unplaced = conn.execute(sa.select(sa.func.count()).where(events.c.id.not_in(placed))).scalar()
             if offset and unplaced == 0:
                 break
             time.sleep(0.2)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from rapport.db.metadata import BigId, JSONDoc, UTCDateTime, metadata
-from rapport.db.registry import PersonalData, by_profile, register
+from rapport.db.registry import PersonalData, register
 
 sources = sa.Table(
     "sources",
@@ -21,8 +21,8 @@ sources = sa.Table(
     sa.Column("disabled_at", UTCDateTime),
 )
 
-# The event log. `id` is the log offset; a row is immutable once written except for
-# `profile_id`, which the processor sets once (the profile that first took the event).
+# The event log. `id` is the log offset; a row is immutable once written. Which profile took an
+# event is the processor's to record, in `profile_events` (profiles/store.py).
 events = sa.Table(
     "events",
     metadata,
@@ -34,9 +34,7 @@ events = sa.Table(
     sa.Column("timestamp", UTCDateTime, nullable=False),
     sa.Column("received_at", UTCDateTime, nullable=False),
     sa.Column("payload", JSONDoc, nullable=False),
-    sa.Column("profile_id", sa.String(32), sa.ForeignKey("profiles.id")),
     sa.UniqueConstraint("source_id", "message_id", name="uq_events_source_message"),
-    sa.Index("ix_events_profile_time", "profile_id", "timestamp"),
     sqlite_autoincrement=True,  # an offset is never reused, even after the newest events are erased
 )
 
@@ -66,11 +64,6 @@ def _mentions(column: sa.Column[str]):  # type: ignore[no-untyped-def]
     return lambda _ids, contacts: sa.or_(sa.false(), *[column.contains(v, autoescape=True) for v in contacts])
 
 
-register(
-    PersonalData(
-        events, by_profile(events.c.profile_id), ("payload",), description="every interaction received from any channel"
-    )
-)
 register(
     PersonalData(
         dead_letters,

@@ -57,9 +57,14 @@ def _contacts(conn: Connection, members: list[str]) -> list[str]:
 
 
 def _in_order() -> list[PersonalData]:
-    """Registered stores, those that reference others first, so deletes never break a foreign key."""
+    """Registered stores, those that reference others first, so deletes never break a foreign key;
+    a store found through others (`found_through`) goes before them, so they still find its rows."""
     order = {t.name: i for i, t in enumerate(reversed(metadata.sorted_tables))}
-    return sorted(REGISTRY.values(), key=lambda e: order[e.table.name])
+    entries = sorted(REGISTRY.values(), key=lambda e: order[e.table.name])
+    for entry in [e for e in entries if e.found_through]:
+        entries.remove(entry)
+        entries.insert(min(i for i, e in enumerate(entries) if e.table.name in entry.found_through), entry)
+    return entries
 
 
 def _rows(conn: Connection, entry: PersonalData, members: list[str], contacts: list[str]) -> list[dict[str, Any]]:

@@ -17,7 +17,11 @@ from sqlalchemy.engine import Connection
 
 
 def sqlite_time(value: datetime) -> str:
-    """The text SQLAlchemy's SQLite DateTime stores for a UTC moment, so both write paths agree."""
+    """The text SQLAlchemy's SQLite DateTime stores for a UTC moment, so both write paths agree.
+
+    Fixed width (always with microseconds), so stored moments also compare correctly as text."""
+    if value.tzinfo is UTC:  # the common case, from parse_timestamp and utcnow: no conversion needed
+        return value.isoformat(" ", "microseconds")[:26]
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
@@ -45,6 +49,17 @@ def _postgres_value(value: Any) -> Any:
 
         return Jsonb(value.value)
     return value
+
+
+def _driver_sql(conn: Connection, sql: str) -> str:
+    return sql if conn.dialect.name == "sqlite" else sql.replace("?", "%s")
+
+
+def query(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    """Rows of `sql` (with `?` placeholders) as the driver gives them, without SQLAlchemy's type
+    processing: on SQLite times are their stored text and JSON is text; on PostgreSQL, aware
+    datetimes and decoded JSON."""
+    return list(conn.exec_driver_sql(_driver_sql(conn, sql), tuple(params)).all())
 
 
 def executemany(conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:

@@ -23,6 +23,7 @@ class PersonalData:
     personal_columns: tuple[str, ...]
     erase: Literal["delete", "retain"] = "delete"  # retain: kept by legal duty, holds no contact data
     description: str = ""
+    found_through: tuple[str, ...] = ()  # registered tables `find` reads: erased after this one
 
 
 REGISTRY: dict[str, PersonalData] = {}

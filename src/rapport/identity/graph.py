@@ -47,12 +47,12 @@ class CachedGraph:
         self._canonical: dict[str, str] = {}
         self._absorbed_into: dict[str, str] = {}
         self._limited: dict[str, dict[str, set[str]]] = {}
+        # id pair (see identity.model.id_pair) -> the profile its messages go to, for pairs whose
+        # identifiers are all known and joined: only an undo or an erasure (a new version) changes that.
+        self.settled: dict[tuple[str | None, str | None], str] = {}
 
-    def sync(self, conn: Connection) -> None:
-        version = read_version(conn)
-        if version != self.version or len(self._origin) > MAX_CACHED:
-            self.clear()
-            self.version = version
+    def size(self) -> int:
+        return len(self._origin)
 
     # GraphView
     def origin(self, key: str) -> str | None:

@@ -118,6 +118,23 @@ def extract_identifiers(message: Mapping[str, Any], rules: IdentityRules) -> lis
     return sorted(unique.values(), key=lambda i: (i.rank, i.value))
 
 
+def id_pair(message: Mapping[str, Any]) -> tuple[str | None, str | None] | None:
+    """(userId, anonymousId) when a message can carry no other identifier, else None.
+
+    Messages with equal pairs extract to equal identifiers, so once such a pair is settled in one
+    profile (every identifier known and joined), its resolution can be remembered."""
+    kind = message.get("type")
+    if kind == "alias" or (kind == "identify" and message.get("traits")):
+        return None
+    context = message.get("context") or {}
+    if context.get("traits") or context.get("device") or context.get("externalIds"):
+        return None
+    user_id, anonymous_id = message.get("userId"), message.get("anonymousId")
+    if not isinstance(user_id, str | None) or not isinstance(anonymous_id, str | None):
+        return None
+    return user_id, anonymous_id
+
+
 def alias_candidates(message: Mapping[str, Any], rules: IdentityRules) -> list[Identifier]:
     """What an alias's `previousId` may be: a known user id, else an anonymous id."""
     if message.get("type") != "alias":

@@ -12,15 +12,16 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from rapport.collect.importer import IMPORT_LIBRARY
 from rapport.collect.service import read_offset, write_offset
-from rapport.collect.store import events, sources
+from rapport.collect.store import sources
 from rapport.consent.model import ConsentRecord, consent_from_message
 from rapport.consent.service import append_consent
 from rapport.consent.store import consent_records
@@ -28,17 +29,18 @@ from rapport.db import bulk
 from rapport.db.bulk import Json
 from rapport.db.engine import Database
 from rapport.db.metadata import utcnow
-from rapport.identity.graph import CachedGraph, read_version
+from rapport.identity.graph import MAX_CACHED, CachedGraph, read_version
 from rapport.identity.model import (
     Identifier,
     IdentityRules,
     alias_candidates,
     extract_identifiers,
     extract_traits,
+    id_pair,
     previous_identifier,
     resolve,
 )
-from rapport.identity.store import merges, profiles
+from rapport.identity.store import merges
 from rapport.settings import Settings
 
 CONSUMER = "profiles"
@@ -56,29 +58,51 @@ def rules_from(settings: Settings) -> IdentityRules:
 
 @dataclass
 class _Stats:
-    count: int = 0
-    first: datetime | None = None
-    last: datetime | None = None
-    channels: set[str] = field(default_factory=set)
+    """A profile's event count, first and last seen, and channels.
 
-    def add(self, ts: datetime, channel: str) -> None:
+    Times are kept as the driver gives them (stored text on SQLite, aware datetimes on PostgreSQL):
+    they are only compared with each other and written back."""
+
+    count: int = 0
+    first: Any = None
+    last: Any = None
+    channels: frozenset[str] = frozenset()
+
+    def add(self, ts: Any, channel: str) -> None:
         self.count += 1
-        self.first = ts if self.first is None or ts < self.first else self.first
-        self.last = ts if self.last is None or ts > self.last else self.last
-        self.channels.add(channel)
+        if self.first is None or ts < self.first:
+            self.first = ts
+        if self.last is None or ts > self.last:
+            self.last = ts
+        if channel not in self.channels:
+            self.channels = self.channels | {channel}
+
+    def plus(self, other: _Stats) -> _Stats:
+        firsts = [t for t in (self.first, other.first) if t is not None]
+        lasts = [t for t in (self.last, other.last) if t is not None]
+        return _Stats(
+            self.count + other.count,
+            min(firsts) if firsts else None,
+            max(lasts) if lasts else None,
+            self.channels | other.channels,
+        )
 
 
 @dataclass
 class _Batch:
     """Everything one batch will write, gathered in memory and flushed in bulk."""
 
+    last_event_id: int = 0
     new_profiles: list[str] = field(default_factory=list)
-    new_identifiers: list[dict[str, Any]] = field(default_factory=list)
+    new_identifiers: list[tuple[Any, ...]] = field(default_factory=list)
     merges: list[dict[str, Any]] = field(default_factory=list)
-    assignments: list[dict[str, Any]] = field(default_factory=list)
-    traits: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    assignments: list[tuple[str, Any, int]] = field(default_factory=list)  # (profile, time, event)
+    traits: dict[tuple[str, str], tuple[Any, ...]] = field(default_factory=dict)
     consents: list[tuple[str, ConsentRecord, str]] = field(default_factory=list)  # profile, record, channel
     stats: dict[str, _Stats] = field(default_factory=lambda: defaultdict(_Stats))
+
+
+_READ_BATCH = "SELECT id, source_id, timestamp, payload, message_id FROM events WHERE id > ? ORDER BY id LIMIT ?"
 
 
 class Processor:
@@ -86,39 +110,43 @@ class Processor:
         self.db = db
         self.rules = rules_from(db.settings)
         self.graph = CachedGraph(self.rules.limits)
+        # Stats of the profiles this processor has written: it is their only writer, so once read
+        # they never need reading again (an undo or erasure bumps the graph version, which clears this).
+        self.stats: dict[str, _Stats] = {}
         self._sources: dict[int, tuple[str, str]] = {}  # id -> (channel, name)
 
     def run_once(self, limit: int | None = None) -> int:
         """Process the next batch of the log; answer how many events it held.
 
-        The batch is read and parsed under a read transaction; SQLite's write lock is taken only
-        for resolving and writing, so ingest keeps committing meanwhile. Should the graph change
-        in between (an undo or an erasure), the batch is dropped and read again.
+        The batch is read, parsed and resolved under a read transaction; SQLite's write lock is taken
+        only to write the outcome, so ingest keeps committing meanwhile. Should the graph have changed
+        in between (an undo or an erasure), the batch is dropped, the caches forgotten, and the batch
+        read again by the next call.
         """
         limit = limit or self.db.settings.processor_batch_size
         with self.db.read() as conn:
             offset = read_offset(conn, CONSUMER)
             version = read_version(conn)
-            rows = conn.execute(
-                sa.select(events.c.id, events.c.source_id, events.c.timestamp, events.c.payload, events.c.message_id)
-                .where(events.c.id > offset)
-                .order_by(events.c.id)
-                .limit(limit)
-            ).all()
-        if not rows:
-            return 0
-        found = [extract_identifiers(r.payload, self.rules) for r in rows]
-        with self.db.write(lock=GRAPH_LOCK) as conn:
-            if read_offset(conn, CONSUMER) != offset or read_version(conn) != version:
-                return 0  # someone else moved first; the next call reads afresh
-            self.graph.sync(conn)
+            rows = bulk.query(conn, _READ_BATCH, (offset, limit))
+            if not rows:
+                return 0
+            if version != self.graph.version or max(len(self.stats), self.graph.size()) > MAX_CACHED:
+                self._forget(version)
             try:
-                self._apply(conn, rows, found)
+                batch = self._resolve(conn, rows)
             except Exception:
-                self.graph.clear()  # the transaction rolls back; so must the cache
-                self.graph.version = -1
+                self._forget()
                 raise
-            write_offset(conn, CONSUMER, rows[-1].id)
+        try:
+            with self.db.write(lock=GRAPH_LOCK) as conn:
+                if read_offset(conn, CONSUMER) != offset or read_version(conn) != version:
+                    self._forget()  # someone else moved first; the next call reads afresh
+                    return 0
+                self._flush(conn, batch)
+                write_offset(conn, CONSUMER, batch.last_event_id)
+        except Exception:
+            self._forget()  # the transaction rolled back; so must the caches
+            raise
         return len(rows)
 
     def run_until_caught_up(self) -> int:
@@ -127,40 +155,73 @@ class Processor:
             total += n
         return total
 
+    def _forget(self, version: int = -1) -> None:
+        self.graph.clear()
+        self.graph.version = version
+        self.stats.clear()
+
     def _source(self, conn: Connection, source_id: int) -> tuple[str, str]:
         if source_id not in self._sources:
             rows = conn.execute(sa.select(sources.c.id, sources.c.channel, sources.c.name))
             self._sources.update({r.id: (r.channel, r.name) for r in rows})
         return self._sources.get(source_id, ("other", "unknown"))
 
-    def _apply(self, conn: Connection, rows: Sequence[Any], found: list[list[Identifier]]) -> None:
-        aliases = {
-            n: alias_candidates(r.payload, self.rules) for n, r in enumerate(rows) if r.payload.get("type") == "alias"
-        }
-        self.graph.preload(conn, [i.key for ids in (*found, *aliases.values()) for i in ids])
-        batch = _Batch()
-        for n, (row, ids) in enumerate(zip(rows, found, strict=True)):
-            if n in aliases:  # decided now, so an id taken earlier in this batch counts
-                ids = sorted({*ids, *previous_identifier(aliases[n], self.graph)}, key=lambda i: (i.rank, i.value))
-            profile_id = self._place(row, ids, batch)
-            batch.assignments.append({"eid": row.id, "pid": profile_id})
+    def _resolve(self, conn: Connection, rows: Sequence[Any]) -> _Batch:
+        """Place every event of the batch on a profile, in memory: the graph cache and a `_Batch`."""
+        loads = orjson.loads
+        payloads = [loads(r.payload) if type(r.payload) is str else r.payload for r in rows]
+        pairs = [id_pair(p) for p in payloads]
+        settled = self.graph.settled
+        found = [
+            None if pair is not None and pair in settled else extract_identifiers(p, self.rules)
+            for p, pair in zip(payloads, pairs, strict=True)
+        ]
+        aliases = {n: alias_candidates(p, self.rules) for n, p in enumerate(payloads) if p.get("type") == "alias"}
+        self.graph.preload(conn, [i.key for ids in (*found, *aliases.values()) if ids for i in ids])
+        batch = _Batch(last_event_id=rows[-1].id)
+        now = utcnow()
+        for n, (row, payload, ids) in enumerate(zip(rows, payloads, found, strict=True)):
+            pair = pairs[n]
+            if ids is None:  # settled before this batch: nothing to resolve
+                profile_id = settled[pair]  # type: ignore[index]
+            else:
+                if n in aliases:  # decided now, so an id taken earlier in this batch counts
+                    ids = sorted({*ids, *previous_identifier(aliases[n], self.graph)}, key=lambda i: (i.rank, i.value))
+                profile_id, is_settled = self._place(row, payload, ids, batch, now)
+                if is_settled and pair is not None:
+                    settled[pair] = profile_id
+            batch.assignments.append((profile_id, row.timestamp, row.id))
             channel, source_name = self._source(conn, row.source_id)
             batch.stats[profile_id].add(row.timestamp, channel)
-            via = "import" if _library(row.payload) == IMPORT_LIBRARY else "tracking"
-            for record in consent_from_message(row.payload, channel, row.timestamp, f"{via}:{source_name}"):
+            via = "import" if _library(payload) == IMPORT_LIBRARY else "tracking"
+            for record in consent_from_message(payload, channel, _moment(row.timestamp), f"{via}:{source_name}"):
                 batch.consents.append((profile_id, record, channel))
-            for key, value in extract_traits(row.payload).items():
+            for key, value in extract_traits(payload).items():
                 current = batch.traits.get((profile_id, key))
-                if current is None or current["observed_at"] <= row.timestamp:
-                    batch.traits[(profile_id, key)] = {
-                        "profile_id": profile_id,
-                        "key": key,
-                        "value": value,
-                        "source_id": row.source_id,
-                        "observed_at": row.timestamp,
-                        "event_id": row.id,
-                    }
-        _flush(conn, batch)
+                if current is None or current[4] <= row.timestamp:
+                    batch.traits[(profile_id, key)] = (
+                        profile_id,
+                        key,
+                        Json(value),
+                        row.source_id,
+                        row.timestamp,
+                        row.id,
+                    )
+        fresh = set(batch.new_profiles)
+        self._load_stats(conn, {p for p in batch.stats if p not in fresh and p not in self.stats})
+        return batch
+
+    def _load_stats(self, conn: Connection, profile_ids: set[str]) -> None:
+        ids = sorted(profile_ids)
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            sql = (
+                "SELECT id, event_count, first_seen, last_seen, channels FROM profiles "
+                f"WHERE id IN ({','.join('?' * len(chunk))})"
+            )
+            for pid, count, first, last, channels in bulk.query(conn, sql, chunk):
+                decoded = orjson.loads(channels) if isinstance(channels, str | bytes) else channels
+                self.stats[pid] = _Stats(count, first, last, frozenset(decoded or ()))
 
     def _new_profile(self, batch: _Batch) -> str:
         profile_id = uuid.uuid4().hex
@@ -168,8 +229,11 @@ class Processor:
         batch.new_profiles.append(profile_id)
         return profile_id
 
-    def _place(self, row: Any, ids: list[Identifier], batch: _Batch) -> str:
-        """Resolve one event, apply the outcome to the graph, and answer the profile that takes it."""
+    def _place(
+        self, row: Any, payload: dict[str, Any], ids: list[Identifier], batch: _Batch, now: datetime
+    ) -> tuple[str, bool]:
+        """Resolve one event and apply the outcome to the graph. Answers the profile that takes the
+        event, and whether the identifiers were settled (all known, one profile, nothing changed)."""
         result = resolve(ids, self.graph, self.rules)
         target = result.target or self._new_profile(batch)
         for absorbed in result.absorb:
@@ -181,90 +245,96 @@ class Processor:
                     "identifiers": [i.key for i in ids if i not in result.conflicts],
                     "event_id": row.id,
                     "message_id": row.message_id,
-                    "reason": f"{row.payload.get('type')} message shares an identifier of both profiles",
-                    "created_at": utcnow(),
+                    "reason": f"{payload.get('type')} message shares an identifier of both profiles",
+                    "created_at": now,
                 }
             )
         for ident in result.attach:
             self.graph.attach(ident, target)
-            batch.new_identifiers.append(
-                {
-                    "key": ident.key,
-                    "type": ident.type,
-                    "value": ident.value,
-                    "profile_id": target,
-                    "first_event_id": row.id,
-                    "created_at": utcnow(),
-                }
-            )
+            batch.new_identifiers.append((ident.key, ident.type, ident.value, target, row.id, now))
+        settled = result.target is not None and not (result.attach or result.absorb or result.conflicts)
         if result.anchor is None or result.anchor in result.attach:
-            return target
-        return self.graph.origin(result.anchor.key) or target
+            return target, settled
+        return self.graph.origin(result.anchor.key) or target, settled
+
+    def _flush(self, conn: Connection, batch: _Batch) -> None:
+        now = utcnow()
+        fresh = set(batch.new_profiles)
+        bulk.executemany(
+            conn,
+            "INSERT INTO profiles (id, canonical_id, created_at, first_seen, last_seen, event_count, channels) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (p, p, now, s.first, s.last, s.count, Json(sorted(s.channels)))
+                for p in batch.new_profiles
+                for s in (batch.stats[p],)
+            ],
+        )
+        bulk.executemany(
+            conn,
+            "INSERT INTO identifiers (key, type, value, profile_id, first_event_id, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            batch.new_identifiers,
+        )
+        # In order: a profile absorbed earlier in the batch may itself be absorbed later.
+        bulk.executemany(
+            conn,
+            "UPDATE profiles SET canonical_id = ? WHERE canonical_id = ?",
+            [(m["survivor_id"], m["absorbed_id"]) for m in batch.merges],
+        )
+        bulk.executemany(
+            conn,
+            "UPDATE profiles SET merged_into = ? WHERE id = ?",
+            [(m["survivor_id"], m["absorbed_id"]) for m in batch.merges],
+        )
+        if batch.merges:
+            conn.execute(merges.insert(), batch.merges)
+        bulk.executemany(
+            conn, "INSERT INTO profile_events (profile_id, timestamp, event_id) VALUES (?, ?, ?)", batch.assignments
+        )
+        bulk.executemany(
+            conn,
+            "INSERT INTO profile_traits (profile_id, key, value, source_id, observed_at, event_id) "
+            "VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (profile_id, key) DO UPDATE SET value = excluded.value, source_id = excluded.source_id, "
+            "observed_at = excluded.observed_at, event_id = excluded.event_id "
+            "WHERE profile_traits.observed_at <= excluded.observed_at",
+            list(batch.traits.values()),
+        )
+        self._update_stats(conn, batch, fresh)
+        _append_consents(conn, batch.consents)
+
+    def _update_stats(self, conn: Connection, batch: _Batch, fresh: set[str]) -> None:
+        counts, full = [], []
+        for pid, added in batch.stats.items():
+            if pid in fresh:
+                self.stats[pid] = added
+                continue
+            old = self.stats[pid]
+            new = old.plus(added)
+            self.stats[pid] = new
+            if new.channels == old.channels:
+                counts.append((new.count, new.first, new.last, pid))
+            else:
+                full.append((new.count, new.first, new.last, Json(sorted(new.channels)), pid))
+        bulk.executemany(
+            conn, "UPDATE profiles SET event_count = ?, first_seen = ?, last_seen = ? WHERE id = ?", counts
+        )
+        bulk.executemany(
+            conn, "UPDATE profiles SET event_count = ?, first_seen = ?, last_seen = ?, channels = ? WHERE id = ?", full
+        )
+
+
+def _moment(value: Any) -> datetime:
+    """A time as the driver gave it (stored text on SQLite) as an aware datetime."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
 def _library(payload: dict[str, Any]) -> str | None:
     library = (payload.get("context") or {}).get("library")
     return library.get("name") if isinstance(library, dict) else None
-
-
-def _flush(conn: Connection, batch: _Batch) -> None:
-    now = utcnow()
-    fresh = set(batch.new_profiles)
-    bulk.executemany(
-        conn,
-        "INSERT INTO profiles (id, canonical_id, created_at, first_seen, last_seen, event_count, channels) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [
-            (
-                p,
-                p,
-                now,
-                batch.stats[p].first,
-                batch.stats[p].last,
-                batch.stats[p].count,
-                Json(sorted(batch.stats[p].channels)),
-            )
-            for p in batch.new_profiles
-        ],
-    )
-    bulk.executemany(
-        conn,
-        "INSERT INTO identifiers (key, type, value, profile_id, first_event_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        [
-            (i["key"], i["type"], i["value"], i["profile_id"], i["first_event_id"], i["created_at"])
-            for i in batch.new_identifiers
-        ],
-    )
-    # In order: a profile absorbed earlier in the batch may itself be absorbed later.
-    bulk.executemany(
-        conn,
-        "UPDATE profiles SET canonical_id = ? WHERE canonical_id = ?",
-        [(m["survivor_id"], m["absorbed_id"]) for m in batch.merges],
-    )
-    bulk.executemany(
-        conn,
-        "UPDATE profiles SET merged_into = ? WHERE id = ?",
-        [(m["survivor_id"], m["absorbed_id"]) for m in batch.merges],
-    )
-    if batch.merges:
-        conn.execute(merges.insert(), batch.merges)
-    bulk.executemany(
-        conn, "UPDATE events SET profile_id = ? WHERE id = ?", [(a["pid"], a["eid"]) for a in batch.assignments]
-    )
-    bulk.executemany(
-        conn,
-        "INSERT INTO profile_traits (profile_id, key, value, source_id, observed_at, event_id) "
-        "VALUES (?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (profile_id, key) DO UPDATE SET value = excluded.value, source_id = excluded.source_id, "
-        "observed_at = excluded.observed_at, event_id = excluded.event_id "
-        "WHERE profile_traits.observed_at <= excluded.observed_at",
-        [
-            (t["profile_id"], t["key"], Json(t["value"]), t["source_id"], t["observed_at"], t["event_id"])
-            for t in batch.traits.values()
-        ],
-    )
-    _update_stats(conn, {p: s for p, s in batch.stats.items() if p not in fresh})
-    _append_consents(conn, batch.consents)
 
 
 def _append_consents(conn: Connection, consents: list[tuple[str, ConsentRecord, str]]) -> None:
@@ -284,27 +354,6 @@ def _append_consents(conn: Connection, consents: list[tuple[str, ConsentRecord, 
             continue
         append_consent(conn, profile_id, record, actor="customer:tracking", via=channel)
         latest[key] = record
-
-
-def _update_stats(conn: Connection, stats: dict[str, _Stats]) -> None:
-    if not stats:
-        return
-    ids = sorted(stats)
-    current: dict[str, Any] = {}
-    for i in range(0, len(ids), 500):
-        query = sa.select(
-            profiles.c.id, profiles.c.first_seen, profiles.c.last_seen, profiles.c.event_count, profiles.c.channels
-        )
-        current.update({r.id: r for r in conn.execute(query.where(profiles.c.id.in_(ids[i : i + 500])))})
-    rows = []
-    for pid, s in stats.items():
-        old = current[pid]
-        first = min(d for d in (old.first_seen, s.first) if d is not None)
-        last = max(d for d in (old.last_seen, s.last) if d is not None)
-        rows.append((old.event_count + s.count, first, last, Json(sorted(set(old.channels) | s.channels)), pid))
-    bulk.executemany(
-        conn, "UPDATE profiles SET event_count = ?, first_seen = ?, last_seen = ?, channels = ? WHERE id = ?", rows
-    )
 
 
 def run_processor(db: Database, stop: threading.Event, idle_sleep_s: float = 0.02) -> None:

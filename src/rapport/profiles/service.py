@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 from rapport.collect.store import events, sources
 from rapport.identity.model import Identifier, IdentityRules, normalize_email, normalize_phone
 from rapport.identity.store import identifiers, profiles
-from rapport.profiles.store import profile_traits
+from rapport.profiles.store import profile_events, profile_traits
 
 NAME_TRAITS = ("name", "firstName", "lastName", "first_name", "last_name")
 
@@ -167,12 +167,21 @@ def timeline(
             sources.c.name.label("source"),
             sources.c.channel,
         )
-        .select_from(events.join(sources, sources.c.id == events.c.source_id))
-        .where(events.c.profile_id.in_(member_ids))
-        .order_by(events.c.timestamp.desc(), events.c.id.desc())
+        .select_from(
+            profile_events.join(events, events.c.id == profile_events.c.event_id).join(
+                sources, sources.c.id == events.c.source_id
+            )
+        )
+        .where(profile_events.c.profile_id.in_(member_ids))
+        .order_by(profile_events.c.timestamp.desc(), profile_events.c.event_id.desc())
         .limit(limit)
     )
     if before is not None:
         ts, eid = before
-        query = query.where(sa.or_(events.c.timestamp < ts, sa.and_(events.c.timestamp == ts, events.c.id < eid)))
+        query = query.where(
+            sa.or_(
+                profile_events.c.timestamp < ts,
+                sa.and_(profile_events.c.timestamp == ts, profile_events.c.event_id < eid),
+            )
+        )
     return [dict(r._mapping) for r in conn.execute(query)]

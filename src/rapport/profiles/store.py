@@ -1,9 +1,11 @@
-"""Tables of the profile context: traits, latest value per key with where it came from."""
+"""Tables of the profile context: traits (latest value per key, with where it came from) and the
+timeline (which profile took each event of the log)."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
+from rapport.collect.store import events
 from rapport.db.metadata import BigId, JSONDoc, UTCDateTime, metadata
 from rapport.db.registry import PersonalData, by_profile, register
 
@@ -24,5 +26,38 @@ register(
         by_profile(profile_traits.c.profile_id),
         ("key", "value"),
         description="traits: latest value of each, with its source",
+    )
+)
+
+# The timeline: one row per event, written once by the processor, keyed for reading a profile's
+# events newest first. `profile_id` is the profile that took the event (a merge moves no row: a
+# profile's timeline is that of its whole merge group). No foreign key on `event_id`: erasure
+# finds a person's events through this table, so it deletes the events first.
+profile_events = sa.Table(
+    "profile_events",
+    metadata,
+    sa.Column("profile_id", sa.String(32), sa.ForeignKey("profiles.id"), primary_key=True),
+    sa.Column("timestamp", UTCDateTime, primary_key=True),
+    sa.Column("event_id", BigId, primary_key=True),
+    sqlite_with_rowid=False,
+)
+
+register(
+    PersonalData(
+        profile_events,
+        by_profile(profile_events.c.profile_id),
+        ("event_id",),
+        description="which of the person's profiles took each event",
+    )
+)
+register(
+    PersonalData(
+        events,
+        lambda ids, _contacts: events.c.id.in_(
+            sa.select(profile_events.c.event_id).where(profile_events.c.profile_id.in_(ids))
+        ),
+        ("payload",),
+        found_through=("profile_events",),
+        description="every interaction received from any channel",
     )
 )
