@@ -81,7 +81,9 @@ def parse_timestamp(value: Any) -> datetime:
 
 
 def iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if value.tzinfo is not UTC:  # parse_timestamp's values are UTC already
+        value = value.astimezone(UTC)
+    return value.isoformat().replace("+00:00", "Z")
 
 
 def read_envelope(body: Any, received_at: datetime, batch: bool) -> tuple[Envelope, list[Any]]:

@@ -62,11 +62,21 @@ def query(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[Any]:
     return list(conn.exec_driver_sql(_driver_sql(conn, sql), tuple(params)).all())
 
 
-def executemany(conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-    """Run `sql` (with `?` placeholders) once per row, in the caller's transaction."""
+def stored(conn: Connection, value: Any) -> Any:
+    """A value in the form the driver takes, as `executemany` would convert it."""
+    return _sqlite_value(value) if conn.dialect.name == "sqlite" else _postgres_value(value)
+
+
+def executemany(conn: Connection, sql: str, rows: Sequence[Sequence[Any]], *, as_given: bool = False) -> None:
+    """Run `sql` (with `?` placeholders) once per row, in the caller's transaction.
+
+    `as_given`: the values are already what the driver takes (see `stored`; times as `query`
+    returned them), so they are passed without a conversion pass."""
     if not rows:
         return
-    if conn.dialect.name == "sqlite":
+    if as_given:
+        conn.exec_driver_sql(_driver_sql(conn, sql), rows)
+    elif conn.dialect.name == "sqlite":
         conn.exec_driver_sql(sql, [tuple(map(_sqlite_value, row)) for row in rows])
     else:
         conn.exec_driver_sql(sql.replace("?", "%s"), [tuple(map(_postgres_value, row)) for row in rows])

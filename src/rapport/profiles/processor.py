@@ -169,7 +169,7 @@ class Processor:
     def _resolve(self, conn: Connection, rows: Sequence[Any]) -> _Batch:
         """Place every event of the batch on a profile, in memory: the graph cache and a `_Batch`."""
         loads = orjson.loads
-        payloads = [loads(r.payload) if type(r.payload) is str else r.payload for r in rows]
+        payloads = [loads(p) if type(p) is str else p for p in (r[3] for r in rows)]
         pairs = [id_pair(p) for p in payloads]
         settled = self.graph.settled
         found = [
@@ -180,6 +180,7 @@ class Processor:
         self.graph.preload(conn, [i.key for ids in (*found, *aliases.values()) if ids for i in ids])
         batch = _Batch(last_event_id=rows[-1].id)
         now = utcnow()
+        stamp = bulk.stored(conn, now)
         for n, (row, payload, ids) in enumerate(zip(rows, payloads, found, strict=True)):
             pair = pairs[n]
             if ids is None:  # settled before this batch: nothing to resolve
@@ -187,7 +188,7 @@ class Processor:
             else:
                 if n in aliases:  # decided now, so an id taken earlier in this batch counts
                     ids = sorted({*ids, *previous_identifier(aliases[n], self.graph)}, key=lambda i: (i.rank, i.value))
-                profile_id, is_settled = self._place(row, payload, ids, batch, now)
+                profile_id, is_settled = self._place(row, payload, ids, batch, now, stamp)
                 if is_settled and pair is not None:
                     settled[pair] = profile_id
             batch.assignments.append((profile_id, row.timestamp, row.id))
@@ -230,7 +231,7 @@ class Processor:
         return profile_id
 
     def _place(
-        self, row: Any, payload: dict[str, Any], ids: list[Identifier], batch: _Batch, now: datetime
+        self, row: Any, payload: dict[str, Any], ids: list[Identifier], batch: _Batch, now: datetime, stamp: Any
     ) -> tuple[str, bool]:
         """Resolve one event and apply the outcome to the graph. Answers the profile that takes the
         event, and whether the identifiers were settled (all known, one profile, nothing changed)."""
@@ -251,7 +252,7 @@ class Processor:
             )
         for ident in result.attach:
             self.graph.attach(ident, target)
-            batch.new_identifiers.append((ident.key, ident.type, ident.value, target, row.id, now))
+            batch.new_identifiers.append((ident.key, ident.type, ident.value, target, row.id, stamp))
         settled = result.target is not None and not (result.attach or result.absorb or result.conflicts)
         if result.anchor is None or result.anchor in result.attach:
             return target, settled
@@ -275,6 +276,7 @@ class Processor:
             "INSERT INTO identifiers (key, type, value, profile_id, first_event_id, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             batch.new_identifiers,
+            as_given=True,
         )
         # In order: a profile absorbed earlier in the batch may itself be absorbed later.
         bulk.executemany(
@@ -290,7 +292,10 @@ class Processor:
         if batch.merges:
             conn.execute(merges.insert(), batch.merges)
         bulk.executemany(
-            conn, "INSERT INTO profile_events (profile_id, timestamp, event_id) VALUES (?, ?, ?)", batch.assignments
+            conn,
+            "INSERT INTO profile_events (profile_id, timestamp, event_id) VALUES (?, ?, ?)",
+            batch.assignments,
+            as_given=True,
         )
         bulk.executemany(
             conn,
@@ -318,7 +323,10 @@ class Processor:
             else:
                 full.append((new.count, new.first, new.last, Json(sorted(new.channels)), pid))
         bulk.executemany(
-            conn, "UPDATE profiles SET event_count = ?, first_seen = ?, last_seen = ? WHERE id = ?", counts
+            conn,
+            "UPDATE profiles SET event_count = ?, first_seen = ?, last_seen = ? WHERE id = ?",
+            counts,
+            as_given=True,
         )
         bulk.executemany(
             conn, "UPDATE profiles SET event_count = ?, first_seen = ?, last_seen = ?, channels = ? WHERE id = ?", full
