@@ -284,7 +284,7 @@ def main() -> None:
         "--patch",
         default="",
         metavar="NAMES",
-        help="serve with PROTOTYPE changes from bench/_patched_serve.py (flock,short-txn,stats-sql)",
+        help="serve with PROTOTYPE changes from bench/_patched_serve.py (flock)",
     )
     parser.add_argument("--py-spy", metavar="DIR", help="record py-spy raw profiles of server and processor into DIR")
     parser.add_argument("--py-spy-rate", type=int, default=100)

@@ -66,7 +66,7 @@ def main() -> None:
         "--patch",
         default="",
         metavar="NAMES",
-        help="PROTOTYPE changes from bench/_patched_serve.py, e.g. phone-cache,stats-sql,short-txn",
+        help="PROTOTYPE changes from bench/_patched_serve.py, e.g. flock",
     )
     args = parser.parse_args()
     if args.patch:
@@ -75,8 +75,11 @@ def main() -> None:
         os.environ["BENCH_PATCHES"] = args.patch
         import _patched_serve  # noqa: F401 - applies the patches at import
 
-    from rapport.profiles.processor import Processor
+    import gc
 
+    from rapport.profiles.processor import GC_THRESHOLDS, Processor
+
+    gc.set_threshold(*GC_THRESHOLDS)  # as the processor process runs (run_processor)
     results = []
     for n in range(args.repeat):
         work = fresh_dir("rapport-bench-proc-")

@@ -4,8 +4,9 @@ For rows shaped like the event log (~700-byte JSON payload, the events table's i
 python sqlite3, WAL, one transaction per 2000 events (a processor batch):
 
   baseline        INSERT the event rows (what ingest does)
-  assign-update   UPDATE events SET profile_id = ? WHERE id = ?   (what the processor does per event now)
-  assign-side     INSERT INTO a narrow (event_id, profile_id, timestamp) table instead
+  assign-update   UPDATE events SET profile_id = ? WHERE id = ?   (the processor per event until migration 0003)
+  assign-side     INSERT INTO a narrow (event_id, profile_id, timestamp) table instead (what it does now,
+                  into profile_events)
   and the same UPDATE with secure_delete=OFF, to show what secure_delete costs on this path.
 
 Usage:  .venv/bin/python bench/sqlite_write_costs.py [--events 100000] [--repeat 3]

@@ -68,11 +68,15 @@ def start_processor(settings: Settings) -> BaseProcess | None:
 
 
 def run_server(settings: Settings, host: str, port: int) -> None:
+    import gc
+
     import uvicorn
 
     from rapport.app import create_app
+    from rapport.profiles.processor import GC_THRESHOLDS
 
     processor = start_processor(settings)
+    gc.set_threshold(*GC_THRESHOLDS)  # ingest allocates much and keeps little (see profiles.processor)
     try:
         config = uvicorn.Config(
             create_app(settings),

@@ -280,3 +280,48 @@ def test_latest_trait_wins_by_event_time_with_its_source(client, make_source, ad
     assert profile["traits"] == {"plan": "gold", "city": "Oslo"}
     assert profile["trait_sources"]["plan"]["source"] == "site"
     assert profile["trait_sources"]["city"]["channel"] == "store"
+
+
+def test_a_pair_settled_before_an_undo_is_resolved_afresh_after_it(client, source, admin_headers):
+    """The processor remembers id pairs whose identifiers are joined; an undo must make it forget."""
+    send_batch(
+        client,
+        source,
+        [
+            {"type": "identify", "userId": "kim", "anonymousId": "web-1", "traits": {"email": "kim@example.com"}},
+            {"type": "track", "anonymousId": "app-1", "event": "Application Opened"},
+        ],
+    )
+    assert (
+        profile_by(client, admin_headers, "anonymous_id:app-1")["id"]
+        != profile_by(client, admin_headers, "user_id:kim")["id"]
+    )
+    signed_in = {"type": "track", "userId": "kim", "anonymousId": "app-1", "event": "Signed In"}
+    send_batch(client, source, [signed_in])  # joins the app profile to kim's
+    send_batch(client, source, [{**signed_in, "event": "Viewed"}])  # the pair is settled now
+    kim = profile_by(client, admin_headers, "user_id:kim")
+    assert "anonymous_id:app-1" in identifiers_of(kim) and kim["event_count"] == 4
+    [merge] = client.get(f"/api/v1/profiles/{kim['id']}/merges", headers=admin_headers).json()["items"]
+    assert client.post(f"/api/v1/merges/{merge['id']}/undo", headers=admin_headers).status_code == 200
+    assert "anonymous_id:app-1" not in identifiers_of(profile_by(client, admin_headers, "user_id:kim"))
+
+    send_batch(client, source, [{**signed_in, "event": "Viewed Again"}])
+    kim = profile_by(client, admin_headers, "user_id:kim")
+    history = client.get(f"/api/v1/profiles/{kim['id']}/merges", headers=admin_headers).json()["items"]
+    assert "anonymous_id:app-1" in identifiers_of(kim), "the message was placed from a stale cache"
+    assert len(history) == 2 and history[0]["undone_at"] is None
+
+
+def test_a_pair_settled_before_an_erasure_starts_a_new_profile_after_it(client, source, admin_headers):
+    event = {"type": "track", "userId": "lee", "anonymousId": "w-9", "event": "Viewed"}
+    send_batch(client, source, [event, event | {"event": "Viewed Twice"}])
+    send_batch(client, source, [event | {"event": "Viewed Thrice"}])  # placed through the settled pair
+    erased = profile_by(client, admin_headers, "user_id:lee")
+    assert erased["event_count"] == 3
+    assert client.post(f"/api/v1/profiles/{erased['id']}/erase", headers=admin_headers).status_code == 200
+
+    send_batch(client, source, [event | {"event": "Came Back"}])
+    fresh = profile_by(client, admin_headers, "user_id:lee")
+    assert fresh is not None and fresh["id"] != erased["id"] and fresh["event_count"] == 1
+    timeline = client.get(f"/api/v1/profiles/{fresh['id']}/timeline", headers=admin_headers).json()["items"]
+    assert [e["event"] for e in timeline] == ["Came Back"]

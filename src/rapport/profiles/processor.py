@@ -6,6 +6,7 @@ replays whole batches and never applies an event twice.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import uuid
@@ -364,8 +365,15 @@ def _append_consents(conn: Connection, consents: list[tuple[str, ConsentRecord, 
         latest[key] = record
 
 
+# A batch allocates some hundred thousand short-lived objects while the caches hold millions of
+# long-lived ones; with CPython's default thresholds (700, 10, 10) the collector then runs so often
+# that it cost the processor a fifth of its time (bench/processor.py, 0.115 -> 0.147 of raw insert).
+GC_THRESHOLDS = (100_000, 50, 1000)
+
+
 def run_processor(db: Database, stop: threading.Event, idle_sleep_s: float = 0.02) -> None:
     """Keep the profiles caught up with the log until `stop` is set."""
+    gc.set_threshold(*GC_THRESHOLDS)
     processor = Processor(db)
     while not stop.is_set():
         try:
