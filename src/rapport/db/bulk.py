@@ -7,7 +7,7 @@ is written once with `?` placeholders and runs on SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -62,9 +62,13 @@ def query(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[Any]:
     return list(conn.exec_driver_sql(_driver_sql(conn, sql), tuple(params)).all())
 
 
+def _converter(conn: Connection) -> Callable[[Any], Any]:
+    return _sqlite_value if conn.dialect.name == "sqlite" else _postgres_value
+
+
 def stored(conn: Connection, value: Any) -> Any:
     """A value in the form the driver takes, as `executemany` would convert it."""
-    return _sqlite_value(value) if conn.dialect.name == "sqlite" else _postgres_value(value)
+    return _converter(conn)(value)
 
 
 def executemany(conn: Connection, sql: str, rows: Sequence[Sequence[Any]], *, as_given: bool = False) -> None:
@@ -74,9 +78,7 @@ def executemany(conn: Connection, sql: str, rows: Sequence[Sequence[Any]], *, as
     returned them), so they are passed without a conversion pass."""
     if not rows:
         return
-    if as_given:
-        conn.exec_driver_sql(_driver_sql(conn, sql), rows)
-    elif conn.dialect.name == "sqlite":
-        conn.exec_driver_sql(sql, [tuple(map(_sqlite_value, row)) for row in rows])
-    else:
-        conn.exec_driver_sql(sql.replace("?", "%s"), [tuple(map(_postgres_value, row)) for row in rows])
+    if not as_given:
+        convert = _converter(conn)
+        rows = [tuple(map(convert, row)) for row in rows]
+    conn.exec_driver_sql(_driver_sql(conn, sql), rows)
