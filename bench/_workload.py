@@ -15,6 +15,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from rapport.db.engine import sqlite_pragmas
+from rapport.settings import Settings
+
 AREA_CODES = ("415", "212", "617", "312", "646", "206", "512", "303")
 FIRST = ("Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Margaret", "Dennis")
 LAST = ("Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson", "Hamilton", "Ritchie")
@@ -186,7 +189,7 @@ def raw_insert_rate(db_path: Path, work: Path, synchronous: str, batch: int = 10
     ).fetchall()
     src.close()
     db = sqlite3.connect(work / "baseline.db", isolation_level=None)
-    for pragma in ("journal_mode=WAL", f"synchronous={synchronous}", "secure_delete=ON", "foreign_keys=ON"):
+    for pragma in sqlite_pragmas(Settings(sqlite_synchronous=synchronous)):
         db.execute(f"PRAGMA {pragma}")
     for stmt in schema:
         db.execute(stmt)

@@ -53,6 +53,16 @@ class Settings(BaseSettings):
     )
     processor_batch_size: int = Field(default=2000, ge=1, le=100_000)
     consistency_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    ingest_max_lag_s: float = Field(
+        default=1.0,
+        ge=0,
+        le=3600,
+        description="Hold new Tracking API requests while profiles lag this far behind acknowledged events; 0: never.",
+    )
+    ingest_hold_s: float = Field(
+        default=5.0, gt=0, le=60, description="Longest a request is held for the lag; then 429 with Retry-After."
+    )
+    sqlite_cache_mib: int = Field(default=64, ge=2, le=4096, description="SQLite page cache per connection, MiB.")
     demo: bool = False
     public_url: str = Field(
         default="http://127.0.0.1:8000",

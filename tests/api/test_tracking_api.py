@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import gzip
+import time
 
 import orjson
 import pytest
 import sqlalchemy as sa
 
 from factories import basic_auth, profile_by, send_batch
+from rapport.collect.backpressure import LagGate
 from rapport.collect.store import dead_letters, events
 
 SINGLE = ["identify", "track", "page", "screen", "group", "alias", "i", "t", "p", "s", "g", "a"]
@@ -320,3 +322,17 @@ def test_values_no_store_can_hold_are_dead_lettered_not_500(client, source, db, 
     res = client.post("/v1/batch", content=b"\x00\xff{", headers={**basic_auth(source), "content-type": "text/plain"})
     assert res.status_code == 400
     assert _count(db, dead_letters) == 2
+
+
+def test_profiles_too_far_behind_answer_429_and_store_nothing(client, source, db):
+    assert send_batch(client, source, [{"type": "track", "userId": "u", "event": "A"}]).status_code == 200
+    before = (_count(db, events), _count(db, dead_letters))
+    gate = LagGate(lambda: 0, max_lag_s=0.01, hold_s=0.05)  # a processor that never moves
+    gate.acknowledged(10**9)
+    time.sleep(0.02)
+    client.app.state.lag_gate = gate
+    res = send_batch(client, source, [{"type": "track", "userId": "u", "event": "B"}])
+    assert res.status_code == 429
+    assert res.headers["Retry-After"] == "1"
+    assert res.json()["code"] == "processing_behind"
+    assert (_count(db, events), _count(db, dead_letters)) == before

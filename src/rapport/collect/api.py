@@ -1,7 +1,8 @@
 """The Segment Tracking API: the routes official client libraries send to, unchanged.
 
 Answers follow what the SDKs expect: 200 when accepted, 400 for anything a retry cannot fix
-(SDKs retry other 4xx), 401 for an unknown write key, 429 with Retry-After when rate-limited.
+(SDKs retry other 4xx), 401 for an unknown write key, 429 with Retry-After when rate-limited or
+when the profiles have fallen too far behind (collect/backpressure.py).
 """
 
 from __future__ import annotations
@@ -104,6 +105,14 @@ async def _ingest(request: Request, batch: bool, type_hint: str | None) -> JSONR
         if source is not None:
             await _store(request, source, [], [Rejected(exc.code, exc.message, _preview(request, body))])
         raise ApiError(400, exc.code, exc.message) from None
+    gate = request.app.state.lag_gate
+    if gate is not None and not await gate.admit():
+        raise ApiError(
+            429,
+            "processing_behind",
+            "profiles are behind what was acknowledged; retry shortly (nothing of this request was stored)",
+            {"Retry-After": "1"},
+        )
     wait = request.app.state.rate_limiter.take(source, max(1, len(messages)))
     if wait:
         seconds = max(1, int(wait + 0.999))
@@ -142,7 +151,10 @@ def _preview(request: Request, body: bytes) -> dict[str, str]:
 
 async def _store(request: Request, source: Source, accepted: list[Accepted], rejected: list[Rejected]) -> Appended:
     future = request.app.state.log_writer.submit(source.id, accepted, rejected)
-    return await asyncio.wrap_future(future)
+    appended = await asyncio.wrap_future(future)
+    if appended.stored and request.app.state.lag_gate is not None:
+        request.app.state.lag_gate.acknowledged(appended.offset)
+    return appended
 
 
 BATCH_PATHS = ("/v1/batch", "/v1/import", "/v1/b")

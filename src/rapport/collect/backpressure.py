@@ -1,0 +1,69 @@
+"""Backpressure: hold new Tracking API requests while the profiles lag too far behind the log.
+
+Rapport promises that what a source had acknowledged is on the profile within a second. Under a
+load the processor cannot keep up with, that promise would silently stretch to minutes; instead
+the server holds new requests (they queue in the clients, as SDKs are built for) until the
+processor is back within `max_lag_s` of what this server acknowledged. A request held longer
+than `hold_s` is answered 429 with Retry-After, which every official SDK retries.
+
+The check costs nothing while the processor keeps up: the server remembers when it acknowledged
+each append and asks the database for the processor's offset only once the oldest unprocessed
+acknowledgement is older than `max_lag_s`, at most every `poll_s`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+
+
+class LagGate:
+    def __init__(
+        self, read_done: Callable[[], int], max_lag_s: float, hold_s: float = 5.0, poll_s: float = 0.02
+    ) -> None:
+        self.read_done = read_done  # the offset the processor has applied (a database read)
+        self.max_lag_s = max_lag_s
+        self.hold_s = hold_s
+        self.poll_s = poll_s
+        self._acked: deque[tuple[int, float]] = deque()  # (log offset, monotonic time of the 2xx)
+        self._done = 0
+        self._read_at = 0.0
+        self._reading: asyncio.Lock | None = None
+
+    def acknowledged(self, offset: int) -> None:
+        """Called once an append up to `offset` is committed and about to be acknowledged."""
+        if not self._acked or offset > self._acked[-1][0]:
+            self._acked.append((offset, time.monotonic()))
+
+    def lag_s(self, now: float) -> float:
+        """How long the oldest acknowledged event not yet on a profile has waited (as last known)."""
+        acked = self._acked
+        while acked and acked[0][0] <= self._done:
+            acked.popleft()
+        return now - acked[0][1] if acked else 0.0
+
+    async def admit(self) -> bool:
+        """Wait until the lag is within bounds; False when that took longer than `hold_s`."""
+        now = time.monotonic()
+        deadline = now + self.hold_s
+        while self.lag_s(now) > self.max_lag_s:
+            if now >= deadline:
+                return False
+            await self._refresh(now)
+            if self.lag_s(time.monotonic()) <= self.max_lag_s:
+                break
+            await asyncio.sleep(self.poll_s)
+            now = time.monotonic()
+        return True
+
+    async def _refresh(self, now: float) -> None:
+        """Read the processor's offset, one reader at a time and at most every `poll_s`."""
+        if self._reading is None:
+            self._reading = asyncio.Lock()
+        async with self._reading:
+            if now - self._read_at < self.poll_s:
+                return
+            self._done = max(self._done, await asyncio.to_thread(self.read_done))
+            self._read_at = time.monotonic()

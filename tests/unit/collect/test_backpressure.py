@@ -1,0 +1,73 @@
+"""The lag gate holds ingest only while the processor is behind what was acknowledged."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from rapport.collect.backpressure import LagGate
+
+
+class FakeProcessor:
+    """The processor's offset as the gate reads it; counts the reads."""
+
+    def __init__(self, done: int = 0) -> None:
+        self.done = done
+        self.reads = 0
+
+    def __call__(self) -> int:
+        self.reads += 1
+        return self.done
+
+
+def test_admits_at_once_and_reads_nothing_while_nothing_is_late():
+    processor = FakeProcessor()
+    gate = LagGate(processor, max_lag_s=0.5, hold_s=1.0)
+    assert asyncio.run(gate.admit())
+    gate.acknowledged(100)  # acknowledged just now: not late yet
+    assert asyncio.run(gate.admit())
+    assert processor.reads == 0
+
+
+def test_holds_until_the_processor_passes_the_late_acknowledgement():
+    processor = FakeProcessor()
+    gate = LagGate(processor, max_lag_s=0.05, hold_s=5.0, poll_s=0.01)
+    gate.acknowledged(100)
+    time.sleep(0.06)
+
+    async def scenario() -> tuple[bool, float]:
+        async def catch_up() -> None:
+            await asyncio.sleep(0.2)
+            processor.done = 100
+
+        started = time.monotonic()
+        task = asyncio.create_task(catch_up())
+        admitted = await gate.admit()
+        await task
+        return admitted, time.monotonic() - started
+
+    admitted, waited = asyncio.run(scenario())
+    assert admitted
+    assert 0.15 < waited < 2.0
+    assert 2 <= processor.reads < 60  # polled, at most every poll_s
+    assert gate.lag_s(time.monotonic()) == 0.0
+
+
+def test_partial_progress_measures_the_lag_from_the_next_late_acknowledgement():
+    processor = FakeProcessor()
+    gate = LagGate(processor, max_lag_s=0.1, hold_s=0.05, poll_s=0.01)
+    gate.acknowledged(10)
+    time.sleep(0.15)
+    gate.acknowledged(20)  # recent
+    processor.done = 10
+    assert asyncio.run(gate.admit())  # offset 10 is done; 20 is not late yet
+
+
+def test_gives_up_after_the_hold_time():
+    processor = FakeProcessor()
+    gate = LagGate(processor, max_lag_s=0.01, hold_s=0.2, poll_s=0.02)
+    gate.acknowledged(5)
+    time.sleep(0.02)
+    started = time.monotonic()
+    assert not asyncio.run(gate.admit())
+    assert 0.2 <= time.monotonic() - started < 2.0
