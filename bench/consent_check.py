@@ -56,9 +56,6 @@ def build(db: Database, count: int, seed: int = 7) -> list[tuple[str, str]]:
                         "id": p,
                         "canonical_id": p,
                         "created_at": now,
-                        "first_seen": now,
-                        "last_seen": now,
-                        "event_count": 1,
                         "channels": ["web"],
                     }
                     for p, _ in chunk

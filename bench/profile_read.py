@@ -154,11 +154,15 @@ def in_process_parts(db_path: Path, token: str, ids: list[str]) -> dict[str, flo
         members = [
             r[0]
             for r in ro.execute(
-                "SELECT id, first_seen, last_seen, event_count, channels FROM profiles WHERE canonical_id = ?",
+                "SELECT id, channels FROM profiles WHERE canonical_id = ?",
                 (canonical,),
             )
         ]
         marks = ",".join("?" * len(members))
+        ro.execute(
+            f"SELECT count(*), min(timestamp), max(timestamp) FROM profile_events WHERE profile_id IN ({marks})",
+            members,
+        ).fetchone()
         ro.execute(f"SELECT type, value FROM identifiers WHERE profile_id IN ({marks})", members).fetchall()
         ro.execute(
             "SELECT t.key, t.value, t.observed_at, s.name, s.channel FROM profile_traits t LEFT OUTER JOIN "
@@ -175,7 +179,7 @@ def in_process_parts(db_path: Path, token: str, ids: list[str]) -> dict[str, flo
             ("load_profile", load),
             ("JSON encode", dump),
             ("raw sqlite3 SELECT by id", raw),
-            ("raw sqlite3 running load_profile's 4 queries", raw4),
+            ("raw sqlite3 running load_profile's 5 queries", raw4),
         )
     }
 

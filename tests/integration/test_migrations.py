@@ -61,3 +61,32 @@ def test_0003_moves_the_timeline_out_of_the_log_and_keeps_the_offsets(tmp_path: 
         assert newest == 5, "an offset of an erased event was handed out again"
     finally:
         db.dispose()
+
+
+def test_0004_reads_counts_from_the_timeline_and_its_downgrade_restores_them(tmp_path: Path) -> None:
+    db = _sqlite(tmp_path / "old.db")
+    try:
+        command.upgrade(alembic_config(db), "head")
+        with db.writer.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO profiles (id, canonical_id, created_at, channels) "
+                "VALUES ('p1', 'p1', '2026-01-01 00:00:00.000000', '[\"web\"]'), "
+                "('p2', 'p2', '2026-01-01 00:00:00.000000', '[]')"
+            )
+            conn.exec_driver_sql(
+                "INSERT INTO profile_events (profile_id, timestamp, event_id) VALUES "
+                "('p1', '2026-01-03 00:00:00.000000', 1), ('p1', '2026-01-02 00:00:00.000000', 2)"
+            )
+        command.downgrade(alembic_config(db), "0003")
+        with db.engine.connect() as conn:
+            rows = conn.exec_driver_sql("SELECT id, event_count, first_seen, last_seen FROM profiles ORDER BY id").all()
+        assert rows == [
+            ("p1", 2, "2026-01-02 00:00:00.000000", "2026-01-03 00:00:00.000000"),
+            ("p2", 0, None, None),
+        ]
+        command.upgrade(alembic_config(db), "head")
+        with db.engine.connect() as conn:
+            columns = {c["name"] for c in sa.inspect(conn).get_columns("profiles")}
+        assert not columns & {"event_count", "first_seen", "last_seen"}
+    finally:
+        db.dispose()

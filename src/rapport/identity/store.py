@@ -19,9 +19,6 @@ profiles = sa.Table(
     sa.Column("canonical_id", sa.String(32), nullable=False, index=True),
     sa.Column("merged_into", sa.String(32)),
     sa.Column("created_at", UTCDateTime, nullable=False),
-    sa.Column("first_seen", UTCDateTime),
-    sa.Column("last_seen", UTCDateTime),
-    sa.Column("event_count", sa.Integer, nullable=False, server_default="0"),
     sa.Column("channels", JSONDoc, nullable=False),
 )
 
@@ -87,7 +84,7 @@ register(
     PersonalData(
         profiles,
         by_profile(profiles.c.id),
-        ("first_seen", "last_seen", "event_count", "channels"),
-        description="the profile itself: first and last seen, channels, counts",
+        ("channels",),
+        description="the profile itself: the channels it was seen on",
     )
 )

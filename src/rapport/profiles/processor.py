@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 from rapport.collect.importer import IMPORT_LIBRARY
 from rapport.collect.service import read_offset, write_offset
 from rapport.collect.store import sources
-from rapport.consent.model import ConsentRecord, consent_from_message
+from rapport.consent.model import ConsentRecord, consent_from_message, may_state_consent
 from rapport.consent.service import append_consent
 from rapport.consent.store import consent_records
 from rapport.db import bulk
@@ -58,38 +58,6 @@ def rules_from(settings: Settings) -> IdentityRules:
 
 
 @dataclass
-class _Stats:
-    """A profile's event count, first and last seen, and channels.
-
-    Times are kept as the driver gives them (stored text on SQLite, aware datetimes on PostgreSQL):
-    they are only compared with each other and written back."""
-
-    count: int = 0
-    first: Any = None
-    last: Any = None
-    channels: frozenset[str] = frozenset()
-
-    def add(self, ts: Any, channel: str) -> None:
-        self.count += 1
-        if self.first is None or ts < self.first:
-            self.first = ts
-        if self.last is None or ts > self.last:
-            self.last = ts
-        if channel not in self.channels:
-            self.channels = self.channels | {channel}
-
-    def plus(self, other: _Stats) -> _Stats:
-        firsts = [t for t in (self.first, other.first) if t is not None]
-        lasts = [t for t in (self.last, other.last) if t is not None]
-        return _Stats(
-            self.count + other.count,
-            min(firsts) if firsts else None,
-            max(lasts) if lasts else None,
-            self.channels | other.channels,
-        )
-
-
-@dataclass
 class _Batch:
     """Everything one batch will write, gathered in memory and flushed in bulk."""
 
@@ -100,7 +68,7 @@ class _Batch:
     assignments: list[tuple[str, Any, int]] = field(default_factory=list)  # (profile, time, event)
     traits: dict[tuple[str, str], tuple[Any, ...]] = field(default_factory=dict)
     consents: list[tuple[str, ConsentRecord, str]] = field(default_factory=list)  # profile, record, channel
-    stats: dict[str, _Stats] = field(default_factory=lambda: defaultdict(_Stats))
+    channels: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # profile -> its events' channels
 
 
 _READ_BATCH = "SELECT id, source_id, timestamp, payload, message_id FROM events WHERE id > ? ORDER BY id LIMIT ?"
@@ -111,9 +79,9 @@ class Processor:
         self.db = db
         self.rules = rules_from(db.settings)
         self.graph = CachedGraph(self.rules.limits)
-        # Stats of the profiles this processor has written: it is their only writer, so once read
+        # Channels of the profiles this processor has written: it is their only writer, so once read
         # they never need reading again (an undo or erasure bumps the graph version, which clears this).
-        self.stats: dict[str, _Stats] = {}
+        self.channels: dict[str, frozenset[str]] = {}
         self._sources: dict[int, tuple[str, str]] = {}  # id -> (channel, name)
 
     def run_once(self, limit: int | None = None) -> int:
@@ -131,7 +99,7 @@ class Processor:
             rows = bulk.query(conn, _READ_BATCH, (offset, limit))
             if not rows:
                 return 0
-            if version != self.graph.version or max(len(self.stats), self.graph.size()) > MAX_CACHED:
+            if version != self.graph.version or max(len(self.channels), self.graph.size()) > MAX_CACHED:
                 self._forget(version)
             try:
                 batch = self._resolve(conn, rows)
@@ -159,7 +127,7 @@ class Processor:
     def _forget(self, version: int = -1) -> None:
         self.graph.clear()
         self.graph.version = version
-        self.stats.clear()
+        self.channels.clear()
 
     def _source(self, conn: Connection, source_id: int) -> tuple[str, str]:
         if source_id not in self._sources:
@@ -194,10 +162,11 @@ class Processor:
                     settled[pair] = profile_id
             batch.assignments.append((profile_id, row.timestamp, row.id))
             channel, source_name = self._source(conn, row.source_id)
-            batch.stats[profile_id].add(row.timestamp, channel)
-            via = "import" if _library(payload) == IMPORT_LIBRARY else "tracking"
-            for record in consent_from_message(payload, channel, _moment(row.timestamp), f"{via}:{source_name}"):
-                batch.consents.append((profile_id, record, channel))
+            batch.channels[profile_id].add(channel)
+            if may_state_consent(payload):
+                via = "import" if _library(payload) == IMPORT_LIBRARY else "tracking"
+                for record in consent_from_message(payload, channel, _moment(row.timestamp), f"{via}:{source_name}"):
+                    batch.consents.append((profile_id, record, channel))
             for key, value in extract_traits(payload).items():
                 current = batch.traits.get((profile_id, key))
                 if current is None or current[4] <= row.timestamp:
@@ -210,20 +179,17 @@ class Processor:
                         row.id,
                     )
         fresh = set(batch.new_profiles)
-        self._load_stats(conn, {p for p in batch.stats if p not in fresh and p not in self.stats})
+        self._load_channels(conn, {p for p in batch.channels if p not in fresh and p not in self.channels})
         return batch
 
-    def _load_stats(self, conn: Connection, profile_ids: set[str]) -> None:
+    def _load_channels(self, conn: Connection, profile_ids: set[str]) -> None:
         ids = sorted(profile_ids)
         for i in range(0, len(ids), 500):
             chunk = ids[i : i + 500]
-            sql = (
-                "SELECT id, event_count, first_seen, last_seen, channels FROM profiles "
-                f"WHERE id IN ({','.join('?' * len(chunk))})"
-            )
-            for pid, count, first, last, channels in bulk.query(conn, sql, chunk):
+            sql = f"SELECT id, channels FROM profiles WHERE id IN ({','.join('?' * len(chunk))})"
+            for pid, channels in bulk.query(conn, sql, chunk):
                 decoded = orjson.loads(channels) if isinstance(channels, str | bytes) else channels
-                self.stats[pid] = _Stats(count, first, last, frozenset(decoded or ()))
+                self.channels[pid] = frozenset(decoded or ())
 
     def _new_profile(self, batch: _Batch) -> str:
         profile_id = uuid.uuid4().hex
@@ -264,13 +230,8 @@ class Processor:
         fresh = set(batch.new_profiles)
         bulk.executemany(
             conn,
-            "INSERT INTO profiles (id, canonical_id, created_at, first_seen, last_seen, event_count, channels) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                (p, p, now, s.first, s.last, s.count, Json(sorted(s.channels)))
-                for p in batch.new_profiles
-                for s in (batch.stats[p],)
-            ],
+            "INSERT INTO profiles (id, canonical_id, created_at, channels) VALUES (?, ?, ?, ?)",
+            [(p, p, now, Json(sorted(batch.channels[p]))) for p in batch.new_profiles],
         )
         bulk.executemany(
             conn,
@@ -307,31 +268,20 @@ class Processor:
             "WHERE profile_traits.observed_at <= excluded.observed_at",
             list(batch.traits.values()),
         )
-        self._update_stats(conn, batch, fresh)
+        self._update_channels(conn, batch, fresh)
         _append_consents(conn, batch.consents)
 
-    def _update_stats(self, conn: Connection, batch: _Batch, fresh: set[str]) -> None:
-        counts, full = [], []
-        for pid, added in batch.stats.items():
-            if pid in fresh:
-                self.stats[pid] = added
-                continue
-            old = self.stats[pid]
-            new = old.plus(added)
-            self.stats[pid] = new
-            if new.channels == old.channels:
-                counts.append((new.count, new.first, new.last, pid))
-            else:
-                full.append((new.count, new.first, new.last, Json(sorted(new.channels)), pid))
-        bulk.executemany(
-            conn,
-            "UPDATE profiles SET event_count = ?, first_seen = ?, last_seen = ? WHERE id = ?",
-            counts,
-            as_given=True,
-        )
-        bulk.executemany(
-            conn, "UPDATE profiles SET event_count = ?, first_seen = ?, last_seen = ?, channels = ? WHERE id = ?", full
-        )
+    def _update_channels(self, conn: Connection, batch: _Batch, fresh: set[str]) -> None:
+        """A profile's row changes only when it is first seen on another channel (its counts and
+        times are read from the timeline, so a batch writes nothing else to it)."""
+        changed = []
+        for pid, added in batch.channels.items():
+            if pid in fresh:  # inserted with its channels
+                self.channels[pid] = frozenset(added)
+            elif not added <= (old := self.channels[pid]):
+                self.channels[pid] = old | added
+                changed.append((Json(sorted(old | added)), pid))
+        bulk.executemany(conn, "UPDATE profiles SET channels = ? WHERE id = ?", changed)
 
 
 def _moment(value: Any) -> datetime:

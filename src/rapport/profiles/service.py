@@ -53,11 +53,15 @@ def load_profile(conn: Connection, profile_id: str) -> ProfileView | None:
     if canonical is None:
         return None
     members = conn.execute(
-        sa.select(
-            profiles.c.id, profiles.c.first_seen, profiles.c.last_seen, profiles.c.event_count, profiles.c.channels
-        ).where(profiles.c.canonical_id == canonical)
+        sa.select(profiles.c.id, profiles.c.channels).where(profiles.c.canonical_id == canonical)
     ).all()
     ids = [m.id for m in members]
+    timeline = profile_events.c
+    count, first_seen, last_seen = conn.execute(
+        sa.select(sa.func.count(), sa.func.min(timeline.timestamp), sa.func.max(timeline.timestamp)).where(
+            timeline.profile_id.in_(ids)
+        )
+    ).one()
     idents = conn.execute(
         sa.select(identifiers.c.type, identifiers.c.value).where(identifiers.c.profile_id.in_(ids))
     ).all()
@@ -76,8 +80,6 @@ def load_profile(conn: Connection, profile_id: str) -> ProfileView | None:
     for row in trait_rows:
         if row.key not in latest or latest[row.key].observed_at < row.observed_at:
             latest[row.key] = row
-    firsts = [m.first_seen for m in members if m.first_seen]
-    lasts = [m.last_seen for m in members if m.last_seen]
     return ProfileView(
         id=canonical,
         members=ids,
@@ -89,9 +91,9 @@ def load_profile(conn: Connection, profile_id: str) -> ProfileView | None:
             k: {"source": r.name, "channel": r.channel, "observed_at": r.observed_at} for k, r in sorted(latest.items())
         },
         channels=sorted({c for m in members for c in (m.channels or [])}),
-        first_seen=min(firsts) if firsts else None,
-        last_seen=max(lasts) if lasts else None,
-        event_count=sum(m.event_count for m in members),
+        first_seen=first_seen,
+        last_seen=last_seen,
+        event_count=count,
     )
 
 
