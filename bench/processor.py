@@ -7,7 +7,7 @@ The processor must keep up with ingest for profiles to be visible within 2 s of 
 its rate is what bounds the ingest target (20,000 events/s) end to end.
 
 Usage:  .venv/bin/python bench/processor.py [--events 100000] [--users 10000] [--repeat 3]
-            [--batch-size 2000] [--synchronous FULL|NORMAL] [--cprofile N]
+            [--batch-size 10000] [--synchronous FULL|NORMAL] [--cprofile N]
 
 Noisy shared machine: compare the ratio and medians of several runs.
 """
@@ -58,7 +58,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=2000, help="RAPPORT_PROCESSOR_BATCH_SIZE")
+    parser.add_argument("--batch-size", type=int, default=10_000, help="RAPPORT_PROCESSOR_BATCH_SIZE")
     parser.add_argument("--synchronous", choices=("FULL", "NORMAL"), default="FULL")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--cprofile", type=int, default=0, metavar="N", help="print the N hottest functions (last run)")

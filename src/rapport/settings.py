@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     processor: Literal["process", "thread", "off"] = Field(
         default="process", description="How `serve` runs the event processor."
     )
-    processor_batch_size: int = Field(default=2000, ge=1, le=100_000)
+    processor_batch_size: int = Field(default=10_000, ge=1, le=100_000)
     consistency_timeout_s: float = Field(default=5.0, gt=0, le=60)
     ingest_max_lag_s: float = Field(
         default=1.0,
