@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import multiprocessing
-import os
-from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -18,6 +15,9 @@ from rapport.collect.service import SourceError, create_source, list_sources, so
 from rapport.db.engine import Database, open_database
 from rapport.db.migrate import head_revision, is_up_to_date, upgrade
 from rapport.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from rapport.profiles.supervisor import ProcessorChild
 
 app = typer.Typer(help="Rapport: customer experience management.", no_args_is_help=True, add_completion=False)
 admin = typer.Typer(help="Administration: sources, tokens.", no_args_is_help=True)
@@ -51,20 +51,13 @@ def migrate() -> None:
     out.print(f"schema at {head_revision(db)}")
 
 
-def start_processor(settings: Settings) -> BaseProcess | None:
-    """The event processor in its own process, so ingest and processing use both cores."""
+def start_processor(settings: Settings) -> ProcessorChild | None:
+    """The event processor in its own, supervised, process (RAPPORT_PROCESSOR=process)."""
     if settings.processor != "process":
         return None
-    from rapport.profiles.processor import processor_process_main
+    from rapport.profiles.supervisor import ProcessorChild
 
-    proc = multiprocessing.get_context("spawn").Process(
-        target=processor_process_main,
-        args=(settings.model_dump_json(), os.getpid()),
-        name="rapport-processor",
-        daemon=True,
-    )
-    proc.start()
-    return proc
+    return ProcessorChild(settings).start()
 
 
 def run_server(settings: Settings, host: str, port: int) -> None:
@@ -91,8 +84,7 @@ def run_server(settings: Settings, host: str, port: int) -> None:
         uvicorn.Server(config).run()
     finally:
         if processor is not None:
-            processor.terminate()
-            processor.join(timeout=10)
+            processor.stop()
 
 
 @app.command()

@@ -15,9 +15,10 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import free_port
-from rapport.collect.service import create_source
-from rapport.collect.store import events, log_offsets
-from rapport.db.engine import open_database
+from rapport.collect.service import create_source, read_offset
+from rapport.collect.store import events
+from rapport.db.engine import Database, open_database
+from rapport.profiles.processor import CONSUMER
 from rapport.profiles.store import profile_events
 from rapport.settings import load_settings
 
@@ -62,6 +63,12 @@ def _sender(url: str, key: str, acked: list[str], stop: threading.Event, worker:
                 acked.extend(ids)
 
 
+def _processed(db: Database) -> int:
+    """The processor's offset: how much of the log is on profiles."""
+    with db.read() as conn:
+        return read_offset(conn, CONSUMER)
+
+
 def test_every_acknowledged_message_survives_sigkill(database_url, tmp_path):
     settings = load_settings(database_url=database_url)
     db = open_database(settings)
@@ -95,10 +102,8 @@ def test_every_acknowledged_message_survives_sigkill(database_url, tmp_path):
         assert not missing, f"{len(missing)} acknowledged messages lost"
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
+            offset = _processed(db)
             with db.read() as conn:
-                offset = conn.execute(
-                    sa.select(log_offsets.c.offset).where(log_offsets.c.consumer == "profiles")
-                ).scalar()
                 placed = sa.select(profile_events.c.event_id)
                 unplaced = conn.execute(sa.select(sa.func.count()).where(events.c.id.not_in(placed))).scalar()
             if offset and unplaced == 0:
@@ -109,6 +114,47 @@ def test_every_acknowledged_message_survives_sigkill(database_url, tmp_path):
         )
         res = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
         assert res.status_code == 200
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=15)
+        db.dispose()
+
+
+def _processor_pid(server_pid: int) -> int | None:
+    """The server's processor child (a multiprocessing spawn), from /proc."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[1]) == server_pid and b"spawn_main" in cmdline:
+            return int(stat.parent.name)
+    return None
+
+
+def test_a_processor_that_dies_is_started_again_and_catches_up(database_url, tmp_path):
+    db = open_database(load_settings(database_url=database_url))
+    source = create_source(db, "steady", "web")
+    port, log = free_port(), tmp_path / "serve.log"
+    server = _serve(database_url, port, log)
+    try:
+        first = _processor_pid(server.pid)
+        assert first is not None, "no processor child found"
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while (second := _processor_pid(server.pid)) in (None, first) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert second not in (None, first), "the processor was not started again:\n" + log.read_text()
+        batch = [{"type": "track", "userId": f"after-{i}", "event": "Tick"} for i in range(20)]
+        res = httpx.post(f"http://127.0.0.1:{port}/v1/batch", json={"batch": batch}, auth=(source.write_key, ""))
+        assert res.status_code == 200
+        offset = res.json()["offset"]
+        deadline = time.monotonic() + 30
+        while (done := _processed(db)) < offset and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert done >= offset, "the new processor did not apply the log"
+        assert "starting it again" in log.read_text()
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=15)

@@ -9,6 +9,10 @@ than `hold_s` is answered 429 with Retry-After, which every official SDK retries
 The check costs nothing while the processor keeps up: the server remembers when it acknowledged
 each append and asks the database for the processor's offset only once the oldest unprocessed
 acknowledgement is older than `max_lag_s`, at most every `poll_s`.
+
+Backpressure is for a processor that is working. One whose offset has not moved for `stalled_s`
+while it was behind is taken as stopped (its supervisor restarts it): the gate then admits
+everything, since the log is durable and turning clients away would only risk their queues.
 """
 
 from __future__ import annotations
@@ -21,15 +25,22 @@ from collections.abc import Callable
 
 class LagGate:
     def __init__(
-        self, read_done: Callable[[], int], max_lag_s: float, hold_s: float = 5.0, poll_s: float = 0.02
+        self,
+        read_done: Callable[[], int],
+        max_lag_s: float,
+        hold_s: float = 5.0,
+        poll_s: float = 0.02,
+        stalled_s: float = 10.0,
     ) -> None:
         self.read_done = read_done  # the offset the processor has applied (a database read)
         self.max_lag_s = max_lag_s
         self.hold_s = hold_s
         self.poll_s = poll_s
+        self.stalled_s = stalled_s
         self._acked: deque[tuple[int, float]] = deque()  # (log offset, monotonic time of the 2xx)
         self._done = 0
         self._read_at = 0.0
+        self._behind_since: float | None = None  # when a read last found it late, having moved or not
         self._reading: asyncio.Lock | None = None
 
     def acknowledged(self, offset: int) -> None:
@@ -44,16 +55,21 @@ class LagGate:
             acked.popleft()
         return now - acked[0][1] if acked else 0.0
 
+    def stalled(self, now: float) -> bool:
+        """Late, and the processor's offset has not moved for `stalled_s`."""
+        return self._behind_since is not None and now - self._behind_since > self.stalled_s
+
     async def admit(self) -> bool:
         """Wait until the lag is within bounds; False when that took longer than `hold_s`."""
         now = time.monotonic()
         deadline = now + self.hold_s
         while self.lag_s(now) > self.max_lag_s:
+            await self._refresh(now)
+            now = time.monotonic()
+            if self.lag_s(now) <= self.max_lag_s or self.stalled(now):
+                return True
             if now >= deadline:
                 return False
-            await self._refresh(now)
-            if self.lag_s(time.monotonic()) <= self.max_lag_s:
-                break
             await asyncio.sleep(self.poll_s)
             now = time.monotonic()
         return True
@@ -65,5 +81,10 @@ class LagGate:
         async with self._reading:
             if now - self._read_at < self.poll_s:
                 return
-            self._done = max(self._done, await asyncio.to_thread(self.read_done))
-            self._read_at = time.monotonic()
+            done = await asyncio.to_thread(self.read_done)
+            self._read_at = now = time.monotonic()
+            moved, self._done = done > self._done, max(self._done, done)
+            if self.lag_s(now) <= self.max_lag_s:
+                self._behind_since = None
+            elif moved or self._behind_since is None:
+                self._behind_since = now

@@ -81,9 +81,12 @@ def parse_timestamp(value: Any) -> datetime:
 
 
 def iso(value: datetime) -> str:
+    """ISO 8601 in UTC with a `Z` (microseconds only when there are some, as `isoformat` writes)."""
     if value.tzinfo is not UTC:  # parse_timestamp's values are UTC already
         value = value.astimezone(UTC)
-    return value.isoformat().replace("+00:00", "Z")
+    # Formatting a naive value is twice as fast as an aware one (its offset is formatted in Python
+    # code); this runs twice per ingested message.
+    return value.replace(tzinfo=None).isoformat() + "Z"
 
 
 def read_envelope(body: Any, received_at: datetime, batch: bool) -> tuple[Envelope, list[Any]]:

@@ -20,9 +20,9 @@ def sqlite_time(value: datetime) -> str:
     """The text SQLAlchemy's SQLite DateTime stores for a UTC moment, so both write paths agree.
 
     Fixed width (always with microseconds), so stored moments also compare correctly as text."""
-    if value.tzinfo is UTC:  # the common case, from parse_timestamp and utcnow: no conversion needed
-        return value.isoformat(" ", "microseconds")[:26]
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    if value.tzinfo is not UTC:  # parse_timestamp's and utcnow's values are UTC already
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")  # naive: formats twice as fast
 
 
 @dataclass(frozen=True, slots=True)

@@ -178,9 +178,5 @@ def run_demo(database: Path, port: int, customers: int, console: Console) -> Non
             server.should_exit = True
             thread.join(timeout=10)
         if processor is not None:
-            processor.terminate()
-            processor.join(timeout=10)
-            if processor.is_alive():  # its signal handler can deadlock in Event.set; never leave it behind
-                processor.kill()
-                processor.join(timeout=5)
+            processor.stop()
         db.dispose()

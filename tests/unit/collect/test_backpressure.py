@@ -71,3 +71,28 @@ def test_gives_up_after_the_hold_time():
     started = time.monotonic()
     assert not asyncio.run(gate.admit())
     assert 0.2 <= time.monotonic() - started < 2.0
+
+
+def test_a_processor_that_stopped_moving_no_longer_holds_ingest():
+    processor = FakeProcessor(done=3)
+    gate = LagGate(processor, max_lag_s=0.01, hold_s=0.1, poll_s=0.01, stalled_s=0.3)
+    gate.acknowledged(5)
+    time.sleep(0.02)
+    assert not asyncio.run(gate.admit())  # behind, but not yet for stalled_s: held, then refused
+    time.sleep(0.3)
+    started = time.monotonic()
+    assert asyncio.run(gate.admit())  # no progress for stalled_s: taken as stopped, admitted at once
+    assert time.monotonic() - started < 0.1
+    processor.done = 4  # it moves again (restarted): held again while it is behind
+    time.sleep(0.02)  # what the gate knows is at most poll_s old
+    assert not asyncio.run(gate.admit())
+    processor.done = 5
+    assert asyncio.run(gate.admit())
+
+
+def test_a_late_start_after_a_quiet_spell_is_not_a_stall():
+    processor = FakeProcessor(done=0)
+    gate = LagGate(processor, max_lag_s=0.01, hold_s=0.1, poll_s=0.01, stalled_s=0.2)
+    gate.acknowledged(1)
+    time.sleep(0.3)  # nobody asked in between: no read found it late yet
+    assert not asyncio.run(gate.admit())
