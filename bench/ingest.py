@@ -9,6 +9,10 @@ pre-built Segment batches (`POST /v1/batch`) from N keep-alive connections, and 
   * the baseline: python sqlite3 inserting the very rows the server stored (same schema, same
     pragmas, one commit per batch) in the same process, and the ratio ingest rate / raw rate.
 
+The server holds requests while the profiles lag more than RAPPORT_INGEST_MAX_LAG_S behind what it
+acknowledged (backpressure), so the rate is what the server and processor sustain together. Clients
+retry a 429 or 5xx after Retry-After, as the SDKs do; the count is printed as `retried`.
+
 Usage:  .venv/bin/python bench/ingest.py [--events 200000] [--batch 100] [--connections 4]
             [--repeat 3] [--synchronous FULL|NORMAL] [--py-spy DIR]
 
@@ -62,6 +66,7 @@ class Client(threading.Thread):
         self.accepted = 0
         self.max_offset = 0
         self.errors: list[str] = []
+        self.retries = 0
         self.latencies: list[float] = []
 
     def run(self) -> None:
@@ -72,9 +77,14 @@ class Client(threading.Thread):
         try:
             for body in self.bodies:
                 t = time.perf_counter()
-                conn.request("POST", "/v1/batch", body, self.headers)
-                resp = conn.getresponse()
-                data = resp.read()
+                for _attempt in range(5):  # as the SDKs do: 429 and 5xx are retried after Retry-After
+                    conn.request("POST", "/v1/batch", body, self.headers)
+                    resp = conn.getresponse()
+                    data = resp.read()
+                    if resp.status != 429 and resp.status < 500:
+                        break
+                    self.retries += 1
+                    time.sleep(float(resp.getheader("Retry-After") or 1))
                 self.latencies.append(time.perf_counter() - t)
                 if resp.status != 200:
                     self.errors.append(f"{resp.status} {data[:200]!r}")
@@ -201,6 +211,7 @@ def serve_and_send(args: argparse.Namespace, bodies: list[bytes], total: int, ru
         "accepted": accepted,
         "stored": stored,
         "errors": errors,
+        "retries": sum(c.retries for c in clients),
         "send_s": send_s,
         "rate": accepted / send_s if send_s else 0.0,
         "visible_s": (caught_up - last) if caught_up else None,
@@ -324,6 +335,7 @@ def main() -> None:
             f"processor {r['rss_processor_mb']:.0f} MB | CPU during send: server {r['cpu_server_send']:.1f}s, "
             f"processor {r['cpu_processor_send']:.1f}s; CPU us/event to caught-up: server {r['cpu_us_server']:.0f}, "
             f"processor {r['cpu_us_processor']:.0f} | profiles {r['profiles']} | check {r['check']}"
+            + f" | retried {r['retries']}"
             + (f" | ERRORS {len(r['errors'])}: {r['errors'][:3]}" if r["errors"] else ""),
             flush=True,
         )
