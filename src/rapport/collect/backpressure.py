@@ -37,7 +37,10 @@ class LagGate:
         self.hold_s = hold_s
         self.poll_s = poll_s
         self.stalled_s = stalled_s
-        self._acked: deque[tuple[int, float]] = deque()  # (log offset, monotonic time of the 2xx)
+        # (log offset, monotonic time of the 2xx), at most one entry per poll_s: the acks of that
+        # span share the oldest time, so the lag is overstated by at most poll_s. Bounded, should the
+        # processor stay stopped for long (it is then measured from the oldest entry kept).
+        self._acked: deque[tuple[int, float]] = deque(maxlen=100_000)
         self._done = 0
         self._read_at = 0.0
         self._behind_since: float | None = None  # when a read last found it late, having moved or not
@@ -45,8 +48,17 @@ class LagGate:
 
     def acknowledged(self, offset: int) -> None:
         """Called once an append up to `offset` is committed and about to be acknowledged."""
-        if not self._acked or offset > self._acked[-1][0]:
-            self._acked.append((offset, time.monotonic()))
+        now = time.monotonic()
+        if not self._acked:
+            self._acked.append((offset, now))
+            return
+        last, at = self._acked[-1]
+        if offset <= last:
+            return  # covered by a later offset acknowledged no later
+        if now - at < self.poll_s:
+            self._acked[-1] = (offset, at)
+        else:
+            self._acked.append((offset, now))
 
     def lag_s(self, now: float) -> float:
         """How long the oldest acknowledged event not yet on a profile has waited (as last known)."""

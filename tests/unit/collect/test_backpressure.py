@@ -96,3 +96,14 @@ def test_a_late_start_after_a_quiet_spell_is_not_a_stall():
     gate.acknowledged(1)
     time.sleep(0.3)  # nobody asked in between: no read found it late yet
     assert not asyncio.run(gate.admit())
+
+
+def test_acknowledgements_are_kept_one_per_poll_interval():
+    gate = LagGate(FakeProcessor(), max_lag_s=1.0, poll_s=0.05)
+    for offset in range(1, 1001):  # a thousand acks within one interval
+        gate.acknowledged(offset)
+    assert len(gate._acked) == 1 and gate._acked[0][0] == 1000
+    time.sleep(0.06)
+    gate.acknowledged(1001)
+    gate.acknowledged(999)  # an ack that overtook none: already covered
+    assert [offset for offset, _ in gate._acked] == [1000, 1001]
