@@ -43,7 +43,7 @@ class LagGate:
         self._acked: deque[tuple[int, float]] = deque(maxlen=100_000)
         self._done = 0
         self._read_at = 0.0
-        self._behind_since: float | None = None  # when a read last found it late, having moved or not
+        self._behind_since: float | None = None  # late since then without moving (progress restarts it)
         self._reading: asyncio.Lock | None = None
 
     def acknowledged(self, offset: int) -> None:
