@@ -141,10 +141,17 @@ class Processor:
         payloads = [loads(p) if type(p) is str else p for p in (r[3] for r in rows)]
         pairs = [id_pair(p) for p in payloads]
         settled = self.graph.settled
-        found = [
-            None if pair is not None and pair in settled else extract_identifiers(p, self.rules)
-            for p, pair in zip(payloads, pairs, strict=True)
-        ]
+        found: list[list[Identifier] | None] = []
+        by_pair: dict[tuple[str | None, str | None], list[Identifier]] = {}  # equal pairs extract equally
+        for p, pair in zip(payloads, pairs, strict=True):
+            if pair is None:
+                found.append(extract_identifiers(p, self.rules))
+            elif pair in settled:
+                found.append(None)
+            else:
+                if pair not in by_pair:
+                    by_pair[pair] = extract_identifiers(p, self.rules)
+                found.append(by_pair[pair])
         aliases = {n: alias_candidates(p, self.rules) for n, p in enumerate(payloads) if p.get("type") == "alias"}
         self.graph.preload(conn, [i.key for ids in (*found, *aliases.values()) if ids for i in ids])
         batch = _Batch(last_event_id=rows[-1].id)
@@ -152,7 +159,7 @@ class Processor:
         stamp = bulk.stored(conn, now)
         for n, (row, payload, ids) in enumerate(zip(rows, payloads, found, strict=True)):
             pair = pairs[n]
-            if ids is None:  # settled before this batch: nothing to resolve
+            if ids is None or pair in settled:  # settled before or earlier in this batch: nothing to resolve
                 profile_id = settled[pair]  # type: ignore[index]
             else:
                 if n in aliases:  # decided now, so an id taken earlier in this batch counts
@@ -201,7 +208,9 @@ class Processor:
         self, row: Any, payload: dict[str, Any], ids: list[Identifier], batch: _Batch, now: datetime, stamp: Any
     ) -> tuple[str, bool]:
         """Resolve one event and apply the outcome to the graph. Answers the profile that takes the
-        event, and whether the identifiers were settled (all known, one profile, nothing changed)."""
+        event, and whether its identifiers are now settled: every one of them in that profile's group,
+        none left out by a limit, so a message with the same identifiers would land on the same
+        profile without changing anything."""
         result = resolve(ids, self.graph, self.rules)
         target = result.target or self._new_profile(batch)
         for absorbed in result.absorb:
@@ -220,7 +229,7 @@ class Processor:
         for ident in result.attach:
             self.graph.attach(ident, target)
             batch.new_identifiers.append((ident.key, ident.type, ident.value, target, row.id, stamp))
-        settled = result.target is not None and not (result.attach or result.absorb or result.conflicts)
+        settled = result.anchor is not None and not result.conflicts
         if result.anchor is None or result.anchor in result.attach:
             return target, settled
         return self.graph.origin(result.anchor.key) or target, settled
