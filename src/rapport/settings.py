@@ -56,11 +56,11 @@ class Settings(BaseSettings):
     ingest_max_lag_s: float = Field(
         default=1.0,
         ge=0,
-        le=3600,
+        le=600,
         description="Hold new Tracking API requests while profiles lag this far behind acknowledged events; 0: never.",
     )
     ingest_hold_s: float = Field(
-        default=5.0, gt=0, le=60, description="Longest a request is held for the lag; then 429 with Retry-After."
+        default=5.0, gt=0, le=60, description="Longest a request is held for the lag; it is then taken anyway."
     )
     sqlite_cache_mib: int = Field(default=64, ge=2, le=4096, description="SQLite page cache per connection, MiB.")
     demo: bool = False

@@ -1,8 +1,9 @@
 """The Segment Tracking API: the routes official client libraries send to, unchanged.
 
 Answers follow what the SDKs expect: 200 when accepted, 400 for anything a retry cannot fix
-(SDKs retry other 4xx), 401 for an unknown write key, 429 with Retry-After when rate-limited or
-when the profiles have fallen too far behind (collect/backpressure.py).
+(SDKs retry other 4xx), 401 for an unknown write key, 429 with Retry-After when rate-limited.
+While the profiles lag too far behind, requests are held a while before they are taken
+(collect/backpressure.py).
 """
 
 from __future__ import annotations
@@ -105,14 +106,8 @@ async def _ingest(request: Request, batch: bool, type_hint: str | None) -> JSONR
         if source is not None:
             await _store(request, source, [], [Rejected(exc.code, exc.message, _preview(request, body))])
         raise ApiError(400, exc.code, exc.message) from None
-    gate = request.app.state.lag_gate
-    if gate is not None and not await gate.admit():
-        raise ApiError(
-            429,
-            "processing_behind",
-            "profiles are behind what was acknowledged; retry shortly (nothing of this request was stored)",
-            {"Retry-After": "1"},
-        )
+    if request.app.state.lag_gate is not None:  # backpressure: slows this client while profiles lag
+        await request.app.state.lag_gate.admit()
     wait = request.app.state.rate_limiter.take(source, max(1, len(messages)))
     if wait:
         seconds = max(1, int(wait + 0.999))

@@ -3,24 +3,29 @@
 Rapport promises that what a source had acknowledged is on the profile within a second. Under a
 load the processor cannot keep up with, that promise would silently stretch to minutes; instead
 the server holds new requests (they queue in the clients, as SDKs are built for) until the
-processor is back within `max_lag_s` of what this server acknowledged. A request held longer
-than `hold_s` is answered 429 with Retry-After, which every official SDK retries.
+processor is back within `max_lag_s` of what this server acknowledged. A request is held at most
+`hold_s` and then taken anyway: the gate slows producers, it never turns them away. Refusing would
+gain nothing (an accepted event is durable) and could cost data when the backlog is not theirs
+(a large `rapport import` ahead of them), since SDKs drop a batch after their last retry.
 
 The check costs nothing while the processor keeps up: the server remembers when it acknowledged
 each append and asks the database for the processor's offset only once the oldest unprocessed
 acknowledgement is older than `max_lag_s`, at most every `poll_s`.
 
 Backpressure is for a processor that is working. One whose offset has not moved for `stalled_s`
-while it was behind is taken as stopped (its supervisor restarts it): the gate then admits
-everything, since the log is durable and turning clients away would only risk their queues.
+while it was behind is taken as stopped (its supervisor restarts it), and so is one whose offset
+cannot be read: the gate then admits at once, since holding would only add latency.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import deque
 from collections.abc import Callable
+
+log = logging.getLogger("rapport.collect")
 
 
 class LagGate:
@@ -72,15 +77,19 @@ class LagGate:
         return self._behind_since is not None and now - self._behind_since > self.stalled_s
 
     async def admit(self) -> bool:
-        """Wait until the lag is within bounds; False when that took longer than `hold_s`."""
+        """Wait until the lag is within bounds, at most `hold_s`; answer whether it is."""
         now = time.monotonic()
         deadline = now + self.hold_s
         while self.lag_s(now) > self.max_lag_s:
-            await self._refresh(now)
+            try:
+                await self._refresh(now)
+            except Exception:  # noqa: BLE001 - an unreadable offset must not fail ingest
+                log.warning("backpressure: cannot read the processor's offset; admitting", exc_info=True)
+                return False
             now = time.monotonic()
-            if self.lag_s(now) <= self.max_lag_s or self.stalled(now):
+            if self.lag_s(now) <= self.max_lag_s:
                 return True
-            if now >= deadline:
+            if self.stalled(now) or now >= deadline:
                 return False
             await asyncio.sleep(self.poll_s)
             now = time.monotonic()

@@ -1,9 +1,10 @@
 """The processor as a child process of `rapport serve` and `rapport demo`, started again should it die.
 
 Ingest and processing then use one core each. A processor that died (a crash, the OOM killer)
-would leave the server acknowledging events that no profile shows, and, with backpressure, soon
-holding every request; so a watcher thread starts a new child a second later. The child stops by
-itself when its parent goes (profiles.processor.processor_process_main).
+would leave the server acknowledging events that no profile shows, and, with backpressure, holding
+every request; so a watcher thread starts a new child a second after it dies. A child that exits
+cleanly (code 0) was told to stop, by a signal to the whole process group, and is left alone. The
+child stops by itself when its parent goes (profiles.processor.processor_process_main).
 """
 
 from __future__ import annotations
@@ -68,8 +69,12 @@ class ProcessorChild:
             process = self._process
             assert process is not None
             process.join(timeout=0.5)
-            if process.is_alive() or self._stop.wait(self.restart_delay_s):
+            if process.is_alive():
                 continue
+            if process.exitcode == 0:  # it was asked to stop (a signal to the process group): so are we
+                return
+            if self._stop.wait(self.restart_delay_s):
+                return
             with self._lock:
                 if self._stop.is_set():
                     return
