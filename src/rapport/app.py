@@ -11,25 +11,20 @@ from fastapi import FastAPI
 from rapport.collect.api import router as tracking_router
 from rapport.collect.backpressure import LagGate
 from rapport.collect.log import LogWriter
-from rapport.collect.service import RateLimiter, SourceDirectory, read_offset
+from rapport.collect.service import RateLimiter, SourceDirectory
 from rapport.consent.api import public as unsubscribe_router
 from rapport.consent.api import router as consent_router
 from rapport.db.engine import Database, open_database
 from rapport.db.migrate import head_revision, is_up_to_date
 from rapport.errors import JSONResponse, error_response, install_error_handlers
 from rapport.profiles.api import router as profiles_router
-from rapport.profiles.processor import CONSUMER, run_processor
+from rapport.profiles.processor import applied_offset, run_processor
 from rapport.settings import Settings
 from rapport.web.pages import mount_console
 
 
 class SchemaOutOfDate(RuntimeError):
     pass
-
-
-def _processed(db: Database) -> int:
-    with db.read() as conn:
-        return read_offset(conn, CONSUMER)
 
 
 def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
@@ -47,7 +42,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         app.state.lag_gate = None
         if settings.processor != "off" and settings.ingest_max_lag_s > 0:
             app.state.lag_gate = LagGate(
-                lambda: _processed(database), settings.ingest_max_lag_s, settings.ingest_hold_s
+                lambda: applied_offset(database), settings.ingest_max_lag_s, settings.ingest_hold_s
             )
         stop = threading.Event()
         worker = None

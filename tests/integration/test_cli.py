@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
@@ -108,3 +109,14 @@ def test_import_jsonl_and_bad_arguments(monkeypatch, database_url, tmp_path):
         invoke(monkeypatch, database_url, "import", str(path), "--source", "shop", "--mapping", str(mapping)).exit_code
         == 2
     )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("RAPPORT_INGEST_MAX_LAG_S", "-1"), ("RAPPORT_INGEST_HOLD_S", "0"), ("RAPPORT_SQLITE_CACHE_MIB", "1")],
+)
+def test_out_of_range_tuning_settings_are_named_and_exit_2(monkeypatch, database_url, variable, value):
+    monkeypatch.setenv(variable, value)
+    result = invoke(monkeypatch, database_url, "migrate")
+    assert result.exit_code == 2
+    assert variable in result.output

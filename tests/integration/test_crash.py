@@ -15,10 +15,10 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import free_port
-from rapport.collect.service import create_source, read_offset
+from rapport.collect.service import create_source
 from rapport.collect.store import events
-from rapport.db.engine import Database, open_database
-from rapport.profiles.processor import CONSUMER
+from rapport.db.engine import open_database
+from rapport.profiles.processor import applied_offset
 from rapport.profiles.store import profile_events
 from rapport.settings import load_settings
 
@@ -63,12 +63,6 @@ def _sender(url: str, key: str, acked: list[str], stop: threading.Event, worker:
                 acked.extend(ids)
 
 
-def _processed(db: Database) -> int:
-    """The processor's offset: how much of the log is on profiles."""
-    with db.read() as conn:
-        return read_offset(conn, CONSUMER)
-
-
 def test_every_acknowledged_message_survives_sigkill(database_url, tmp_path):
     settings = load_settings(database_url=database_url)
     db = open_database(settings)
@@ -102,7 +96,7 @@ def test_every_acknowledged_message_survives_sigkill(database_url, tmp_path):
         assert not missing, f"{len(missing)} acknowledged messages lost"
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            offset = _processed(db)
+            offset = applied_offset(db)
             with db.read() as conn:
                 placed = sa.select(profile_events.c.event_id)
                 unplaced = conn.execute(sa.select(sa.func.count()).where(events.c.id.not_in(placed))).scalar()
@@ -151,7 +145,7 @@ def test_a_processor_that_dies_is_started_again_and_catches_up(database_url, tmp
         assert res.status_code == 200
         offset = res.json()["offset"]
         deadline = time.monotonic() + 30
-        while (done := _processed(db)) < offset and time.monotonic() < deadline:
+        while (done := applied_offset(db)) < offset and time.monotonic() < deadline:
             time.sleep(0.1)
         assert done >= offset, "the new processor did not apply the log"
         assert "starting it again" in log.read_text()

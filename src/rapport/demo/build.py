@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from rapport.access.service import create_token
 from rapport.collect.importer import ImportReport
-from rapport.collect.service import Source, create_source, log_head, read_offset
+from rapport.collect.service import Source, create_source, log_head
 from rapport.collect.store import dead_letters, events
 from rapport.db.engine import Database
 from rapport.demo.cdnow import Purchase, import_purchases, read_purchases
@@ -23,7 +23,7 @@ from rapport.demo.send import SendReport, send_plan
 from rapport.demo.stories import CALLS, EMAIL, MOBILE, WEB, plan_stories
 from rapport.identity.model import Identifier
 from rapport.identity.store import identifiers, merges, profiles
-from rapport.profiles.processor import CONSUMER
+from rapport.profiles.processor import applied_offset
 from rapport.profiles.service import find_by_identifier, load_profile
 
 SOURCES = (("store-pos", "store"), (WEB, "web"), (MOBILE, "mobile"), (EMAIL, "email"), (CALLS, "call_center"))
@@ -125,8 +125,7 @@ def wait_for_processor(db: Database, console: Console, timeout_s: float, stall_s
     ) as bar:
         task = bar.add_task("building profiles", total=head)
         while True:
-            with db.read() as conn:
-                done = read_offset(conn, CONSUMER)
+            done = applied_offset(db)
             bar.update(task, completed=min(done, head))
             if done >= head:
                 return

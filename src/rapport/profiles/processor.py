@@ -293,6 +293,12 @@ class Processor:
         bulk.executemany(conn, "UPDATE profiles SET channels = ? WHERE id = ?", changed)
 
 
+def applied_offset(db: Database) -> int:
+    """How much of the log is on profiles: the processor's committed offset."""
+    with db.read() as conn:
+        return read_offset(conn, CONSUMER)
+
+
 def _moment(value: Any) -> datetime:
     """A time as the driver gave it (stored text on SQLite) as an aware datetime."""
     if isinstance(value, datetime):

@@ -24,15 +24,10 @@ class ProcessorChild:
     def __init__(self, settings: Settings, restart_delay_s: float = 1.0) -> None:
         self.settings = settings
         self.restart_delay_s = restart_delay_s
-        self.restarts = 0
         self._process: BaseProcess | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()  # spawning and stopping never interleave
         self._watcher = threading.Thread(target=self._watch, name="rapport-processor-watch", daemon=True)
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process else None
 
     def start(self) -> ProcessorChild:
         with self._lock:
@@ -80,4 +75,3 @@ class ProcessorChild:
                     return
                 log.error("the processor exited (code %s); starting it again", process.exitcode)
                 self._process = self._spawn()
-                self.restarts += 1
