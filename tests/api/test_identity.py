@@ -282,8 +282,8 @@ def test_latest_trait_wins_by_event_time_with_its_source(client, make_source, ad
     assert profile["trait_sources"]["city"]["channel"] == "store"
 
 
-def test_a_pair_settled_before_an_undo_is_resolved_afresh_after_it(client, source, admin_headers):
-    """The processor remembers id pairs whose identifiers are joined; an undo must make it forget."""
+def _merge_app_into_kim(client, source, admin_headers) -> dict:
+    """kim signs in on a phone app used anonymously so far: the app's profile merges into kim's."""
     send_batch(
         client,
         source,
@@ -296,20 +296,45 @@ def test_a_pair_settled_before_an_undo_is_resolved_afresh_after_it(client, sourc
         profile_by(client, admin_headers, "anonymous_id:app-1")["id"]
         != profile_by(client, admin_headers, "user_id:kim")["id"]
     )
-    signed_in = {"type": "track", "userId": "kim", "anonymousId": "app-1", "event": "Signed In"}
-    send_batch(client, source, [signed_in])  # joins the app profile to kim's
-    send_batch(client, source, [{**signed_in, "event": "Viewed"}])  # the pair is settled now
+    send_batch(client, source, [SIGNED_IN])  # joins the app profile to kim's
+    send_batch(client, source, [{**SIGNED_IN, "event": "Viewed"}])  # the pair is settled now
     kim = profile_by(client, admin_headers, "user_id:kim")
     assert "anonymous_id:app-1" in identifiers_of(kim) and kim["event_count"] == 4
     [merge] = client.get(f"/api/v1/profiles/{kim['id']}/merges", headers=admin_headers).json()["items"]
-    assert client.post(f"/api/v1/merges/{merge['id']}/undo", headers=admin_headers).status_code == 200
-    assert "anonymous_id:app-1" not in identifiers_of(profile_by(client, admin_headers, "user_id:kim"))
+    return merge
 
-    send_batch(client, source, [{**signed_in, "event": "Viewed Again"}])
+
+SIGNED_IN = {"type": "track", "userId": "kim", "anonymousId": "app-1", "event": "Signed In"}
+
+
+def test_an_undone_merge_is_not_made_again(client, source, admin_headers):
+    """Staff split two profiles on purpose: the message that joined them must not join them again."""
+    merge = _merge_app_into_kim(client, source, admin_headers)
+    assert client.post(f"/api/v1/merges/{merge['id']}/undo", headers=admin_headers).status_code == 200
+    app = profile_by(client, admin_headers, "anonymous_id:app-1")
+    assert app["id"] == merge["absorbed_id"] and app["event_count"] == 1
+
+    send_batch(client, source, [{**SIGNED_IN, "event": "Viewed Again"}, {**SIGNED_IN, "event": "Viewed Once More"}])
     kim = profile_by(client, admin_headers, "user_id:kim")
+    assert "anonymous_id:app-1" not in identifiers_of(kim)
+    assert kim["event_count"] == 5, "the events go to the profile of their strongest identifier"
+    assert profile_by(client, admin_headers, "anonymous_id:app-1") == app
     history = client.get(f"/api/v1/profiles/{kim['id']}/merges", headers=admin_headers).json()["items"]
-    assert "anonymous_id:app-1" in identifiers_of(kim), "the message was placed from a stale cache"
-    assert len(history) == 2 and history[0]["undone_at"] is None
+    assert [m["id"] for m in history] == [merge["id"]] and history[0]["undone_at"]
+
+    # Either side may still merge with someone else.
+    send_batch(client, source, [{"type": "track", "userId": "kim", "anonymousId": "tablet-1", "event": "Viewed"}])
+    send_batch(client, source, [{"type": "page", "anonymousId": "tablet-1", "name": "Home"}])
+    assert "anonymous_id:tablet-1" in identifiers_of(profile_by(client, admin_headers, "user_id:kim"))
+
+
+def test_the_processor_forgets_what_it_cached_before_an_undo(client, source, admin_headers):
+    merge = _merge_app_into_kim(client, source, admin_headers)
+    assert client.post(f"/api/v1/merges/{merge['id']}/undo", headers=admin_headers).status_code == 200
+    # A cache from before the undo would still show the app profile as kim's and give it the email.
+    send_batch(client, source, [{"type": "identify", "anonymousId": "app-1", "traits": {"email": "k2@example.com"}}])
+    assert profile_by(client, admin_headers, "email:k2@example.com")["id"] == merge["absorbed_id"]
+    assert "email:k2@example.com" not in identifiers_of(profile_by(client, admin_headers, "user_id:kim"))
 
 
 def test_a_pair_settled_before_an_erasure_starts_a_new_profile_after_it(client, source, admin_headers):

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from rapport.identity.model import Identifier
-from rapport.identity.store import graph_version, identifiers, profiles
+from rapport.identity.store import graph_version, identifiers, merges, profiles
 
 CHUNK = 500
 MAX_CACHED = 1_000_000
@@ -47,6 +47,8 @@ class CachedGraph:
         self._canonical: dict[str, str] = {}
         self._absorbed_into: dict[str, str] = {}
         self._limited: dict[str, dict[str, set[str]]] = {}
+        self._apart: dict[str, set[str]] = {}  # canonical id -> profiles its group must not join
+        self._any_undone: bool | None = None  # whether any merge was ever undone; most graphs: none
         # id pair (see identity.model.id_pair) -> the profile its messages go to, for pairs whose
         # identifiers are all known and joined: only an undo or an erasure (a new version) changes that.
         self.settled: dict[tuple[str | None, str | None], str] = {}
@@ -67,6 +69,9 @@ class CachedGraph:
     def limited_values(self, canonical_id: str) -> dict[str, set[str]]:
         return self._limited.get(canonical_id, {})
 
+    def kept_apart(self, canonical_id: str) -> set[str]:
+        return self._apart.get(canonical_id, set())
+
     # changes made by the processor
     def add_profile(self, profile_id: str) -> None:
         self._canonical[profile_id] = profile_id
@@ -82,6 +87,8 @@ class CachedGraph:
         merged = self._limited.setdefault(survivor, {})
         for kind, values in self._limited.pop(absorbed, {}).items():
             merged.setdefault(kind, set()).update(values)
+        if apart := self._apart.pop(absorbed, None):
+            self._apart.setdefault(survivor, set()).update(apart)
 
     def preload(self, conn: Connection, keys: Iterable[str]) -> None:
         """Load what the batch will ask about, in a few queries rather than one per event."""
@@ -98,12 +105,13 @@ class CachedGraph:
         for chunk in _chunks(unknown):
             rows = conn.execute(sa.select(profiles.c.id, profiles.c.canonical_id).where(profiles.c.id.in_(chunk)))
             self._canonical.update({pid: canon for pid, canon in rows})
-        self._load_limited(conn, {self.canonical(pid) for pid in found.values()})
-
-    def _load_limited(self, conn: Connection, canonicals: set[str]) -> None:
-        todo = sorted(c for c in canonicals if c not in self._limited)
+        todo = sorted({c for pid in found.values() if (c := self.canonical(pid)) not in self._limited})
         for c in todo:
             self._limited[c] = {}
+        self._load_limited(conn, todo)
+        self._load_apart(conn, todo)
+
+    def _load_limited(self, conn: Connection, todo: list[str]) -> None:
         if not self.limited_types:
             return
         for chunk in _chunks(todo):
@@ -114,3 +122,20 @@ class CachedGraph:
             )
             for canon, kind, value in rows:
                 self._limited[canon].setdefault(kind, set()).add(value)
+
+    def _load_apart(self, conn: Connection, todo: list[str]) -> None:
+        """The undone merges of the groups' members: each keeps its group from the other side."""
+        if self._any_undone is None:
+            found = conn.execute(sa.select(merges.c.id).where(merges.c.undone_at.is_not(None)).limit(1)).first()
+            self._any_undone = found is not None
+        if not self._any_undone:
+            return
+        for side, other in ((merges.c.survivor_id, merges.c.absorbed_id), (merges.c.absorbed_id, merges.c.survivor_id)):
+            for chunk in _chunks(todo):
+                rows = conn.execute(
+                    sa.select(profiles.c.canonical_id, other)
+                    .select_from(merges.join(profiles, profiles.c.id == side))
+                    .where(profiles.c.canonical_id.in_(chunk), merges.c.undone_at.is_not(None))
+                )
+                for canon, apart in rows:
+                    self._apart.setdefault(canon, set()).add(apart)

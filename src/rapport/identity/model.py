@@ -172,13 +172,17 @@ class GraphView(Protocol):
     def limited_values(self, canonical_id: str) -> dict[str, set[str]]:
         """The values of each limited identifier type across the canonical profile's members."""
 
+    def kept_apart(self, canonical_id: str) -> set[str]:
+        """Profiles the canonical profile's group must not merge with: the other side of every merge
+        of its members that staff undid."""
+
 
 @dataclass
 class Resolution:
     target: str | None  # the canonical profile the event joins; None: a new profile
     attach: list[Identifier]  # identifiers new to the graph, for the target
     absorb: list[str]  # canonical profiles to merge into the target
-    conflicts: list[Identifier]  # identifiers left out because joining would break a limit
+    conflicts: list[Identifier]  # identifiers left out: joining would break a limit or an undo
     anchor: Identifier | None  # the strongest identifier kept; its holder takes the event
 
 
@@ -191,6 +195,10 @@ def _union(a: Mapping[str, set[str]], b: Mapping[str, set[str]]) -> dict[str, se
     for kind, values in b.items():
         out.setdefault(kind, set()).update(values)
     return out
+
+
+def _apart(owner: str, joined: list[str | None], graph: GraphView) -> bool:
+    return any(graph.canonical(p) in joined for p in graph.kept_apart(owner))
 
 
 def resolve(identifiers: list[Identifier], graph: GraphView, rules: IdentityRules) -> Resolution:
@@ -214,7 +222,7 @@ def resolve(identifiers: list[Identifier], graph: GraphView, rules: IdentityRule
             result.anchor = result.anchor or ident
             continue
         tentative = _union(held, graph.limited_values(owner))
-        if not _fits(tentative, rules.limits):
+        if not _fits(tentative, rules.limits) or _apart(owner, [target, *result.absorb], graph):
             result.conflicts.append(ident)
             continue
         held = tentative

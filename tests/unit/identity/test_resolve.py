@@ -15,9 +15,12 @@ RULES = IdentityRules(blocked_values=frozenset({"null", "0", "anonymous"}), limi
 
 
 class Graph:
-    def __init__(self, holders: dict[str, str], canonical: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, holders: dict[str, str], canonical: dict[str, str] | None = None, apart: dict[str, set[str]] | None = None
+    ) -> None:
         self.holders = holders
         self.canon = canonical or {}
+        self.apart = apart or {}
 
     def origin(self, key):
         return self.holders.get(key)
@@ -32,6 +35,9 @@ class Graph:
             if k.startswith("user_id:") and self.canonical(p) == canonical_id
         }
         return {"user_id": values} if values else {}
+
+    def kept_apart(self, canonical_id):
+        return self.apart.get(canonical_id, set())
 
 
 def ids(*keys):
@@ -111,3 +117,25 @@ def test_normalizers_reject_junk():
     assert normalize_email("not-an-email") is None and normalize_email(None) is None
     assert normalize_phone("12", "US") is None and normalize_phone(True, "US") is None
     assert normalize_phone("020 7946 0958", "GB") == "+442079460958"
+
+
+def test_profiles_whose_merge_was_undone_are_kept_apart():
+    graph = Graph({"email:a@b.co": "E", "anonymous_id:dev": "D"}, apart={"E": {"D"}, "D": {"E"}})
+    r = resolve(ids("email:a@b.co", "anonymous_id:dev"), graph, RULES)
+    assert (r.target, r.absorb, [i.key for i in r.conflicts]) == ("E", [], ["anonymous_id:dev"])
+    assert r.anchor.key == "email:a@b.co"
+
+
+def test_kept_apart_holds_for_what_either_side_merged_with_later():
+    # D was split from E; D has since absorbed M, and E shows as S now: M's and S's ids still do not join.
+    graph = Graph(
+        {"email:a@b.co": "E", "anonymous_id:m": "M"}, canonical={"E": "S", "M": "D"}, apart={"D": {"E"}, "S": {"D"}}
+    )
+    r = resolve(ids("email:a@b.co", "anonymous_id:m"), graph, RULES)
+    assert (r.target, r.absorb, [i.key for i in r.conflicts]) == ("S", [], ["anonymous_id:m"])
+
+
+def test_a_third_profile_still_merges_with_either_side():
+    graph = Graph({"email:a@b.co": "E", "phone:+14155550123": "P"}, apart={"E": {"D"}})
+    r = resolve(ids("email:a@b.co", "phone:+14155550123"), graph, RULES)
+    assert (r.target, r.absorb, r.conflicts) == ("E", ["P"], [])
