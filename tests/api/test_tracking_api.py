@@ -324,6 +324,17 @@ def test_values_no_store_can_hold_are_dead_lettered_not_500(client, source, db, 
     assert _count(db, dead_letters) == 2
 
 
+def test_text_that_spells_a_nul_escape_is_kept(client, source, db):
+    """Only a real NUL is refused: a backslash followed by "u0000" is ordinary text (a Windows path)."""
+    message = {"type": "track", "userId": "u", "event": "A", "properties": {"path": "C:\\u0000", "b": "\\\\u0000"}}
+    res = send_batch(client, source, [message])
+    assert res.status_code == 200 and res.json()["accepted"] == 1 and not res.json().get("problems"), res.text
+    with db.read() as conn:
+        [payload] = conn.execute(sa.select(events.c.payload)).scalars().all()
+    assert payload["properties"] == {"path": "C:\\u0000", "b": "\\\\u0000"}
+    assert _count(db, dead_letters) == 0
+
+
 def test_requests_are_held_while_profiles_lag_then_taken(client, source, db):
     assert send_batch(client, source, [{"type": "track", "userId": "u", "event": "A"}]).status_code == 200
     before = _count(db, events)
