@@ -3,7 +3,8 @@
 Ingest and processing then use one core each. A processor that died (a crash, the OOM killer)
 would leave the server acknowledging events that no profile shows, and, with backpressure, holding
 every request; so a watcher thread starts a new child a second after it dies. A child that exits
-cleanly (code 0) was told to stop, by a signal to the whole process group, and is left alone. The
+cleanly (code 0), or that a SIGTERM or SIGINT ended before its handlers were set, was told to stop,
+by a signal to the whole process group, and is left alone. The
 child stops by itself when its parent goes (profiles.processor.processor_process_main).
 """
 
@@ -12,12 +13,17 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 from multiprocessing.process import BaseProcess
 
 from rapport.settings import Settings
 
 log = logging.getLogger("rapport.processor")
+
+
+# Exit codes of a child told to stop: its own clean exit, or the signal itself while it was starting.
+STOPPED = (0, -signal.SIGTERM, -signal.SIGINT)
 
 
 class ProcessorChild:
@@ -66,7 +72,7 @@ class ProcessorChild:
             process.join(timeout=0.5)
             if process.is_alive():
                 continue
-            if process.exitcode == 0:  # it was asked to stop (a signal to the process group): so are we
+            if process.exitcode in STOPPED:  # it was asked to stop (a signal to the process group): so are we
                 return
             if self._stop.wait(self.restart_delay_s):
                 return

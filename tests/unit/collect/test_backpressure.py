@@ -87,16 +87,17 @@ def test_gives_up_after_the_hold_time():
 
 def test_a_processor_that_stopped_moving_no_longer_holds_ingest():
     processor = FakeProcessor(done=3)
-    gate = LagGate(processor, max_lag_s=0.01, hold_s=0.1, poll_s=0.01, stalled_s=0.3)
+    # Timings far apart (held 0.5 s, against "at once" under 0.25 s) so a slow machine cannot blur them.
+    gate = LagGate(processor, max_lag_s=0.01, hold_s=0.5, poll_s=0.01, stalled_s=0.8)
     gate.acknowledged(5)
     time.sleep(0.02)
     started = time.monotonic()
     assert not asyncio.run(gate.admit())  # behind, but not yet for stalled_s: held for hold_s
-    assert time.monotonic() - started >= 0.1
-    time.sleep(0.3)
+    assert time.monotonic() - started >= 0.5
+    time.sleep(0.4)
     started = time.monotonic()
     assert not asyncio.run(gate.admit())  # no progress for stalled_s: taken as stopped, let through at once
-    assert time.monotonic() - started < 0.1
+    assert time.monotonic() - started < 0.25
     processor.done = 4  # it moves again (restarted): held again while it is behind
     time.sleep(0.02)  # what the gate knows is at most poll_s old
     assert not asyncio.run(gate.admit())
