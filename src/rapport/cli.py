@@ -170,6 +170,35 @@ def demo(
     run_demo(database=database, port=port, customers=customers, console=out)
 
 
+@app.command("unsubscribe-mail")
+def unsubscribe_mail(
+    file: Annotated[
+        Path | None, typer.Argument(dir_okay=False, help="One email (RFC 5322); standard input if left out.")
+    ] = None,
+) -> None:
+    """Act on a mail sent to the `mailto:` unsubscribe address; for a mail server to pipe it to.
+
+    Exit codes follow sysexits, as MTAs read them: 65 bounces a mail that is no valid request, 75
+    makes the server try again later (the database could not be reached), 0 means withdrawn."""
+    import sys
+
+    import sqlalchemy as sa
+
+    from rapport.consent.unsubscribe import unsubscribe_by_mail
+    from rapport.errors import ApiError
+
+    raw = file.read_bytes() if file else sys.stdin.buffer.read()
+    try:
+        target = unsubscribe_by_mail(_database(migrate=False), raw)
+    except ApiError as exc:
+        err.print(f"not an unsubscribe request: {exc.message}")
+        raise typer.Exit(65) from None
+    except (sa.exc.OperationalError, typer.Exit) as exc:  # a bad setting or an old schema is said above
+        err.print(f"cannot record it now; try again later: {getattr(exc, 'orig', '') or 'see above'}")
+        raise typer.Exit(75) from None
+    out.print(f"{target.contact_point}: {target.purpose} by {target.channel} withdrawn")
+
+
 @admin.command("create-source")
 def create_source_command(
     name: str,

@@ -6,10 +6,14 @@ import io
 import re
 import sqlite3
 import zipfile
+from email.message import EmailMessage
+from urllib.parse import parse_qs
 
 import pytest
+from typer.testing import CliRunner
 
 from factories import basic_auth, profile_by, send_batch
+from rapport.cli import app as cli
 from rapport.db.registry import REGISTRY
 from rapport.db.tables import metadata
 
@@ -85,6 +89,41 @@ def test_marketing_email_carries_unsubscribe_headers_and_one_click_suppresses_ne
     after = marketing(client, admin_headers, grace, "Second try")
     assert after["status"] == "suppressed" and "withdrawn" in after["reason"]
     assert len(smtp.messages) == 1
+
+
+def _mail_to(mailto: str, sender: str) -> bytes:
+    """The mail a client writes when its user follows a `mailto:` link (RFC 6068)."""
+    address, _, query = mailto.removeprefix("mailto:").partition("?")
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = sender, address, parse_qs(query)["subject"][0]
+    mail.set_content("Sent from my phone")
+    return mail.as_bytes()
+
+
+def test_a_mail_to_the_unsubscribe_address_withdraws_at_once(
+    client, admin_headers, grace, smtp, database_url, monkeypatch
+):
+    grant_marketing(client, admin_headers, grace)
+    assert marketing(client, admin_headers, grace)["status"] == "sent"
+    mailto = re.findall(r"<([^>]+)>", smtp.messages[0]["List-Unsubscribe"])[1]
+    monkeypatch.setenv("RAPPORT_DATABASE_URL", database_url)  # as the mail server's pipe runs it
+
+    result = CliRunner().invoke(cli, ["unsubscribe-mail"], input=_mail_to(mailto, EMAIL))
+    assert result.exit_code == 0, result.output
+    assert f"{EMAIL}: marketing by email withdrawn" in result.output
+    after = marketing(client, admin_headers, grace, "Second try")
+    assert after["status"] == "suppressed" and "withdrawn" in after["reason"]
+    ledger = client.get(f"/api/v1/profiles/{grace}/consents", headers=admin_headers).json()["history"]
+    assert ledger[-1]["status"] == "withdrawn" and ledger[-1]["source"] == "unsubscribe-mail:email"
+
+    # What is no request bounces (65), so the sender learns; a tampered token withdraws nothing.
+    tampered = mailto.replace("subject=unsubscribe%20", "subject=unsubscribe%20x")
+    for raw in (b"Subject: hello\n\nplease stop\n", _mail_to(tampered, EMAIL)):
+        result = CliRunner().invoke(cli, ["unsubscribe-mail"], input=raw)
+        assert result.exit_code == 65, result.output
+    # A database that cannot be reached keeps the mail queued (75) rather than bouncing it.
+    monkeypatch.setenv("RAPPORT_DATABASE_URL", "sqlite:////nonexistent-dir/rapport.db")
+    assert CliRunner().invoke(cli, ["unsubscribe-mail"], input=_mail_to(mailto, EMAIL)).exit_code == 75
 
 
 def test_one_click_accepts_multipart_and_rejects_tampering(client, admin_headers, grace, smtp):
