@@ -59,11 +59,29 @@ def _unique(accepted: list[Accepted]) -> list[Accepted]:
     return unique
 
 
-def _append_sqlite(conn: Connection, source_id: int, messages: list[Accepted]) -> list[int]:
+@dataclass
+class _Prepared:
+    """An append with everything computed that needs no transaction: encoded while no lock is held."""
+
+    source_id: int
+    accepted: list[Accepted]
+    rejected: list[Rejected]
+    unique: list[Accepted]
+    sqlite_chunks: list[tuple[str, list[Any]]] | None = None  # (multi-row INSERT, its parameters)
+
+
+def _prepare(source_id: int, accepted: list[Accepted], rejected: list[Rejected], dialect: str) -> _Prepared:
+    unique = _unique(accepted)
+    prepared = _Prepared(source_id, accepted, rejected, unique)
+    if dialect == "sqlite" and unique:
+        prepared.sqlite_chunks = _sqlite_chunks(source_id, unique)
+    return prepared
+
+
+def _sqlite_chunks(source_id: int, messages: list[Accepted]) -> list[tuple[str, list[Any]]]:
     """The ingest hot path on SQLite: one multi-row INSERT per chunk on the driver's cursor, which
     halves the per-event cost of going through SQLAlchemy's per-value processing (bench/ingest_parts.py)."""
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    new_ids: list[int] = []
+    chunks = []
     received: datetime | None = None
     received_text = ""
     for start in range(0, len(messages), SQLITE_ROWS_PER_INSERT):
@@ -79,20 +97,31 @@ def _append_sqlite(conn: Connection, source_id: int, messages: list[Accepted]) -
             + ",".join(["(?,?,?,?,?,?,?)"] * len(chunk))
             + " ON CONFLICT (source_id, message_id) DO NOTHING RETURNING id"
         )
+        chunks.append((sql, params))
+    return chunks
+
+
+def _run_sqlite(conn: Connection, chunks: list[tuple[str, list[Any]]]) -> list[int]:
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    new_ids: list[int] = []
+    for sql, params in chunks:
         new_ids += [row[0] for row in cursor.execute(sql, params).fetchall()]
     return new_ids
 
 
 def append_messages(conn: Connection, source_id: int, accepted: list[Accepted], rejected: list[Rejected]) -> Appended:
     """Append in the caller's transaction; a messageId already in the log for this source is skipped."""
-    unique = _unique(accepted)
-    if conn.dialect.name == "sqlite" and unique:
-        new_ids = _append_sqlite(conn, source_id, unique)
+    return _append(conn, _prepare(source_id, accepted, rejected, conn.dialect.name))
+
+
+def _append(conn: Connection, prepared: _Prepared) -> Appended:
+    if prepared.sqlite_chunks is not None:
+        new_ids = _run_sqlite(conn, prepared.sqlite_chunks)
     else:
-        new_ids = _append_portable(conn, source_id, unique)
-    _dead_letters(conn, source_id, rejected)
+        new_ids = _append_portable(conn, prepared.source_id, prepared.unique)
+    _dead_letters(conn, prepared.source_id, prepared.rejected)
     offset = max(new_ids) if new_ids else _last_offset(conn)
-    return Appended(len(new_ids), len(accepted) - len(new_ids), offset)
+    return Appended(len(new_ids), len(prepared.accepted) - len(new_ids), offset)
 
 
 def _append_portable(conn: Connection, source_id: int, messages: list[Accepted]) -> list[int]:
@@ -175,8 +204,10 @@ class LogWriter:
 
     def _commit(self, group: list[_Job]) -> None:
         try:
+            # Encoded before the write lock is taken: the processor waits for it meanwhile.
+            prepared = [_prepare(j.source_id, j.accepted, j.rejected, self.db.dialect) for j in group]
             with self.db.write(lock=LOG_LOCK) as conn:
-                results = [append_messages(conn, j.source_id, j.accepted, j.rejected) for j in group]
+                results = [_append(conn, p) for p in prepared]
         except Exception as exc:  # noqa: BLE001 - every waiting request must learn of the failure
             if len(group) > 1:  # one bad request must not fail the others: commit them one by one
                 for j in group:

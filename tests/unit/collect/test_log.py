@@ -31,7 +31,7 @@ def _messages(n: int, prefix: str) -> list:
 
 def test_fast_and_portable_paths_store_identical_rows(db, source):
     with db.write() as conn:
-        fast = log._append_sqlite(conn, source.id, _messages(3, "a")) if db.dialect == "sqlite" else []
+        fast = log._run_sqlite(conn, log._sqlite_chunks(source.id, _messages(3, "a"))) if db.dialect == "sqlite" else []
         portable = log._append_portable(conn, source.id, _messages(3, "b"))
     with db.read() as conn:
         rows = {r.message_id: r for r in conn.execute(sa.select(events))}
