@@ -191,10 +191,10 @@ def unsubscribe_mail(
     try:
         target = unsubscribe_by_mail(_database(migrate=False), raw)
     except ApiError as exc:
-        err.print(f"not an unsubscribe request: {exc.message}")
+        err.print(f"not an unsubscribe request: {exc.message}", markup=False)
         raise typer.Exit(65) from None
     except (sa.exc.OperationalError, typer.Exit) as exc:  # a bad setting or an old schema is said above
-        err.print(f"cannot record it now; try again later: {getattr(exc, 'orig', '') or 'see above'}")
+        err.print(f"cannot record it now; try again later: {getattr(exc, 'orig', '') or 'see above'}", markup=False)
         raise typer.Exit(75) from None
     out.print(f"{target.contact_point}: {target.purpose} by {target.channel} withdrawn")
 
