@@ -173,7 +173,10 @@ def demo(
 @app.command("unsubscribe-mail")
 def unsubscribe_mail(
     file: Annotated[
-        Path | None, typer.Argument(dir_okay=False, help="One email (RFC 5322); standard input if left out.")
+        Path | None,
+        typer.Argument(
+            exists=True, dir_okay=False, readable=True, help="One email (RFC 5322); standard input if left out."
+        ),
     ] = None,
 ) -> None:
     """Act on a mail sent to the `mailto:` unsubscribe address; for a mail server to pipe it to.

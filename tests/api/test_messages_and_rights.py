@@ -101,7 +101,7 @@ def _mail_to(mailto: str, sender: str) -> bytes:
 
 
 def test_a_mail_to_the_unsubscribe_address_withdraws_at_once(
-    client, admin_headers, grace, smtp, database_url, monkeypatch
+    client, admin_headers, grace, smtp, database_url, monkeypatch, tmp_path
 ):
     grant_marketing(client, admin_headers, grace)
     assert marketing(client, admin_headers, grace)["status"] == "sent"
@@ -121,6 +121,12 @@ def test_a_mail_to_the_unsubscribe_address_withdraws_at_once(
     for raw in (b"Subject: hello\n\nplease stop\n", _mail_to(tampered, EMAIL)):
         result = CliRunner().invoke(cli, ["unsubscribe-mail"], input=raw)
         assert result.exit_code == 65, result.output
+    # The mail as a file works as standard input does; a file that is not there is named, not a traceback.
+    mail_file = tmp_path / "request.eml"
+    mail_file.write_bytes(_mail_to(mailto, EMAIL))
+    assert CliRunner().invoke(cli, ["unsubscribe-mail", str(mail_file)]).exit_code == 0  # idempotent
+    missing = CliRunner().invoke(cli, ["unsubscribe-mail", str(tmp_path / "nope.eml")])
+    assert missing.exit_code == 2 and "does not exist" in missing.output
     # A database that cannot be reached keeps the mail queued (75) rather than bouncing it.
     monkeypatch.setenv("RAPPORT_DATABASE_URL", "sqlite:////nonexistent-dir/rapport.db")
     assert CliRunner().invoke(cli, ["unsubscribe-mail"], input=_mail_to(mailto, EMAIL)).exit_code == 75

@@ -64,7 +64,7 @@ class _Prepared:
     """An append with everything computed that needs no transaction: encoded while no lock is held."""
 
     source_id: int
-    accepted: list[Accepted]
+    received: int  # messages accepted, duplicates included: those not stored are counted as duplicates
     rejected: list[Rejected]
     unique: list[Accepted]
     sqlite_chunks: list[tuple[str, list[Any]]] | None = None  # (multi-row INSERT, its parameters)
@@ -72,7 +72,7 @@ class _Prepared:
 
 def _prepare(source_id: int, accepted: list[Accepted], rejected: list[Rejected], dialect: str) -> _Prepared:
     unique = _unique(accepted)
-    prepared = _Prepared(source_id, accepted, rejected, unique)
+    prepared = _Prepared(source_id, len(accepted), rejected, unique)
     if dialect == "sqlite" and unique:
         prepared.sqlite_chunks = _sqlite_chunks(source_id, unique)
     return prepared
@@ -121,7 +121,7 @@ def _append(conn: Connection, prepared: _Prepared) -> Appended:
         new_ids = _append_portable(conn, prepared.source_id, prepared.unique)
     _dead_letters(conn, prepared.source_id, prepared.rejected)
     offset = max(new_ids) if new_ids else _last_offset(conn)
-    return Appended(len(new_ids), len(prepared.accepted) - len(new_ids), offset)
+    return Appended(len(new_ids), prepared.received - len(new_ids), offset)
 
 
 def _append_portable(conn: Connection, source_id: int, messages: list[Accepted]) -> list[int]:
