@@ -87,9 +87,9 @@ def iso(value: datetime) -> str:
     """ISO 8601 in UTC with a `Z` (microseconds only when there are some, as `isoformat` writes)."""
     if value.tzinfo is not UTC:  # parse_timestamp's values are UTC already
         value = value.astimezone(UTC)
-    # Formatting a naive value is twice as fast as an aware one (its offset is formatted in Python
-    # code); this runs twice per ingested message.
-    return value.replace(tzinfo=None).isoformat() + "Z"
+    # orjson writes the same text as `isoformat` in a fourth of the time (no `replace()` copy, no
+    # offset formatted in Python code); this runs twice per ingested message.
+    return orjson.dumps(value, option=orjson.OPT_UTC_Z)[1:-1].decode()
 
 
 def read_envelope(body: Any, received_at: datetime, batch: bool) -> tuple[Envelope, list[Any]]:

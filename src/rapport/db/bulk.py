@@ -22,7 +22,11 @@ def sqlite_time(value: datetime) -> str:
     Fixed width (always with microseconds), so stored moments also compare correctly as text."""
     if value.tzinfo is not UTC:  # parse_timestamp's and utcnow's values are UTC already
         value = value.astimezone(UTC)
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds")  # naive: formats twice as fast
+    # From orjson's ISO text, which it writes in C: `"YYYY-MM-DDTHH:MM:SS[.ffffff]Z"`, quotes included.
+    # Half the time of `isoformat` on this hot path (once per ingested event and per timeline row).
+    text = orjson.dumps(value, option=orjson.OPT_UTC_Z)
+    fraction = text[20:27] if value.microsecond else b".000000"
+    return (text[1:11] + b" " + text[12:20] + fraction).decode()
 
 
 @dataclass(frozen=True, slots=True)

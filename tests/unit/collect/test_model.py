@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from rapport.collect.model import Accepted, Envelope, EnvelopeError, Rejected, normalize_message, read_envelope
+from rapport.collect.model import Accepted, Envelope, EnvelopeError, Rejected, iso, normalize_message, read_envelope
+from rapport.db.bulk import sqlite_time
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 ENV = Envelope({}, {}, None, NOW)
@@ -25,6 +26,21 @@ def test_skew_correction_uses_message_sent_at_over_batch():
     assert isinstance(result, Accepted)
     assert result.timestamp == NOW - timedelta(seconds=10)
 
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2026, 6, 1, 12, 0, 0, 37000, tzinfo=UTC),
+        datetime(2026, 6, 1, 12, 0, tzinfo=UTC),  # no fraction: written without one, as isoformat does
+        datetime(2026, 6, 1, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=-7))),  # the next day in UTC
+        datetime(999, 1, 2, 3, 4, 5, 6, tzinfo=UTC),  # years below 1000 keep four digits
+    ],
+)
+def test_times_are_written_as_isoformat_writes_them_in_utc(moment):
+    utc = moment.astimezone(UTC).replace(tzinfo=None)
+    assert iso(moment) == utc.isoformat() + "Z"
+    assert sqlite_time(moment) == utc.isoformat(" ", "microseconds")  # what SQLAlchemy stores on SQLite
 
 def test_naive_timestamps_are_utc():
     result = normalize_message({"type": "page", "anonymousId": "a", "timestamp": "2026-01-01T00:00:00"}, ENV)
