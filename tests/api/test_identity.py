@@ -353,3 +353,82 @@ def test_a_pair_settled_before_an_erasure_starts_a_new_profile_after_it(client, 
     assert fresh is not None and fresh["id"] != erased["id"] and fresh["event_count"] == 1
     timeline = client.get(f"/api/v1/profiles/{fresh['id']}/timeline", headers=admin_headers).json()["items"]
     assert [e["event"] for e in timeline] == ["Came Back"]
+
+
+def _staff_merge(client, headers, survivor, absorbed, reason="same person: confirmed on the phone"):
+    body = {"survivor_id": survivor, "absorbed_id": absorbed, "reason": reason}
+    return client.post("/api/v1/merges", json=body, headers=headers)
+
+
+def test_staff_join_profiles_kept_apart_on_purpose_and_can_split_them_again(client, source, admin_headers):
+    """An undo keeps two profiles apart; a staff merge is how they become one again, audited and undoable."""
+    undone = _merge_app_into_kim(client, source, admin_headers)
+    assert client.post(f"/api/v1/merges/{undone['id']}/undo", headers=admin_headers).status_code == 200
+    kim_id, app_id = undone["survivor_id"], undone["absorbed_id"]
+    send_batch(client, source, [{"type": "track", "anonymousId": "app-1", "event": "Application Opened"}])
+    assert profile_by(client, admin_headers, "anonymous_id:app-1")["id"] == app_id  # the processor has cached that
+
+    res = _staff_merge(client, admin_headers, kim_id, app_id)
+    assert res.status_code == 201, res.text
+    merge = res.json()
+    assert (merge["survivor_id"], merge["absorbed_id"]) == (kim_id, app_id)
+    assert merge["made_by"].startswith("staff:") and merge["identifiers"] == [] and merge["event_id"] is None
+    app = profile_by(client, admin_headers, "anonymous_id:app-1")
+    assert app["id"] == kim_id and "user_id:kim" in identifiers_of(app) and app["event_count"] == 5
+
+    # The processor sees the merge at once: the group holds kim's user id, so a second one stays out.
+    send_batch(client, source, [{"type": "identify", "anonymousId": "app-1", "userId": "kim-2"}])
+    assert profile_by(client, admin_headers, "user_id:kim-2")["id"] != kim_id
+    # The message that linked them is now at home there; it makes no merge of its own.
+    send_batch(client, source, [{**SIGNED_IN, "event": "Viewed Again"}])
+    kim = profile_by(client, admin_headers, "user_id:kim")
+    assert kim["event_count"] == 6 and app_id in kim["merged_profiles"]
+    history = client.get(f"/api/v1/profiles/{kim_id}/merges", headers=admin_headers).json()["items"]
+    assert [(m["id"], m["made_by"], m["undone_at"] is None) for m in history] == [
+        (merge["id"], merge["made_by"], True),
+        (undone["id"], None, False),
+    ]
+    audit = client.get("/api/v1/audit", params={"profile_id": kim_id}, headers=admin_headers).json()["items"]
+    made = [a for a in audit if a["action"] == "merge.made"]
+    assert {a["profile_id"] for a in made} == {kim_id, app_id}
+    assert made[0]["details"]["reason"] == "same person: confirmed on the phone"
+
+    assert client.post(f"/api/v1/merges/{merge['id']}/undo", headers=admin_headers).status_code == 200
+    assert profile_by(client, admin_headers, "anonymous_id:app-1")["id"] == app_id
+    send_batch(client, source, [{**SIGNED_IN, "event": "Viewed Once More"}])
+    assert profile_by(client, admin_headers, "anonymous_id:app-1")["id"] == app_id, "apart again after the undo"
+
+
+def test_staff_merge_takes_any_member_and_refuses_what_the_rules_forbid(client, source, admin_headers, make_token):
+    send_batch(
+        client,
+        source,
+        [
+            {"type": "identify", "userId": "u-1", "anonymousId": "w-1"},
+            {"type": "identify", "userId": "u-2"},
+            {"type": "page", "anonymousId": "w-2"},
+            {"type": "page", "anonymousId": "w-3"},
+        ],
+    )
+    one, two = (profile_by(client, admin_headers, f"user_id:{u}")["id"] for u in ("u-1", "u-2"))
+    w2, w3 = (profile_by(client, admin_headers, f"anonymous_id:{a}")["id"] for a in ("w-2", "w-3"))
+
+    res = _staff_merge(client, admin_headers, one, two)
+    assert res.status_code == 409 and res.json()["code"] == "identifier_limit", res.text
+    assert "user_id" in res.json()["message"]
+
+    assert _staff_merge(client, admin_headers, w2, w3).status_code == 201
+    # w-3's profile now shows as w-2's: merging it (or w-2) into u-1 moves the whole group.
+    res = _staff_merge(client, admin_headers, one, w3)
+    assert res.status_code == 201 and res.json()["absorbed_id"] == w2, res.text
+    assert profile_by(client, admin_headers, "anonymous_id:w-3")["id"] == one
+    assert profile_by(client, admin_headers, "anonymous_id:w-2")["id"] == one
+
+    res = _staff_merge(client, admin_headers, w3, one)
+    assert res.status_code == 409 and res.json()["code"] == "already_merged"
+    assert _staff_merge(client, admin_headers, one, "no-such-profile").status_code == 404
+    for reason in ("", "   ", "x" * 501):
+        res = _staff_merge(client, admin_headers, one, two, reason=reason)
+        assert res.status_code == 400 and res.json()["code"] in ("invalid_request", "invalid_reason"), res.text
+    agent = {"Authorization": f"Bearer {make_token('agent')}"}
+    assert _staff_merge(client, agent, one, two).status_code == 403

@@ -90,7 +90,7 @@ def test_undo_a_merge_from_the_360_page(page, http, make_source, admin_token):
     history.get_by_role("button", name=re.compile(r"^Undo merge \d+$")).click()
     assert re.search(r"Merge \d+ undone", page.get_by_role("status").inner_text())
     assert "Undone" in history.inner_text() and "by staff:" in history.inner_text()
-    assert history.get_by_role("button").count() == 0
+    assert history.get_by_role("button", name=re.compile("^Undo")).count() == 0
 
     by_email = profile_of(http, bearer(admin_token), f"email:{EMAIL}")
     by_phone = profile_of(http, bearer(admin_token), f"phone:{PHONE}")
@@ -98,6 +98,15 @@ def test_undo_a_merge_from_the_360_page(page, http, make_source, admin_token):
     page.get_by_role("status").get_by_role("link").click()  # the restored profile, on its own again
     identifiers = page.get_by_role("region", name="Identifiers").inner_text()
     assert ("pos-77" in identifiers) != ("u-ada" in identifiers)
+
+    # The undo was a mistake: merge the other profile back in, by its email, from this page.
+    page.get_by_label("The other profile").fill(EMAIL)
+    page.get_by_label("Why they are the same person").fill("Ada confirmed both on the phone")
+    page.get_by_role("button", name="Merge into this customer").click()
+    assert re.search(r"Merge \d+ made", page.get_by_role("status").inner_text())
+    history = page.get_by_role("region", name="Merge history")
+    assert "Ada confirmed both on the phone" in history.inner_text()
+    assert profile_of(http, bearer(admin_token), f"email:{EMAIL}")["id"] == by_phone["id"]
 
 
 def test_dead_letters_page_lists_a_rejected_message(page, http, make_source, make_token):

@@ -233,6 +233,40 @@ def test_agent_sees_no_undo_and_may_not_undo(client, make_token, ada):
     assert res.status_code == 403 and "may not undo merges" in res.text
 
 
+
+def test_merge_a_profile_in_by_identifier_needs_csrf_and_a_reason(client, db, admin_token, make_token, ada):
+    sign_in(client, admin_token)
+    html = client.get(f"/console/profiles/{ada['id']}").text
+    undo = client.post(f"/console/merges/{merge_id_on(html)}/undo", data={"csrf": csrf_of(html), "profile": ada["id"]})
+    assert undo.status_code == 200
+    by_email = profile_of(client, bearer(admin_token), f"email:{EMAIL}")["id"]
+    url = f"/console/profiles/{by_email}/merge"
+    html = client.get(f"/console/profiles/{by_email}").text
+    assert f'action="{url}"' in html and '<label for="merge-reason">' in html
+    form = {"csrf": csrf_of(html), "other": "(415) 555-0100", "reason": "same person, confirmed by phone"}
+
+    assert client.post(url, data={**form, "csrf": "nope"}).status_code == 403
+    assert client.post(url, data={**form, "reason": "  "}).status_code == 400
+    for other in ("", "nobody@example.com", "x" * 5000):
+        assert client.post(url, data={**form, "other": other}).status_code == 404, other
+    res = client.post(url, data=form, follow_redirects=False)
+    assert res.status_code == 303, res.text
+    page = client.get(res.headers["location"])
+    assert re.search(r"Merge \d+ made", page.text) and "Staff: staff:" in page.text
+    assert profile_of(client, bearer(admin_token), f"phone:{PHONE}")["id"] == by_email
+    again = client.post(url, data=form)
+    assert again.status_code == 409 and "already show as one customer" in again.text
+    with db.read() as conn:
+        made = conn.execute(sa.select(merges.c.made_by, merges.c.reason).where(merges.c.made_by.is_not(None))).all()
+    assert len(made) == 1 and made[0].reason == "same person, confirmed by phone"
+
+    sign_in(client, make_token("agent"))
+    html = client.get(f"/console/profiles/{by_email}").text
+    assert f'action="{url}"' not in html
+    res = client.post(url, data={**form, "csrf": csrf_of(html)})
+    assert res.status_code == 403 and "may not merge profiles" in res.text
+
+
 # dead letters, sources, roles
 
 

@@ -38,6 +38,7 @@ def permission(name: str) -> Callable[[Staff], Staff]:
 
 
 ProfileReader = Annotated[Staff, Depends(permission("profiles:read"))]
+MergeMaker = Annotated[Staff, Depends(permission("merges:make"))]
 MergeUndoer = Annotated[Staff, Depends(permission("merges:undo"))]
 DeadLetterReader = Annotated[Staff, Depends(permission("dead_letters:read"))]
 AuditReader = Annotated[Staff, Depends(permission("audit:read"))]

@@ -8,6 +8,7 @@ ROLES = ("admin", "agent", "marketer", "analyst", "privacy")
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "profiles:read": frozenset(ROLES),
+    "merges:make": frozenset({"admin", "privacy"}),
     "merges:undo": frozenset({"admin", "privacy"}),
     "dead_letters:read": frozenset({"admin", "analyst"}),
     "sources:read": frozenset({"admin"}),

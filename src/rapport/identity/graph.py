@@ -34,6 +34,24 @@ def bump_version(conn: Connection) -> None:
         conn.execute(graph_version.insert().values(id=1, version=1))
 
 
+def load_limited_values(
+    conn: Connection, canonical_ids: Sequence[str], types: Sequence[str]
+) -> dict[str, dict[str, set[str]]]:
+    """The values of each limited identifier type held across each canonical profile's group."""
+    held: dict[str, dict[str, set[str]]] = {c: {} for c in canonical_ids}
+    if not types:
+        return held
+    for chunk in _chunks(canonical_ids):
+        rows = conn.execute(
+            sa.select(profiles.c.canonical_id, identifiers.c.type, identifiers.c.value)
+            .select_from(identifiers.join(profiles, profiles.c.id == identifiers.c.profile_id))
+            .where(profiles.c.canonical_id.in_(chunk), identifiers.c.type.in_(types))
+        )
+        for canon, kind, value in rows:
+            held[canon].setdefault(kind, set()).add(value)
+    return held
+
+
 class CachedGraph:
     """A `GraphView` over the database with in-memory changes made by the current batch."""
 
@@ -112,16 +130,8 @@ class CachedGraph:
         self._load_apart(conn, todo)
 
     def _load_limited(self, conn: Connection, todo: list[str]) -> None:
-        if not self.limited_types:
-            return
-        for chunk in _chunks(todo):
-            rows = conn.execute(
-                sa.select(profiles.c.canonical_id, identifiers.c.type, identifiers.c.value)
-                .select_from(identifiers.join(profiles, profiles.c.id == identifiers.c.profile_id))
-                .where(profiles.c.canonical_id.in_(chunk), identifiers.c.type.in_(self.limited_types))
-            )
-            for canon, kind, value in rows:
-                self._limited[canon].setdefault(kind, set()).add(value)
+        for canon, held in load_limited_values(conn, todo, self.limited_types).items():
+            self._limited[canon] = held
 
     def _load_apart(self, conn: Connection, todo: list[str]) -> None:
         """The undone merges of the groups' members: each keeps its group from the other side."""

@@ -197,6 +197,11 @@ def _union(a: Mapping[str, set[str]], b: Mapping[str, set[str]]) -> dict[str, se
     return out
 
 
+def limits_broken(a: Mapping[str, set[str]], b: Mapping[str, set[str]], limits: Mapping[str, int]) -> list[str]:
+    """The limited identifier types that joining two groups, holding `a` and `b`, would put over their limit."""
+    return sorted(kind for kind, values in _union(a, b).items() if len(values) > limits.get(kind, len(values)))
+
+
 def _apart(owner: str, joined: list[str | None], graph: GraphView) -> bool:
     return any(graph.canonical(p) in joined for p in graph.kept_apart(owner))
 

@@ -1,7 +1,9 @@
-"""Write path of the identity graph outside the processor: undoing a merge."""
+"""Write path of the identity graph outside the processor: staff merging two profiles on purpose,
+and undoing a merge."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,10 +13,12 @@ from rapport.access.audit import record_audit
 from rapport.db.engine import Database
 from rapport.db.metadata import utcnow
 from rapport.errors import ApiError, NotFound
-from rapport.identity.graph import bump_version
+from rapport.identity.graph import bump_version, load_limited_values
+from rapport.identity.model import limits_broken
 from rapport.identity.store import MERGE_GROUP, merges, profiles
 
 GRAPH_LOCK = "rapport:identity-graph"
+MAX_REASON = 500
 
 
 def _descendants(conn: Connection, root: str) -> list[str]:
@@ -25,6 +29,79 @@ def _descendants(conn: Connection, root: str) -> list[str]:
         frontier = [r for r in rows if r not in found]
         found.extend(frontier)
     return found
+
+
+def merge_profiles(
+    db: Database,
+    survivor: str,
+    absorbed: str,
+    *,
+    reason: str,
+    actor: str,
+    limits: Mapping[str, int],
+    channel: str = "api",
+) -> dict[str, Any]:
+    """Join two profiles (any member of each group) that identity resolution kept separate: a person
+    with two accounts, or two profiles kept apart since staff undid their merge, which only a merge
+    made on purpose joins again. The absorbed group shows as the survivor's from now on; undoing
+    this merge splits it back out, as for any merge.
+
+    Refused (409) when the groups already are one, or when joining them would hold more identifiers
+    of a limited type than the rules allow (by default two user ids): those are different
+    people's accounts as far as the rules know, and a rule is changed in the settings, not by a
+    merge."""
+    reason = reason.strip()
+    if not reason or len(reason) > MAX_REASON:
+        raise ApiError(400, "invalid_reason", f"say why the profiles are one person, in 1 to {MAX_REASON} characters")
+    with db.write(lock=GRAPH_LOCK) as conn:
+        found = dict(
+            conn.execute(
+                sa.select(profiles.c.id, profiles.c.canonical_id).where(profiles.c.id.in_([survivor, absorbed]))
+            )
+            .tuples()
+            .all()
+        )
+        for pid in (survivor, absorbed):
+            if pid not in found:
+                raise NotFound(f"profile {pid!r}")
+        keep, join = found[survivor], found[absorbed]
+        if keep == join:
+            raise ApiError(409, "already_merged", f"profiles {survivor} and {absorbed} already show as one customer")
+        held = load_limited_values(conn, [keep, join], list(limits))
+        if broken := limits_broken(held[keep], held[join], limits):
+            raise ApiError(
+                409,
+                "identifier_limit",
+                f"joined, the profiles would hold more {', '.join(broken)} identifiers than the rules allow",
+            )
+        conn.execute(profiles.update().where(profiles.c.canonical_id == join).values(canonical_id=keep))
+        conn.execute(profiles.update().where(profiles.c.id == join).values(merged_into=keep))
+        now = utcnow()
+        row = {
+            "survivor_id": keep,
+            "absorbed_id": join,
+            "identifiers": [],  # none linked them: staff did
+            "event_id": None,
+            "message_id": None,
+            "reason": reason,
+            "created_at": now,
+            "made_by": actor,
+        }
+        merge_id = conn.execute(merges.insert().values(**row)).inserted_primary_key[0]  # type: ignore[index]
+        bump_version(conn)
+        for pid in (keep, join):
+            record_audit(
+                conn,
+                actor=actor,
+                channel=channel,
+                action="merge.made",
+                profile_id=pid,
+                merge_id=merge_id,
+                survivor_id=keep,
+                absorbed_id=join,
+                reason=reason,
+            )
+    return {"id": merge_id, **row, "undone_at": None, "undone_by": None}
 
 
 def undo_merge(db: Database, merge_id: int, actor: str, channel: str = "api") -> dict[str, Any]:

@@ -44,6 +44,7 @@ merges = sa.Table(
     sa.Column("message_id", sa.String(200)),
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("made_by", sa.String(200)),  # the staff member who merged on purpose; NULL: the processor
     sa.Column("undone_at", UTCDateTime),
     sa.Column("undone_by", sa.String(200)),
     sqlite_autoincrement=True,
@@ -55,7 +56,7 @@ IN_SAME_GROUP = profiles.c.canonical_id == (
 )
 MERGE_GROUP = sa.select(profiles.c.id, profiles.c.canonical_id).where(IN_SAME_GROUP)
 
-# A counter bumped by every change to the graph made outside the processor (an undo), so the
+# A counter bumped by every change to the graph made outside the processor (a staff merge or undo), so the
 # processor knows its caches are stale.
 graph_version = sa.Table(
     "graph_version",

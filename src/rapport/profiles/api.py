@@ -15,11 +15,12 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
 
-from rapport.access.api import DeadLetterReader, MergeUndoer, ProfileReader
+from rapport.access.api import DeadLetterReader, MergeMaker, MergeUndoer, ProfileReader
 from rapport.collect.service import list_dead_letters, log_head, read_offset
 from rapport.errors import ApiError, NotFound
-from rapport.identity.service import merge_history, undo_merge
+from rapport.identity.service import MAX_REASON, merge_history, merge_profiles, undo_merge
 from rapport.profiles import service
 from rapport.profiles.processor import CONSUMER, rules_from
 
@@ -137,6 +138,26 @@ def get_merges(request: Request, profile_id: str, _staff: ProfileReader) -> dict
     with request.app.state.db.read() as conn:
         items = merge_history(conn, view.members)
     return {"profile_id": view.id, "items": items}
+
+
+class MergeCreate(BaseModel):
+    survivor_id: str = Field(min_length=1, max_length=64, description="the profile that takes the other")
+    absorbed_id: str = Field(min_length=1, max_length=64, description="the profile that will show as the survivor")
+    reason: str = Field(min_length=1, max_length=MAX_REASON, description="why they are one person (audited)")
+
+
+@router.post("/merges", status_code=201)
+def post_merge(request: Request, body: MergeCreate, staff: MergeMaker) -> dict[str, Any]:
+    """Merge two profiles on purpose; undone like any merge (`POST /merges/{id}/undo`)."""
+    rules = rules_from(request.app.state.db.settings)
+    return merge_profiles(
+        request.app.state.db,
+        body.survivor_id,
+        body.absorbed_id,
+        reason=body.reason,
+        actor=staff.actor,
+        limits=rules.limits,
+    )
 
 
 @router.post("/merges/{merge_id}/undo")

@@ -122,6 +122,27 @@ def search_profiles(conn: Connection, text: str, rules: IdentityRules, limit: in
     text = text.strip()
     if not text:
         return []
+    found = exact_matches(conn, text, rules)
+    if len(text) >= 2:
+        pattern = f"%{text.lower()}%"
+        rows = conn.execute(
+            sa.select(sa.distinct(profiles.c.canonical_id))
+            .select_from(profile_traits.join(profiles, profiles.c.id == profile_traits.c.profile_id))
+            .where(
+                profile_traits.c.key.in_(NAME_TRAITS),
+                sa.func.lower(sa.cast(profile_traits.c.value, sa.Text)).like(pattern),
+            )
+            .limit(limit)
+        ).scalars()
+        found += [r for r in rows if r not in found]
+    return found[:limit]
+
+
+def exact_matches(conn: Connection, text: str, rules: IdentityRules) -> list[str]:
+    """Canonical ids of the profiles `text` names exactly: a profile id, `type:value`, an email, a
+    phone, or a user, anonymous or device id. Usually one; several when, say, a user id of one
+    customer is spelled like another's anonymous id."""
+    text = text.strip()
     found: list[str] = []
     candidates: list[Identifier] = []
     if ":" in text:
@@ -136,21 +157,9 @@ def search_profiles(conn: Connection, text: str, rules: IdentityRules, limit: in
         canonical = find_by_identifier(conn, ident)
         if canonical and canonical not in found:
             found.append(canonical)
-    if canonical_of(conn, text) and canonical_of(conn, text) not in found:
-        found.append(canonical_of(conn, text))  # type: ignore[arg-type]
-    if len(text) >= 2:
-        pattern = f"%{text.lower()}%"
-        rows = conn.execute(
-            sa.select(sa.distinct(profiles.c.canonical_id))
-            .select_from(profile_traits.join(profiles, profiles.c.id == profile_traits.c.profile_id))
-            .where(
-                profile_traits.c.key.in_(NAME_TRAITS),
-                sa.func.lower(sa.cast(profile_traits.c.value, sa.Text)).like(pattern),
-            )
-            .limit(limit)
-        ).scalars()
-        found += [r for r in rows if r not in found]
-    return found[:limit]
+    if (canonical := canonical_of(conn, text)) and canonical not in found:
+        found.append(canonical)
+    return found
 
 
 def timeline(

@@ -1,5 +1,5 @@
-"""Customer 360: one customer across every channel, their consent and preferences, and undoing a
-merge that was wrong."""
+"""Customer 360: one customer across every channel, their consent and preferences, merging in a
+profile of the same person, and undoing a merge that was wrong."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from rapport.consent.model import current_state
 from rapport.consent.service import consent_ledger, load_preferences
 from rapport.db.metadata import utcnow
 from rapport.errors import ApiError
-from rapport.identity.service import merge_history, undo_merge
+from rapport.identity.service import merge_history, merge_profiles, undo_merge
 from rapport.outbound.store import history
-from rapport.profiles.service import ProfileView, load_profile, timeline
+from rapport.profiles.processor import rules_from
+from rapport.profiles.service import ProfileView, exact_matches, load_profile, timeline
 from rapport.web.consent_view import LEVEL_TEXT
 from rapport.web.present import decode_cursor, display_name, encode_cursor, event_details, event_title
 from rapport.web.render import redirect, render
@@ -29,6 +30,7 @@ MAX_ID_LENGTH = 64
 
 Reader = Annotated[Session, Depends(requires("profiles:read"))]
 Undoer = Annotated[Session, Depends(requires("merges:undo"))]
+Merger = Annotated[Session, Depends(requires("merges:make"))]
 
 
 def _load(request: Request, profile_id: str) -> ProfileView:
@@ -72,7 +74,12 @@ def _consent(request: Request, view: ProfileView) -> dict[str, Any]:
 
 @router.get("/profiles/{profile_id}")
 def customer_360(
-    request: Request, profile_id: str, session: Reader, before: str | None = None, undone: str | None = None
+    request: Request,
+    profile_id: str,
+    session: Reader,
+    before: str | None = None,
+    undone: str | None = None,
+    merged: str | None = None,
 ) -> Response:
     view = _load(request, profile_id)
     events, next_cursor = _timeline(request, view, before)
@@ -93,8 +100,50 @@ def customer_360(
             "merges": merges,
             "may_undo": session.staff.may("merges:undo"),
             "undone": next((m for m in merges if undone and str(m["id"]) == undone and m["undone_at"]), None),
+            "may_merge": session.staff.may("merges:make"),
+            "merged": next((m for m in merges if merged and str(m["id"]) == merged and not m["undone_at"]), None),
         },
     )
+
+
+@router.post("/profiles/{profile_id}/merge")
+def post_merge(
+    request: Request,
+    profile_id: str,
+    session: Merger,
+    csrf: Annotated[str, Form()] = "",
+    other: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    """Merge the profile that `other` names exactly (see `exact_matches`) into this one."""
+    check_csrf(request, session, csrf)
+    view = _load(request, profile_id)
+    rules = rules_from(request.app.state.db.settings)
+    other = other[:400].strip()
+    with request.app.state.db.read() as conn:
+        found = exact_matches(conn, other, rules)
+    if not found:
+        raise PageError(404, "No such customer", "No profile has that id or identifier. Nothing was merged.")
+    if len(found) > 1:
+        raise PageError(
+            409,
+            "Which customer?",
+            f"“{other}” names {len(found)} customers. Give a profile id. Nothing was merged.",
+        )
+    try:
+        result = merge_profiles(
+            request.app.state.db,
+            view.id,
+            found[0],
+            reason=reason,
+            actor=session.staff.actor,
+            limits=rules.limits,
+            channel="console",
+        )
+    except ApiError as exc:
+        titles = {400: "Say why", 404: "No such customer", 409: "Not merged"}
+        raise PageError(exc.status, titles.get(exc.status, "Not merged"), exc.message) from None
+    return redirect(f"/console/profiles/{view.id}?merged={int(result['id'])}")
 
 
 @router.post("/merges/{merge_id}/undo")
