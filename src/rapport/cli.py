@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -11,7 +12,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from rapport.collect import model
-from rapport.collect.service import SourceError, create_source, list_sources, source_by_name
+from rapport.collect.service import (
+    SourceError,
+    create_source,
+    disable_source,
+    list_sources,
+    rotate_write_key,
+    source_by_name,
+)
 from rapport.db.engine import Database, open_database
 from rapport.db.migrate import head_revision, is_up_to_date, upgrade
 from rapport.settings import Settings, SettingsError, load_settings
@@ -20,7 +28,7 @@ if TYPE_CHECKING:
     from rapport.profiles.supervisor import ProcessorChild
 
 app = typer.Typer(help="Rapport: customer experience management.", no_args_is_help=True, add_completion=False)
-admin = typer.Typer(help="Administration: sources, tokens.", no_args_is_help=True)
+admin = typer.Typer(help="Administration: sources and their write keys, staff tokens.", no_args_is_help=True)
 app.add_typer(admin, name="admin")
 out = Console()
 err = Console(stderr=True)
@@ -32,6 +40,14 @@ def _settings(**overrides: Any) -> Settings:
     except SettingsError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
+
+
+def _operator() -> str:
+    """Who runs an admin command, for the audit log: the operating-system user."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no passwd entry (some containers)
+        return "cli:unknown"
 
 
 def _database(migrate: bool = True, **overrides: Any) -> Database:
@@ -237,6 +253,31 @@ def list_sources_command() -> None:
             print(f"{s.name}\t{s.channel}\t{s.write_key}")
 
 
+@admin.command("rotate-write-key")
+def rotate_write_key_command(name: str) -> None:
+    """Give a source a new write key (the old one stops working); prints it as the last line."""
+    db = _database()
+    try:
+        source = rotate_write_key(db, name, _operator())
+    except SourceError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    out.print(f"source {source.name}: the old write key is refused from now on; new write key:")
+    print(source.write_key)
+
+
+@admin.command("disable-source")
+def disable_source_command(name: str) -> None:
+    """Refuse a source's write key from now on; what it sent stays."""
+    db = _database()
+    try:
+        disable_source(db, name, _operator())
+    except SourceError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    out.print(f"source {name} disabled: its write key is refused from now on")
+
+
 @admin.command("create-token")
 def create_token_command(
     role: Annotated[str, typer.Option(help="admin, agent, marketer, analyst or privacy.")],
@@ -253,6 +294,32 @@ def create_token_command(
         raise typer.Exit(2) from None
     out.print(f"token for {staff.name} ({staff.role}):")
     print(token)
+
+
+@admin.command("list-tokens")
+def list_tokens_command() -> None:
+    """List staff tokens: id, holder, role, when issued and revoked (tokens themselves are not kept)."""
+    from rapport.access.service import list_tokens
+
+    db = _database()
+    with db.read() as conn:
+        for t in list_tokens(conn):
+            revoked = f"revoked {t['revoked_at']:%Y-%m-%d %H:%M}" if t["revoked_at"] else "active"
+            print(f"{t['id']}\t{t['name']}\t{t['role']}\t{t['created_at']:%Y-%m-%d %H:%M}\t{revoked}")
+
+
+@admin.command("revoke-token")
+def revoke_token_command(token_id: Annotated[int, typer.Argument(help="The id `list-tokens` shows.")]) -> None:
+    """Revoke a staff token at once: its API calls and console sessions stop working."""
+    from rapport.access.service import revoke_token
+
+    db = _database()
+    try:
+        revoked = revoke_token(db, token_id, _operator())
+    except (LookupError, ValueError) as exc:
+        err.print(str(exc), markup=False)
+        raise typer.Exit(2) from None
+    out.print(f"token {revoked['id']} ({revoked['name']}, {revoked['role']}) revoked", markup=False)
 
 
 def main() -> None:

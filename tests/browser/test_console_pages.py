@@ -9,8 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from browser.console_seed import EMAIL, PHONE, bearer, csrf_of, post_batch, profile_of, reject_one, seed_customer
-from rapport.access.store import tokens
-from rapport.db.metadata import utcnow
+from rapport.access.service import list_tokens, revoke_token
 from rapport.identity.store import merges
 
 
@@ -99,8 +98,9 @@ def test_forged_cookie_is_signed_out(client, admin_token):
 
 def test_revoked_token_signs_the_session_out(client, db, admin_token):
     sign_in(client, admin_token)
-    with db.write() as conn:
-        conn.execute(tokens.update().values(revoked_at=utcnow()))
+    with db.read() as conn:
+        [token] = list_tokens(conn)
+    revoke_token(db, token["id"], "cli:test")
     res = client.get("/console", follow_redirects=False)
     assert res.status_code == 303 and res.headers["location"] == "/console/sign-in"
 
@@ -231,7 +231,6 @@ def test_agent_sees_no_undo_and_may_not_undo(client, make_token, ada):
     assert "/undo" not in html and "In effect" in html
     res = client.post("/console/merges/1/undo", data={"csrf": csrf_of(html)})
     assert res.status_code == 403 and "may not undo merges" in res.text
-
 
 
 def test_merge_a_profile_in_by_identifier_needs_csrf_and_a_reason(client, db, admin_token, make_token, ada):

@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
+from rapport.access.store import audit_log
 from rapport.cli import app as cli
 from rapport.collect.store import dead_letters, events
 
@@ -120,3 +121,51 @@ def test_out_of_range_tuning_settings_are_named_and_exit_2(monkeypatch, database
     result = invoke(monkeypatch, database_url, "migrate")
     assert result.exit_code == 2
     assert variable in result.output
+
+
+def test_a_leaked_write_key_is_rotated_and_a_source_disabled(monkeypatch, database_url, client, db):
+    client.app.state.sources.ttl_s = 0  # a running server remembers a key for up to 5 s; here: not at all
+    invoke(monkeypatch, database_url, "admin", "create-source", "pos", "--channel", "store")
+    old = invoke(monkeypatch, database_url, "admin", "list-sources").output.split()[2]
+    rotated = invoke(monkeypatch, database_url, "admin", "rotate-write-key", "pos")
+    assert rotated.exit_code == 0, rotated.output
+    new = rotated.output.strip().splitlines()[-1]
+    assert new != old and len(new) >= 24
+    batch = {"batch": [{"type": "track", "userId": "u", "event": "Sale"}]}
+    assert client.post("/v1/batch", json=batch, headers={"X-Write-Key": old}).status_code == 401
+    assert client.post("/v1/batch", json=batch, headers={"X-Write-Key": new}).status_code == 200
+
+    assert invoke(monkeypatch, database_url, "admin", "disable-source", "pos").exit_code == 0
+    assert client.post("/v1/batch", json={**batch, "writeKey": new}).status_code == 401
+    assert "pos" not in invoke(monkeypatch, database_url, "admin", "list-sources").output
+    for command in ("rotate-write-key", "disable-source"):
+        gone = invoke(monkeypatch, database_url, "admin", command, "pos")
+        assert gone.exit_code == 2 and "no enabled source is named 'pos'" in gone.output
+    with db.read() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(events)).scalar() == 1, "what it sent stays"
+        actions = conn.execute(sa.select(audit_log.c.action, audit_log.c.actor).order_by(audit_log.c.id)).all()
+    assert [a for a, _ in actions] == ["source.key_rotated", "source.disabled"]
+    assert all(actor.startswith("cli:") for _, actor in actions)
+
+
+def test_a_revoked_token_stops_working_at_once(monkeypatch, database_url, client, db):
+    created = invoke(monkeypatch, database_url, "admin", "create-token", "--role", "agent", "--name", "kiosk")
+    token = created.output.strip().splitlines()[-1]
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/profiles", params={"identifier": "user_id:x"}, headers=headers).status_code == 200
+    listed = invoke(monkeypatch, database_url, "admin", "list-tokens").output
+    [line] = [row for row in listed.splitlines() if "\tkiosk\t" in row]
+    token_id = line.split("\t")[0]
+    assert line.endswith("active") and token not in listed
+
+    revoked = invoke(monkeypatch, database_url, "admin", "revoke-token", token_id)
+    assert revoked.exit_code == 0 and "kiosk" in revoked.output, revoked.output
+    res = client.get("/api/v1/profiles", params={"identifier": "user_id:x"}, headers=headers)
+    assert res.status_code == 401
+    assert "revoked" in invoke(monkeypatch, database_url, "admin", "list-tokens").output.splitlines()[-1]
+    again = invoke(monkeypatch, database_url, "admin", "revoke-token", token_id)
+    assert again.exit_code == 2 and "was revoked at" in again.output
+    assert invoke(monkeypatch, database_url, "admin", "revoke-token", "99999").exit_code == 2
+    with db.read() as conn:
+        [row] = conn.execute(sa.select(audit_log).where(audit_log.c.action == "token.revoked")).all()
+    assert row.details["token_id"] == int(token_id) and row.actor.startswith("cli:")

@@ -1,13 +1,16 @@
-"""Write path of staff access: issuing tokens, checking them, the console's signing secret."""
+"""Write path of staff access: issuing, listing and revoking tokens, checking them, the console's
+signing secret."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from rapport.access.audit import record_audit
 from rapport.access.model import ROLES, Staff
 from rapport.access.store import app_secrets, tokens
 from rapport.db.engine import Database
@@ -31,6 +34,28 @@ def create_token(db: Database, role: str, name: str | None = None) -> tuple[Staf
             tokens.insert().values(name=name, role=role, token_hash=_hash(token), created_at=utcnow())
         ).inserted_primary_key[0]  # type: ignore[index]
     return Staff(token_id, name, role), token
+
+
+def list_tokens(conn: Connection) -> list[dict[str, Any]]:
+    """Every token ever issued (never the token itself: only its hash is kept), oldest first."""
+    columns = (tokens.c.id, tokens.c.name, tokens.c.role, tokens.c.created_at, tokens.c.revoked_at)
+    return [dict(r._mapping) for r in conn.execute(sa.select(*columns).order_by(tokens.c.id))]
+
+
+def revoke_token(db: Database, token_id: int, actor: str, channel: str = "cli") -> dict[str, Any]:
+    """Stop a token from working at once: API calls with it get 401, console sessions signed in
+    with it are signed out on their next request (they hold only the token's id). Raises LookupError
+    for an unknown id, ValueError for one revoked already."""
+    with db.write() as conn:
+        row = conn.execute(sa.select(tokens).where(tokens.c.id == token_id)).first()
+        if row is None:
+            raise LookupError(f"no token has id {token_id}")
+        if row.revoked_at is not None:
+            raise ValueError(f"token {token_id} ({row.name}) was revoked at {row.revoked_at.isoformat()}")
+        now = utcnow()
+        conn.execute(tokens.update().where(tokens.c.id == token_id).values(revoked_at=now))
+        record_audit(conn, actor=actor, channel=channel, action="token.revoked", token_id=token_id, name=row.name)
+    return {"id": token_id, "name": row.name, "role": row.role, "revoked_at": now}
 
 
 def authenticate(conn: Connection, token: str) -> Staff | None:

@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from rapport.access.audit import record_audit
 from rapport.collect import model
 from rapport.collect.store import dead_letters, events, log_offsets, sources
 from rapport.db.engine import Database
@@ -66,6 +67,29 @@ def create_source(
             raise SourceError(f"a source named {name!r} already exists")
         source_id = conn.execute(sources.insert().values(**row)).inserted_primary_key[0]  # type: ignore[index]
     return Source(id=source_id, **row)  # type: ignore[arg-type]
+
+
+def _change_source(db: Database, name: str, actor: str, action: str, **values: Any) -> Source:
+    """Update an enabled source by name, audited; raises SourceError for an unknown one."""
+    with db.write() as conn:
+        row = conn.execute(sa.select(sources).where(sources.c.name == name, sources.c.disabled_at.is_(None))).first()
+        if row is None:
+            raise SourceError(f"no enabled source is named {name!r}")
+        conn.execute(sources.update().where(sources.c.id == row.id).values(**values))
+        record_audit(conn, actor=actor, channel="cli", action=action, source_id=row.id, name=name)
+        return _source(conn.execute(sa.select(sources).where(sources.c.id == row.id)).one())
+
+
+def rotate_write_key(db: Database, name: str, actor: str) -> Source:
+    """A new write key for the source; the old one is refused from now on (by a running server
+    within `SourceDirectory.ttl_s`). Clients still sending the old key get 401, which SDKs do not
+    retry: deploy the new key to them first where losing events matters."""
+    return _change_source(db, name, actor, "source.key_rotated", write_key=secrets.token_urlsafe(24))
+
+
+def disable_source(db: Database, name: str, actor: str) -> Source:
+    """Refuse the source's write key from now on; what it sent before stays in the log and on profiles."""
+    return _change_source(db, name, actor, "source.disabled", disabled_at=utcnow())
 
 
 def list_sources(conn: Connection) -> list[Source]:

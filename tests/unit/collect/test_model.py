@@ -27,7 +27,6 @@ def test_skew_correction_uses_message_sent_at_over_batch():
     assert result.timestamp == NOW - timedelta(seconds=10)
 
 
-
 @pytest.mark.parametrize(
     "moment",
     [
@@ -41,6 +40,7 @@ def test_times_are_written_as_isoformat_writes_them_in_utc(moment):
     utc = moment.astimezone(UTC).replace(tzinfo=None)
     assert iso(moment) == utc.isoformat() + "Z"
     assert sqlite_time(moment) == utc.isoformat(" ", "microseconds")  # what SQLAlchemy stores on SQLite
+
 
 def test_naive_timestamps_are_utc():
     result = normalize_message({"type": "page", "anonymousId": "a", "timestamp": "2026-01-01T00:00:00"}, ENV)
