@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import getpass
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from rapport.collect import model
@@ -39,6 +42,16 @@ def _settings(**overrides: Any) -> Settings:
         return load_settings(**overrides)
     except SettingsError as exc:
         err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+
+
+@contextmanager
+def _refused_as_usage(*errors: type[Exception]) -> Iterator[None]:
+    """An admin command's refusal (bad name, role, id ...): its message in red, exit 2."""
+    try:
+        yield
+    except errors as exc:
+        err.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(2) from None
 
 
@@ -228,7 +241,7 @@ def create_source_command(
 ) -> None:
     """Create a source; prints its write key as the last line."""
     db = _database()
-    try:
+    with _refused_as_usage(SourceError):
         source = create_source(
             db,
             name,
@@ -237,9 +250,6 @@ def create_source_command(
             max_batch_bytes=max_batch_kb * 1024,
             rate_limit_per_s=rate_limit,
         )
-    except SourceError as exc:
-        err.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
     out.print(f"source {source.name} ({source.channel}) created; write key:")
     print(source.write_key)
 
@@ -257,11 +267,8 @@ def list_sources_command() -> None:
 def rotate_write_key_command(name: str) -> None:
     """Give a source a new write key (the old one stops working); prints it as the last line."""
     db = _database()
-    try:
+    with _refused_as_usage(SourceError):
         source = rotate_write_key(db, name, _operator())
-    except SourceError as exc:
-        err.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
     out.print(f"source {source.name}: the old write key is refused from now on; new write key:")
     print(source.write_key)
 
@@ -270,11 +277,8 @@ def rotate_write_key_command(name: str) -> None:
 def disable_source_command(name: str) -> None:
     """Refuse a source's write key from now on; what it sent stays."""
     db = _database()
-    try:
+    with _refused_as_usage(SourceError):
         disable_source(db, name, _operator())
-    except SourceError as exc:
-        err.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
     out.print(f"source {name} disabled: its write key is refused from now on")
 
 
@@ -287,11 +291,8 @@ def create_token_command(
     from rapport.access.service import create_token
 
     db = _database()
-    try:
+    with _refused_as_usage(ValueError):
         staff, token = create_token(db, role, name)
-    except ValueError as exc:
-        err.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
     out.print(f"token for {staff.name} ({staff.role}):")
     print(token)
 
@@ -314,11 +315,8 @@ def revoke_token_command(token_id: Annotated[int, typer.Argument(help="The id `l
     from rapport.access.service import revoke_token
 
     db = _database()
-    try:
+    with _refused_as_usage(LookupError, ValueError):
         revoked = revoke_token(db, token_id, _operator())
-    except (LookupError, ValueError) as exc:
-        err.print(str(exc), markup=False)
-        raise typer.Exit(2) from None
     out.print(f"token {revoked['id']} ({revoked['name']}, {revoked['role']}) revoked", markup=False)
 
 
