@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import sqlite3
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -135,13 +136,16 @@ def message_for(p: Person, k: int, seq: int, rng: random.Random, base: datetime,
 
 
 def messages(
-    total: int, users: int, seed: int = 7, run: str = "r", merge_step: bool = False
+    total: int, users: int, seed: int = 7, run: str = "r", merge_step: bool = False, random_ids: bool = False
 ) -> Iterator[dict[str, Any]]:
     """`total` messages over `users` people, interleaved at random while each person's order is kept.
 
     `merge_step`: people with two devices get one more message than the others (the identify that
     merges their second device's profile), so even three messages a person include merges.
+    `random_ids`: messageIds are random UUIDs, as the SDKs send them, instead of sequential ones
+    (which land at the end of the log's unique index, the cheapest place); nothing else changes.
     """
+    ids = random.Random(seed + 1)
     rng = random.Random(seed)
     people = [Person(n, rng, run) for n in range(users)]
     per = [total // users + (1 if n < total % users else 0) for n in range(users)]
@@ -154,7 +158,10 @@ def messages(
     for seq, n in enumerate(order):
         k = seen[n]
         seen[n] += 1
-        yield message_for(people[n], k, seq, rng, base, run)
+        message = message_for(people[n], k, seq, rng, base, run)
+        if random_ids:
+            message["messageId"] = str(uuid.UUID(int=ids.getrandbits(128), version=4))
+        yield message
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -14,7 +14,7 @@ acknowledged (backpressure), so the rate is what the server and processor sustai
 retry a 429 or 5xx after Retry-After, as the SDKs do; the count is printed as `retried`.
 
 Usage:  .venv/bin/python bench/ingest.py [--events 200000] [--batch 100] [--connections 4]
-            [--repeat 3] [--synchronous FULL|NORMAL] [--py-spy DIR]
+            [--repeat 3] [--synchronous FULL|NORMAL] [--random-ids] [--py-spy DIR]
 
 The machine is shared and noisy: compare the ratios and the medians of several runs, not one run.
 Only 127.0.0.1 is contacted. Every wait is bounded.
@@ -47,7 +47,7 @@ TARGET_RSS_MB = 1024
 
 
 def build_bodies(args: argparse.Namespace) -> tuple[list[bytes], int]:
-    msgs = list(messages(args.events, args.users, seed=args.seed))
+    msgs = list(messages(args.events, args.users, seed=args.seed, random_ids=args.random_ids))
     sent_at = "2026-01-01T12:00:00Z"
     bodies = [
         orjson.dumps({"batch": msgs[i : i + args.batch], "sentAt": sent_at}) for i in range(0, len(msgs), args.batch)
@@ -276,6 +276,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--synchronous", choices=("FULL", "NORMAL"), default="FULL")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--random-ids", action="store_true", help="random UUID messageIds, as SDKs send, instead of sequential ones"
+    )
     parser.add_argument(
         "--processor",
         choices=("process", "thread", "off"),
