@@ -192,7 +192,8 @@ def raw_insert_rate(db_path: Path, work: Path, synchronous: str, batch: int = 10
     ]
     source_rows = src.execute("SELECT * FROM sources").fetchall()
     rows = src.execute(
-        "SELECT source_id, message_id, type, event, timestamp, received_at, payload FROM events ORDER BY id"
+        "SELECT source_id, message_id, type, event, timestamp, received_at, payload, original_timestamp "
+        "FROM events ORDER BY id"
     ).fetchall()
     src.close()
     db = sqlite3.connect(work / "baseline.db", isolation_level=None)
@@ -202,8 +203,8 @@ def raw_insert_rate(db_path: Path, work: Path, synchronous: str, batch: int = 10
         db.execute(stmt)
     db.executemany(f"INSERT INTO sources VALUES ({','.join('?' * len(source_rows[0]))})", source_rows)
     insert = (
-        "INSERT INTO events (source_id, message_id, type, event, timestamp, received_at, payload) "
-        "VALUES (?,?,?,?,?,?,?)"
+        "INSERT INTO events (source_id, message_id, type, event, timestamp, received_at, payload, original_timestamp) "
+        "VALUES (?,?,?,?,?,?,?,?)"
     )
     t = time.perf_counter()
     for i in range(0, len(rows), batch):

@@ -28,8 +28,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _server import fresh_dir  # noqa: E402
 from _workload import median, messages, raw_insert_rate  # noqa: E402
 
-COLUMNS = "source_id, message_id, type, event, timestamp, received_at, payload"
-
 
 def sqlite_ts(value: datetime) -> str:
     """What SQLAlchemy's SQLite DATETIME stores for a UTC datetime (naive, microseconds)."""

@@ -259,6 +259,22 @@ def test_resent_batch_changes_no_count(client, source, db, admin_headers):
     assert profile_by(client, admin_headers, "user_id:u-r")["event_count"] == 5
 
 
+def test_a_retry_sent_later_is_dropped_by_messageid_and_own_time(client, source, db):
+    """SDKs resend the same messages, with a new sentAt: the skew-corrected time moves, the message's
+    own time does not, and that with the messageId is what a retry repeats (ADR 0004)."""
+    batch = [
+        {"type": "track", "userId": "u-t", "event": "A", "messageId": f"t-{i}", "timestamp": f"2026-03-01T10:0{i}:00Z"}
+        for i in range(3)
+    ]
+    first = send_batch(client, source, batch, sentAt="2026-03-01T10:05:00Z").json()
+    retry = send_batch(client, source, batch, sentAt="2026-03-01T10:09:30Z").json()
+    assert (first["accepted"], first["duplicates"]) == (3, 0)
+    assert (retry["accepted"], retry["duplicates"]) == (3, 3)
+    other = {**batch[0], "event": "B", "timestamp": "2026-03-02T00:00:00Z"}  # a new message reusing an id
+    assert send_batch(client, source, [other]).json()["duplicates"] == 0
+    assert _count(db, events) == 4
+
+
 def test_same_message_id_from_two_sources_counts_twice(client, make_source, db):
     a, b = make_source("web"), make_source("mobile")
     msg = [{"type": "track", "userId": "u", "event": "A", "messageId": "same"}]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import orjson
 import pytest
 import sqlalchemy as sa
 from alembic import command
@@ -88,3 +90,48 @@ def test_0004_reads_counts_from_the_timeline_and_its_downgrade_restores_them(old
     with old_db.engine.connect() as conn:
         columns = {c["name"] for c in sa.inspect(conn).get_columns("profiles")}
     assert not columns & {"event_count", "first_seen", "last_seen"}
+
+
+def test_0006_keys_the_log_by_own_time_and_still_drops_a_retry_of_an_older_message(old_db: Database) -> None:
+    from rapport.collect.log import append_messages
+    from rapport.collect.model import Envelope, normalize_message
+
+    command.upgrade(alembic_config(old_db), "0005")
+    timed = {"type": "track", "userId": "u", "event": "A", "messageId": "t1", "timestamp": "2026-01-02T03:04:05Z"}
+    untimed = {"type": "track", "userId": "u", "event": "B", "messageId": "n1"}
+    received = datetime(2026, 1, 2, 3, 4, 6, tzinfo=UTC)
+    accepted = [normalize_message(m, Envelope({}, {}, None, received)) for m in (timed, untimed)]
+    with old_db.writer.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO sources (id, name, channel, write_key, max_message_bytes, max_batch_bytes, "
+            "rate_limit_per_s, created_at) VALUES (1, 'web', 'web', 'k', 1, 1, 1, '2026-01-01 00:00:00.000000')"
+        )
+        for n, a in enumerate(accepted, start=1):  # as 0005's log writer stored them
+            conn.exec_driver_sql(
+                "INSERT INTO events (id, source_id, message_id, type, timestamp, received_at, payload) "
+                "VALUES (?, 1, ?, 'track', '2026-01-02 03:04:05.000000', '2026-01-02 03:04:06.000000', ?)",
+                (n, a.message_id, orjson.dumps(a.payload).decode()),
+            )
+    command.upgrade(alembic_config(old_db), "head")
+    with old_db.engine.connect() as conn:
+        own = conn.exec_driver_sql("SELECT message_id, original_timestamp FROM events ORDER BY id").all()
+    assert own == [("t1", "2026-01-02 03:04:05.000000"), ("n1", None)]
+
+    # The client retries both, a day later: neither is stored again; the same id with another time is.
+    later = Envelope({}, {}, None, received + timedelta(days=1))
+    again = [normalize_message(m, later) for m in (timed, untimed, {**timed, "timestamp": "2026-01-03T00:00:00Z"})]
+    with old_db.writer.begin() as conn:
+        appended = append_messages(conn, 1, again, [])
+    assert (appended.stored, appended.duplicates) == (1, 2)
+
+    with pytest.raises(RuntimeError, match="more than once"):
+        command.downgrade(alembic_config(old_db), "0005")
+    with old_db.writer.begin() as conn:
+        newest = conn.exec_driver_sql("SELECT max(id) FROM events").scalar()
+        conn.exec_driver_sql("DELETE FROM events WHERE id = ?", (newest,))
+    command.downgrade(alembic_config(old_db), "0005")
+    with old_db.engine.connect() as conn:
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("events")}
+        assert "original_timestamp" not in columns
+        assert conn.exec_driver_sql("SELECT id, message_id FROM events ORDER BY id").all() == [(1, "t1"), (2, "n1")]
+        assert conn.exec_driver_sql("SELECT seq FROM sqlite_sequence WHERE name = 'events'").scalar() >= newest

@@ -26,7 +26,7 @@ from rapport.db.engine import Database
 from rapport.db.metadata import utcnow
 
 LOG_LOCK = "rapport:event-log"  # serializes appends on PostgreSQL so offsets commit in order
-SQLITE_ROWS_PER_INSERT = 2000  # at 7 values a row, under SQLite's 32,766 bound variables
+SQLITE_ROWS_PER_INSERT = 2000  # at 8 values a row, under SQLite's 32,766 bound variables
 
 
 @dataclass
@@ -45,16 +45,17 @@ class _Job:
 
 
 def _insert_ignoring_duplicates(conn: Connection) -> sa.Insert:
+    """Skips a message already in the log: same source, messageId and own time (collect/store.py)."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(events).on_conflict_do_nothing(index_elements=["source_id", "message_id"])
+    return dialect.insert(events).on_conflict_do_nothing()
 
 
 def _unique(accepted: list[Accepted]) -> list[Accepted]:
-    seen: set[str] = set()
+    seen: set[tuple[str, datetime | None]] = set()
     unique = []
     for msg in accepted:
-        if msg.message_id not in seen:
-            seen.add(msg.message_id)
+        if (key := (msg.message_id, msg.original)) not in seen:
+            seen.add(key)
             unique.append(msg)
     return unique
 
@@ -91,11 +92,22 @@ def _sqlite_chunks(source_id: int, messages: list[Accepted]) -> list[tuple[str, 
             if m.received_at is not received:  # one value for all messages of a request
                 received, received_text = m.received_at, sqlite_time(m.received_at)
             payload = orjson.dumps(m.payload, option=orjson.OPT_NON_STR_KEYS).decode()
-            params += (source_id, m.message_id, m.type, m.event, sqlite_time(m.timestamp), received_text, payload)
+            original = sqlite_time(m.original) if m.original is not None else None
+            params += (
+                source_id,
+                m.message_id,
+                m.type,
+                m.event,
+                sqlite_time(m.timestamp),
+                received_text,
+                payload,
+                original,
+            )
         sql = (
-            "INSERT INTO events (source_id, message_id, type, event, timestamp, received_at, payload) VALUES "
-            + ",".join(["(?,?,?,?,?,?,?)"] * len(chunk))
-            + " ON CONFLICT (source_id, message_id) DO NOTHING RETURNING id"
+            "INSERT INTO events (source_id, message_id, type, event, timestamp, received_at, payload, "
+            "original_timestamp) VALUES "
+            + ",".join(["(?,?,?,?,?,?,?,?)"] * len(chunk))
+            + " ON CONFLICT DO NOTHING RETURNING id"
         )
         chunks.append((sql, params))
     return chunks
@@ -136,6 +148,7 @@ def _append_portable(conn: Connection, source_id: int, messages: list[Accepted])
                 "timestamp": msg.timestamp,
                 "received_at": msg.received_at,
                 "payload": msg.payload,
+                "original_timestamp": msg.original,
             }
         )
     if not rows:

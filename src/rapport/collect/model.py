@@ -36,6 +36,7 @@ class Accepted(NamedTuple):  # immutable like a frozen dataclass, built 4x faste
     timestamp: datetime
     received_at: datetime
     payload: dict[str, Any]
+    original: datetime | None = None  # the client's own time of the message; with message_id, what a retry repeats
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +169,7 @@ def normalize_message(
     msg["context"] = _merge(envelope.context, msg.get("context") or {})
     msg["integrations"] = _merge(envelope.integrations, msg.get("integrations") or {})
     try:
-        timestamp = _timestamps(msg, envelope)
+        timestamp, original = _timestamps(msg, envelope)
     except (ValueError, OverflowError) as exc:
         return Rejected("invalid_timestamp", str(exc), raw)
     message_id = msg.get("messageId")
@@ -179,7 +180,7 @@ def normalize_message(
     msg["messageId"] = str(message_id)[:200]
     event = msg.get("event") if msg_type == "track" else msg.get("name")
     return Accepted(
-        msg["messageId"], msg_type, str(event)[:200] if event else None, timestamp, envelope.received_at, msg
+        msg["messageId"], msg_type, str(event)[:200] if event else None, timestamp, envelope.received_at, msg, original
     )
 
 
@@ -198,8 +199,9 @@ def _missing_required(msg: dict[str, Any]) -> tuple[str, str] | None:
     return None
 
 
-def _timestamps(msg: dict[str, Any], envelope: Envelope) -> datetime:
-    """Segment's rule: timestamp = receivedAt - (sentAt - originalTimestamp), correcting device clocks."""
+def _timestamps(msg: dict[str, Any], envelope: Envelope) -> tuple[datetime, datetime | None]:
+    """Segment's rule: timestamp = receivedAt - (sentAt - originalTimestamp), correcting device clocks.
+    Answers the timestamp and the message's own time (None when it has none)."""
     received = envelope.received_at
     original_raw = msg.get("originalTimestamp") or msg.get("timestamp")
     original = parse_timestamp(original_raw) if original_raw is not None else None
@@ -215,4 +217,4 @@ def _timestamps(msg: dict[str, Any], envelope: Envelope) -> datetime:
     if original_iso is not None:
         msg["originalTimestamp"] = original_iso
     msg["timestamp"] = original_iso if timestamp is original and original_iso else iso(timestamp)
-    return timestamp
+    return timestamp, original

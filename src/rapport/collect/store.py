@@ -23,6 +23,13 @@ sources = sa.Table(
 
 # The event log. `id` is the log offset; a row is immutable once written. Which profile took an
 # event is the processor's to record, in `profile_events` (profiles/store.py).
+#
+# A client's retry is the same message again, with the same messageId and the same time of its own
+# (`originalTimestamp`, else `timestamp`), so that pair is the key that drops it. Keyed by the time
+# first, new rows go to the end of the index, as times of live traffic increase: keyed by random
+# UUIDs alone, every commit rewrote an index page per new row and raw inserts ran at a third of the
+# rate (docs/decisions/0004-dedup-key-leads-with-the-client-time.md). A message that carries no time
+# of its own is deduplicated on its messageId alone.
 events = sa.Table(
     "events",
     metadata,
@@ -34,8 +41,20 @@ events = sa.Table(
     sa.Column("timestamp", UTCDateTime, nullable=False),
     sa.Column("received_at", UTCDateTime, nullable=False),
     sa.Column("payload", JSONDoc, nullable=False),
-    sa.UniqueConstraint("source_id", "message_id", name="uq_events_source_message"),
+    sa.Column("original_timestamp", UTCDateTime),  # the message's own time as the client sent it
     sqlite_autoincrement=True,  # an offset is never reused, even after the newest events are erased
+)
+sa.Index(
+    "uq_events_source_time_message", events.c.source_id, events.c.original_timestamp, events.c.message_id, unique=True
+)
+_UNTIMED = events.c.original_timestamp.is_(None)
+sa.Index(
+    "uq_events_source_message_untimed",
+    events.c.source_id,
+    events.c.message_id,
+    unique=True,
+    sqlite_where=_UNTIMED,
+    postgresql_where=_UNTIMED,
 )
 
 dead_letters = sa.Table(
