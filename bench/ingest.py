@@ -1,7 +1,8 @@
 """Ingest throughput of `rapport serve`, as a ratio to raw SQLite inserts of the same rows.
 
 Starts the real server (and so its processor child) on loopback with a fresh SQLite database, sends
-pre-built Segment batches (`POST /v1/batch`) from N keep-alive connections, and prints:
+pre-built Segment batches (`POST /v1/batch`, random UUID messageIds as the SDKs send them) from N
+keep-alive connections, and prints:
 
   * accepted events/s, first send to last 2xx;
   * seconds from the last 2xx until the processor has put every event on a profile;
@@ -14,7 +15,7 @@ acknowledged (backpressure), so the rate is what the server and processor sustai
 retry a 429 or 5xx after Retry-After, as the SDKs do; the count is printed as `retried`.
 
 Usage:  .venv/bin/python bench/ingest.py [--events 200000] [--batch 100] [--connections 4]
-            [--repeat 3] [--synchronous FULL|NORMAL] [--random-ids] [--py-spy DIR]
+            [--repeat 3] [--synchronous FULL|NORMAL] [--sequential-ids] [--py-spy DIR]
 
 The machine is shared and noisy: compare the ratios and the medians of several runs, not one run.
 Only 127.0.0.1 is contacted. Every wait is bounded.
@@ -47,7 +48,7 @@ TARGET_RSS_MB = 1024
 
 
 def build_bodies(args: argparse.Namespace) -> tuple[list[bytes], int]:
-    msgs = list(messages(args.events, args.users, seed=args.seed, random_ids=args.random_ids))
+    msgs = list(messages(args.events, args.users, seed=args.seed, random_ids=not args.sequential_ids))
     sent_at = "2026-01-01T12:00:00Z"
     bodies = [
         orjson.dumps({"batch": msgs[i : i + args.batch], "sentAt": sent_at}) for i in range(0, len(msgs), args.batch)
@@ -277,7 +278,9 @@ def main() -> None:
     parser.add_argument("--synchronous", choices=("FULL", "NORMAL"), default="FULL")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
-        "--random-ids", action="store_true", help="random UUID messageIds, as SDKs send, instead of sequential ones"
+        "--sequential-ids",
+        action="store_true",
+        help="sequential messageIds (sessions 1 to 4 of issue 2) instead of random UUIDs, which the SDKs send",
     )
     parser.add_argument(
         "--processor",
@@ -313,7 +316,8 @@ def main() -> None:
     print(
         f"workload: {total} events ({args.users} people) in {len(bodies)} bodies of {args.batch}, "
         f"{sum(map(len, bodies)) / total:.0f} B/event, built in {time.perf_counter() - t:.1f}s; "
-        f"{args.connections} connections; synchronous={args.synchronous}"
+        f"{args.connections} connections; synchronous={args.synchronous}; "
+        f"messageIds {'sequential' if args.sequential_ids else 'random UUIDs'}"
         + (f"; PATCHED: {args.patch}" if args.patch else ""),
         flush=True,
     )
