@@ -7,10 +7,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from rapport.access.api import MetricsReader
 from rapport.collect.api import router as tracking_router
 from rapport.collect.backpressure import LagGate
 from rapport.collect.log import LogWriter
+from rapport.collect.metrics import metrics_registry
 from rapport.collect.service import RateLimiter, SourceDirectory
 from rapport.consent.api import public as unsubscribe_router
 from rapport.consent.api import router as consent_router
@@ -39,6 +43,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         app.state.sources = SourceDirectory(database)
         app.state.rate_limiter = RateLimiter()
         app.state.log_writer = LogWriter(database)
+        app.state.metrics, app.state.ingest_counters = metrics_registry(database)
         app.state.lag_gate = None
         if settings.processor != "off" and settings.ingest_max_lag_s > 0:
             app.state.lag_gate = LagGate(
@@ -78,5 +83,10 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         if not app.state.ready:
             return error_response(503, "starting", "not ready yet")
         return JSONResponse({"status": "ok"})
+
+    @app.get("/metrics", tags=["ops"])
+    def metrics(_staff: MetricsReader) -> Response:
+        """Prometheus text format, for a staff token with metrics:read (scrape with `authorization`)."""
+        return Response(generate_latest(app.state.metrics), media_type=CONTENT_TYPE_LATEST)
 
     return app

@@ -11,6 +11,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "merges:make": frozenset({"admin", "privacy"}),
     "merges:undo": frozenset({"admin", "privacy"}),
     "dead_letters:read": frozenset({"admin", "analyst"}),
+    "metrics:read": frozenset({"admin", "analyst"}),
     "sources:read": frozenset({"admin"}),
     "audit:read": frozenset({"admin", "privacy"}),
     "consent:read": frozenset(ROLES),

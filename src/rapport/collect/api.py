@@ -105,6 +105,7 @@ async def _ingest(request: Request, batch: bool, type_hint: str | None) -> JSONR
     except EnvelopeError as exc:
         if source is not None:
             await _store(request, source, [], [Rejected(exc.code, exc.message, _preview(request, body))])
+            request.app.state.ingest_counters.count(source.name, 0, 0, 1)
         raise ApiError(400, exc.code, exc.message) from None
     if request.app.state.lag_gate is not None:  # backpressure: slows this client while profiles lag
         await request.app.state.lag_gate.admit()
@@ -125,6 +126,7 @@ async def _ingest(request: Request, batch: bool, type_hint: str | None) -> JSONR
             rejected.append(result)
             problems.append({"index": index, "code": result.code, "message": result.reason})
     appended = await _store(request, source, accepted, rejected)
+    request.app.state.ingest_counters.count(source.name, appended.stored, appended.duplicates, len(rejected))
     if not batch and rejected:
         raise ApiError(400, rejected[0].code, rejected[0].reason)
     return JSONResponse(

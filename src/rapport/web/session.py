@@ -21,6 +21,7 @@ CONSOLE_COOKIE = SignedCookie("rapport_console", "rapport.console.session", "/",
 
 ABILITIES = {
     "profiles:read": "look up customers",
+    "metrics:read": "read metrics",
     "merges:make": "merge profiles",
     "merges:undo": "undo merges",
     "dead_letters:read": "see dead letters",

@@ -1,0 +1,79 @@
+"""Metrics in Prometheus's text format: is collection keeping up, and what does it take and refuse.
+
+Two kinds. Counters of this server process, kept as requests are answered: messages stored, found
+to be duplicates, rejected, per source. And gauges read from the database at each scrape, so they
+are true whichever process wrote (an import, another server): the log's head, the processor's
+offset, how far and how long the profiles are behind, and the dead letters kept. Each scrape costs
+a few indexed queries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from prometheus_client import CollectorRegistry, Counter, ProcessCollector
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from rapport.collect.service import log_head, read_offset
+from rapport.collect.store import dead_letters, events
+from rapport.db.engine import Database
+
+PROCESSOR = "profiles"  # the processor's consumer name in log_offsets (profiles/processor.py)
+
+
+class PipelineCollector(Collector):
+    """Gauges of the event log and the processor, read at scrape time."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def collect(self) -> Iterator[Metric]:
+        with self.db.read() as conn:
+            head = log_head(conn)
+            done = read_offset(conn, PROCESSOR)
+            oldest = conn.execute(
+                sa.select(events.c.received_at).where(events.c.id > done).order_by(events.c.id).limit(1)
+            ).scalar()
+            letters = conn.execute(sa.select(sa.func.count()).select_from(dead_letters)).scalar_one()
+        behind_s = (datetime.now(UTC) - oldest).total_seconds() if oldest is not None else 0.0
+        for name, doc, value in (
+            ("rapport_log_offset", "Offset of the newest event in the log.", head),
+            ("rapport_processor_offset", "Offset of the newest event on profiles.", done),
+            ("rapport_processor_lag_events", "Events in the log not yet on profiles.", max(0, head - done)),
+            (
+                "rapport_processor_lag_seconds",
+                "Age of the oldest event not yet on profiles; 0 when caught up.",
+                max(0.0, behind_s),
+            ),
+            ("rapport_dead_letters", "Rejected messages kept with their reason.", letters),
+        ):
+            yield GaugeMetricFamily(name, doc, value=value)
+
+
+class IngestCounters:
+    """What this server process took, per source and outcome."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.messages = Counter(
+            "rapport_ingest_messages",
+            "Tracking API messages, by source and outcome: stored, duplicate or rejected.",
+            ["source", "outcome"],
+            registry=registry,
+        )
+
+    def count(self, source: str, stored: int, duplicates: int, rejected: int) -> None:
+        for outcome, n in (("stored", stored), ("duplicate", duplicates), ("rejected", rejected)):
+            if n:
+                self.messages.labels(source, outcome).inc(n)
+
+
+def metrics_registry(db: Database) -> tuple[CollectorRegistry, IngestCounters]:
+    """A registry of its own per app (tests build many apps in one process), with the process's
+    memory and CPU, the pipeline gauges and the ingest counters."""
+    registry = CollectorRegistry()
+    ProcessCollector(registry=registry)
+    registry.register(PipelineCollector(db))
+    return registry, IngestCounters(registry)
