@@ -135,3 +135,45 @@ def test_0006_keys_the_log_by_own_time_and_still_drops_a_retry_of_an_older_messa
         assert "original_timestamp" not in columns
         assert conn.exec_driver_sql("SELECT id, message_id FROM events ORDER BY id").all() == [(1, "t1"), (2, "n1")]
         assert conn.exec_driver_sql("SELECT seq FROM sqlite_sequence WHERE name = 'events'").scalar() >= newest
+
+
+def test_0006_fills_the_own_time_of_stored_rows_on_either_backend(db: Database, make_source) -> None:
+    """The fill runs as SQL on PostgreSQL and in Python on SQLite; both must read the same times."""
+    import importlib.util
+
+    import rapport.db
+    from rapport.collect.store import events
+
+    versions = Path(rapport.db.__file__).parent / "migrations" / "versions"
+    path = versions / "0006_dedup_key_leads_with_client_time.py"
+    spec = importlib.util.spec_from_file_location("revision_0006", path)
+    assert spec and spec.loader
+    revision = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(revision)
+
+    source = make_source("web")
+    at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    stored = [  # as ingest wrote payloads: originalTimestamp in UTC with a Z, fraction only when there is one
+        ("m1", {"originalTimestamp": "2026-01-02T03:04:05Z"}, at),
+        ("m2", {"originalTimestamp": "2026-01-02T03:04:05.037000Z"}, at + timedelta(microseconds=37000)),
+        ("m3", {"type": "track"}, None),
+    ]
+    with db.writer.begin() as conn:
+        conn.execute(
+            events.insert(),
+            [
+                {
+                    "source_id": source.id,
+                    "message_id": m,
+                    "type": "track",
+                    "timestamp": at,
+                    "received_at": at,
+                    "payload": payload,
+                }
+                for m, payload, _ in stored
+            ],
+        )
+        revision._fill_own_times(conn)
+    with db.read() as conn:
+        found = dict(conn.execute(sa.select(events.c.message_id, events.c.original_timestamp)).tuples().all())
+    assert found == {m: expected for m, _, expected in stored}

@@ -51,6 +51,15 @@ def _own_time(payload: object) -> datetime | None:
 
 
 def _fill_own_times(conn: sa.Connection) -> None:
+    """Rows stored before this revision: their own time, from the payload."""
+    if conn.dialect.name == "postgresql":  # one statement; PostgreSQL parses the ISO text itself
+        conn.execute(
+            sa.text(
+                "UPDATE events SET original_timestamp = (payload->>'originalTimestamp')::timestamptz "
+                "WHERE original_timestamp IS NULL AND coalesce(payload->>'originalTimestamp', '') <> ''"
+            )
+        )
+        return
     events = sa.table(
         "events",
         sa.column("id", sa.BigInteger),
@@ -58,9 +67,10 @@ def _fill_own_times(conn: sa.Connection) -> None:
         sa.column("original_timestamp", rapport.db.metadata.UTCDateTime(timezone=True)),
     )
     last = 0
-    while True:
+    while True:  # SQLite: in chunks, parsed as ingest parses times
         rows = conn.execute(
-            sa.text("SELECT id, payload FROM events WHERE id > :last ORDER BY id LIMIT :n"), {"last": last, "n": CHUNK}
+            sa.text("SELECT id, payload FROM events WHERE id > :last AND original_timestamp IS NULL ORDER BY id LIMIT :n"),
+            {"last": last, "n": CHUNK},
         ).all()
         if not rows:
             return
