@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from rapport.access.api import MetricsReader
+from rapport.access.api import router as staff_router
 from rapport.collect.api import router as tracking_router
 from rapport.collect.backpressure import LagGate
 from rapport.collect.log import LogWriter
@@ -73,6 +74,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.state.ready = False
     install_error_handlers(app)
     app.include_router(tracking_router)
+    app.include_router(staff_router)
     app.include_router(profiles_router)
     app.include_router(consent_router)
     app.include_router(unsubscribe_router)

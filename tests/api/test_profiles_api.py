@@ -152,3 +152,27 @@ def test_undo_is_audited(client, source, admin_headers, db):
 
 def test_tracking_keys_do_not_open_the_staff_api(client, source):
     assert client.get("/api/v1/dead-letters", headers=basic_auth(source)).status_code == 401
+
+
+def test_admins_list_and_revoke_staff_tokens_over_the_api(client, db, admin_headers, make_token):
+    kiosk = {"Authorization": f"Bearer {make_token('agent')}"}
+    assert client.get("/api/v1/tokens", headers=kiosk).status_code == 403
+    listed = client.get("/api/v1/tokens", headers=admin_headers).json()["items"]
+    assert [(t["role"], t["revoked_at"]) for t in listed] == [("admin", None), ("agent", None)]
+    assert all(set(t) == {"id", "name", "role", "created_at", "revoked_at"} for t in listed)
+    agent_id = listed[1]["id"]
+
+    res = client.post(f"/api/v1/tokens/{agent_id}/revoke", headers=admin_headers)
+    assert res.status_code == 200 and res.json()["revoked_at"], res.text
+    assert client.get("/api/v1/profiles", params={"q": "x"}, headers=kiosk).status_code == 401
+    again = client.post(f"/api/v1/tokens/{agent_id}/revoke", headers=admin_headers)
+    assert again.status_code == 409 and again.json()["code"] == "already_revoked"
+    for bad in ("999999", "abc"):
+        assert client.post(f"/api/v1/tokens/{bad}/revoke", headers=admin_headers).status_code in (400, 404)
+    audit = client.get("/api/v1/audit", headers=admin_headers).json()["items"]
+    [revoked] = [a for a in audit if a["action"] == "token.revoked"]
+    assert (
+        revoked["channel"] == "api"
+        and revoked["actor"].startswith("staff:")
+        and revoked["details"]["token_id"] == agent_id
+    )

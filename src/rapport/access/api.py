@@ -1,15 +1,16 @@
-"""FastAPI dependencies for staff, declared once: a route names the permission it needs by type."""
+"""FastAPI dependencies for staff, declared once: a route names the permission it needs by type; and
+the routes over staff tokens themselves."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import APIRouter, Depends, Request
 
 from rapport.access.model import Staff
-from rapport.access.service import authenticate
-from rapport.errors import ApiError
+from rapport.access.service import authenticate, list_tokens, revoke_token
+from rapport.errors import ApiError, NotFound
 
 
 def current_staff(request: Request) -> Staff:
@@ -50,3 +51,24 @@ MessageSender = Annotated[Staff, Depends(permission("messages:send"))]
 DataExporter = Annotated[Staff, Depends(permission("data:export"))]
 DataEraser = Annotated[Staff, Depends(permission("data:erase"))]
 PortalLinker = Annotated[Staff, Depends(permission("portal:link"))]
+TokenManager = Annotated[Staff, Depends(permission("tokens:manage"))]
+
+router = APIRouter(prefix="/api/v1", tags=["staff"])
+
+
+@router.get("/tokens")
+def get_tokens(request: Request, _staff: TokenManager) -> dict[str, Any]:
+    """Every staff token issued: id, holder, role, when issued and revoked (never the token itself)."""
+    with request.app.state.db.read() as conn:
+        return {"items": list_tokens(conn)}
+
+
+@router.post("/tokens/{token_id}/revoke")
+def post_revoke_token(request: Request, token_id: int, staff: TokenManager) -> dict[str, Any]:
+    """Revoke a token at once, audited: its API calls get 401, its console sessions are signed out."""
+    try:
+        return revoke_token(request.app.state.db, token_id, staff.actor, channel="api")
+    except LookupError:
+        raise NotFound(f"token {token_id}") from None
+    except ValueError as exc:
+        raise ApiError(409, "already_revoked", str(exc)) from None

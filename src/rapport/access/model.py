@@ -14,6 +14,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "metrics:read": frozenset({"admin", "analyst"}),
     "sources:read": frozenset({"admin"}),
     "audit:read": frozenset({"admin", "privacy"}),
+    "tokens:manage": frozenset({"admin"}),
     "consent:read": frozenset(ROLES),
     "consent:write": frozenset({"admin", "agent", "privacy"}),
     "preferences:write": frozenset({"admin", "agent", "privacy"}),

@@ -22,6 +22,7 @@ CONSOLE_COOKIE = SignedCookie("rapport_console", "rapport.console.session", "/",
 ABILITIES = {
     "profiles:read": "look up customers",
     "metrics:read": "read metrics",
+    "tokens:manage": "manage staff tokens",
     "merges:make": "merge profiles",
     "merges:undo": "undo merges",
     "dead_letters:read": "see dead letters",
