@@ -432,3 +432,8 @@ def test_staff_merge_takes_any_member_and_refuses_what_the_rules_forbid(client, 
         assert res.status_code == 400 and res.json()["code"] in ("invalid_request", "invalid_reason"), res.text
     agent = {"Authorization": f"Bearer {make_token('agent')}"}
     assert _staff_merge(client, agent, one, two).status_code == 403
+    for body in ({"survivor_id": one, "reason": "r"}, {"survivor_id": one, "absorbed_id": ["x"], "reason": "r"}, []):
+        res = client.post("/api/v1/merges", json=body, headers=admin_headers)
+        assert res.status_code == 400 and res.json()["code"] == "invalid_request", res.text
+    res = client.post("/api/v1/merges", content=b"{", headers={**admin_headers, "Content-Type": "application/json"})
+    assert res.status_code == 400, res.text

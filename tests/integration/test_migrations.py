@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,6 +14,10 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+import rapport.db
+from rapport.collect.log import append_messages
+from rapport.collect.model import Envelope, normalize_message
+from rapport.collect.store import events
 from rapport.db.engine import Database, open_database
 from rapport.db.migrate import alembic_config
 from rapport.db.tables import metadata
@@ -33,13 +38,18 @@ def old_db(tmp_path: Path) -> Iterator[Database]:
     db.dispose()
 
 
+def _add_source(conn: sa.Connection) -> None:
+    """Source 1, as any revision's `sources` table takes it (times as SQLAlchemy stores them on SQLite)."""
+    conn.exec_driver_sql(
+        "INSERT INTO sources (id, name, channel, write_key, max_message_bytes, max_batch_bytes, "
+        "rate_limit_per_s, created_at) VALUES (1, 'web', 'web', 'k', 1, 1, 1, '2026-01-01 00:00:00.000000')"
+    )
+
+
 def test_0003_moves_the_timeline_out_of_the_log_and_keeps_the_offsets(old_db: Database) -> None:
     command.upgrade(alembic_config(old_db), "0002")
     with old_db.writer.begin() as conn:
-        conn.exec_driver_sql(
-            "INSERT INTO sources (id, name, channel, write_key, max_message_bytes, max_batch_bytes, "
-            "rate_limit_per_s, created_at) VALUES (1, 'web', 'web', 'k', 1, 1, 1, '2026-01-01 00:00:00.000000')"
-        )
+        _add_source(conn)
         conn.exec_driver_sql(
             "INSERT INTO profiles (id, canonical_id, created_at, event_count, channels) "
             "VALUES ('p1', 'p1', '2026-01-01 00:00:00.000000', 2, '[\"web\"]')"
@@ -93,19 +103,13 @@ def test_0004_reads_counts_from_the_timeline_and_its_downgrade_restores_them(old
 
 
 def test_0006_keys_the_log_by_own_time_and_still_drops_a_retry_of_an_older_message(old_db: Database) -> None:
-    from rapport.collect.log import append_messages
-    from rapport.collect.model import Envelope, normalize_message
-
     command.upgrade(alembic_config(old_db), "0005")
     timed = {"type": "track", "userId": "u", "event": "A", "messageId": "t1", "timestamp": "2026-01-02T03:04:05Z"}
     untimed = {"type": "track", "userId": "u", "event": "B", "messageId": "n1"}
     received = datetime(2026, 1, 2, 3, 4, 6, tzinfo=UTC)
     accepted = [normalize_message(m, Envelope({}, {}, None, received)) for m in (timed, untimed)]
     with old_db.writer.begin() as conn:
-        conn.exec_driver_sql(
-            "INSERT INTO sources (id, name, channel, write_key, max_message_bytes, max_batch_bytes, "
-            "rate_limit_per_s, created_at) VALUES (1, 'web', 'web', 'k', 1, 1, 1, '2026-01-01 00:00:00.000000')"
-        )
+        _add_source(conn)
         for n, a in enumerate(accepted, start=1):  # as 0005's log writer stored them
             conn.exec_driver_sql(
                 "INSERT INTO events (id, source_id, message_id, type, timestamp, received_at, payload) "
@@ -139,11 +143,6 @@ def test_0006_keys_the_log_by_own_time_and_still_drops_a_retry_of_an_older_messa
 
 def test_0006_fills_the_own_time_of_stored_rows_on_either_backend(db: Database, make_source) -> None:
     """The fill runs as SQL on PostgreSQL and in Python on SQLite; both must read the same times."""
-    import importlib.util
-
-    import rapport.db
-    from rapport.collect.store import events
-
     versions = Path(rapport.db.__file__).parent / "migrations" / "versions"
     path = versions / "0006_dedup_key_leads_with_client_time.py"
     spec = importlib.util.spec_from_file_location("revision_0006", path)

@@ -124,14 +124,8 @@ class CachedGraph:
             rows = conn.execute(sa.select(profiles.c.id, profiles.c.canonical_id).where(profiles.c.id.in_(chunk)))
             self._canonical.update({pid: canon for pid, canon in rows})
         todo = sorted({c for pid in found.values() if (c := self.canonical(pid)) not in self._limited})
-        for c in todo:
-            self._limited[c] = {}
-        self._load_limited(conn, todo)
+        self._limited.update(load_limited_values(conn, todo, self.limited_types))  # an entry for each, empty or not
         self._load_apart(conn, todo)
-
-    def _load_limited(self, conn: Connection, todo: list[str]) -> None:
-        for canon, held in load_limited_values(conn, todo, self.limited_types).items():
-            self._limited[canon] = held
 
     def _load_apart(self, conn: Connection, todo: list[str]) -> None:
         """The undone merges of the groups' members: each keeps its group from the other side."""
