@@ -182,7 +182,8 @@ def median(values: list[float]) -> float:
 def raw_insert_rate(db_path: Path, work: Path, synchronous: str, batch: int = 100) -> float:
     """The baseline of every ingest figure: python sqlite3 inserting the events stored in `db_path`
     into a fresh copy of its schema (same pragmas), one commit per `batch`; rows per second."""
-    src = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    log_path = Path(f"{db_path}-log")  # the split-log prototype (bench/_patched_serve.py) keeps events there
+    src = sqlite3.connect(f"file:{log_path if log_path.exists() else db_path}?mode=ro", uri=True)
     schema = [
         r[0]
         for r in src.execute(
@@ -190,10 +191,13 @@ def raw_insert_rate(db_path: Path, work: Path, synchronous: str, batch: int = 10
             "ORDER BY type = 'index', rowid"
         )
     ]
+    if log_path.exists():
+        src.execute("ATTACH DATABASE ? AS main_db", (f"file:{db_path}?mode=ro",))
+        schema.insert(0, src.execute("SELECT sql FROM main_db.sqlite_master WHERE name = 'sources'").fetchone()[0])
     source_rows = src.execute("SELECT * FROM sources").fetchall()
     rows = src.execute(
-        "SELECT source_id, message_id, type, event, timestamp, received_at, payload, original_timestamp "
-        "FROM events ORDER BY id"
+        "SELECT source_id, message_id, type, event, timestamp, received_at, payload, original_timestamp, user_id, "
+        "anonymous_id FROM events ORDER BY id"
     ).fetchall()
     src.close()
     db = sqlite3.connect(work / "baseline.db", isolation_level=None)
@@ -203,8 +207,8 @@ def raw_insert_rate(db_path: Path, work: Path, synchronous: str, batch: int = 10
         db.execute(stmt)
     db.executemany(f"INSERT INTO sources VALUES ({','.join('?' * len(source_rows[0]))})", source_rows)
     insert = (
-        "INSERT INTO events (source_id, message_id, type, event, timestamp, received_at, payload, original_timestamp) "
-        "VALUES (?,?,?,?,?,?,?,?)"
+        "INSERT INTO events (source_id, message_id, type, event, timestamp, received_at, payload, original_timestamp, "
+        "user_id, anonymous_id) VALUES (?,?,?,?,?,?,?,?,?,?)"
     )
     t = time.perf_counter()
     for i in range(0, len(rows), batch):

@@ -6,6 +6,7 @@ import importlib.util
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -141,15 +142,19 @@ def test_0006_keys_the_log_by_own_time_and_still_drops_a_retry_of_an_older_messa
         assert conn.exec_driver_sql("SELECT seq FROM sqlite_sequence WHERE name = 'events'").scalar() >= newest
 
 
-def test_0006_fills_the_own_time_of_stored_rows_on_either_backend(db: Database, make_source) -> None:
-    """The fill runs as SQL on PostgreSQL and in Python on SQLite; both must read the same times."""
-    versions = Path(rapport.db.__file__).parent / "migrations" / "versions"
-    path = versions / "0006_dedup_key_leads_with_client_time.py"
-    spec = importlib.util.spec_from_file_location("revision_0006", path)
+def _revision(name: str) -> Any:
+    """A revision's module, to call its helpers on the test database."""
+    path = Path(rapport.db.__file__).parent / "migrations" / "versions" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"revision_{name}", path)
     assert spec and spec.loader
     revision = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(revision)
+    return revision
 
+
+def test_0006_fills_the_own_time_of_stored_rows_on_either_backend(db: Database, make_source) -> None:
+    """The fill runs as SQL on PostgreSQL and in Python on SQLite; both must read the same times."""
+    revision = _revision("0006_dedup_key_leads_with_client_time")
     source = make_source("web")
     at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     stored = [  # as ingest wrote payloads: originalTimestamp in UTC with a Z, fraction only when there is one
@@ -176,3 +181,47 @@ def test_0006_fills_the_own_time_of_stored_rows_on_either_backend(db: Database, 
     with db.read() as conn:
         found = dict(conn.execute(sa.select(events.c.message_id, events.c.original_timestamp)).tuples().all())
     assert found == {m: expected for m, _, expected in stored}
+
+
+def test_0007_fills_the_ids_of_stored_rows_on_either_backend(db: Database, make_source) -> None:
+    """The processor places an event from these columns alone when its payload holds nothing else."""
+    source = make_source("web")
+    at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    stored = {
+        "both": {"type": "track", "userId": "u-1", "anonymousId": "a-1"},
+        "anonymous": {"type": "page", "anonymousId": "a-2"},
+        "alias": {"type": "alias", "userId": "u-3", "previousId": "a-3"},
+    }
+    with db.writer.begin() as conn:
+        conn.execute(
+            events.insert(),
+            [
+                {
+                    "source_id": source.id,
+                    "message_id": m,
+                    "type": p["type"],
+                    "timestamp": at,
+                    "received_at": at,
+                    "payload": p,
+                }
+                for m, p in stored.items()
+            ],
+        )
+        _revision("0007_events_user_and_anonymous_ids")._fill_ids(conn)
+    with db.read() as conn:
+        rows = conn.execute(sa.select(events.c.message_id, events.c.user_id, events.c.anonymous_id)).tuples().all()
+    assert sorted(rows) == [("alias", "u-3", None), ("anonymous", None, "a-2"), ("both", "u-1", "a-1")]
+
+
+def test_the_log_writer_stores_the_ids_it_normalized(db: Database, make_source) -> None:
+    source = make_source("web")
+    envelope = Envelope({}, {}, None, datetime(2026, 1, 2, tzinfo=UTC))
+    sent = [
+        {"type": "track", "userId": 42, "anonymousId": " a-1 ", "event": "E"},
+        {"type": "page", "anonymousId": "a-2"},
+    ]
+    with db.writer.begin() as conn:
+        append_messages(conn, source.id, [normalize_message(m, envelope) for m in sent], [])  # type: ignore[arg-type]
+    with db.read() as conn:
+        rows = conn.execute(sa.select(events.c.user_id, events.c.anonymous_id).order_by(events.c.id)).tuples().all()
+    assert rows == [("42", "a-1"), (None, "a-2")]

@@ -1,4 +1,6 @@
-"""The settled-pair cache is only a shortcut: with it and without it, every event lands on the same profile."""
+"""The settled-pair cache is only a shortcut: with it and without it, every event lands on the same
+profile, and the traits and consent that events of known people state are kept alike (those events
+are placed without decoding their payload when it holds nothing but their ids)."""
 
 from __future__ import annotations
 
@@ -30,15 +32,20 @@ class _Uncached(Processor):
         self.graph.settled = _NeverSettles()
 
 
+def known(user: str, anon: str) -> dict[str, Any]:
+    return {"type": "track", "userId": user, "anonymousId": anon, "event": "Viewed"}
+
+
 def _workload(seed: int, people: int = 40, events: int = 600) -> list[dict[str, Any]]:
     """Anonymous browsing, identifies with email, second devices, shared and blocked ids, a second
-    user id on a known device (a limit conflict) and aliases, interleaved at random."""
+    user id on a known device (a limit conflict) and aliases, interleaved at random; known people's
+    events that also carry context traits, a device id, an external id or consent."""
     rnd = random.Random(seed)
     messages: list[dict[str, Any]] = []
     for _ in range(events):
         n = rnd.randrange(people)
         user, anon, email = f"u{n}", f"a{n}-{rnd.randrange(2)}", f"p{n}@example.com"
-        kind = rnd.randrange(8)
+        kind = rnd.randrange(13)
         if kind == 0:
             messages.append({"type": "page", "anonymousId": anon, "name": "Home"})
         elif kind == 1:
@@ -53,13 +60,31 @@ def _workload(seed: int, people: int = 40, events: int = 600) -> list[dict[str, 
             messages.append({"type": "track", "userId": f"u{(n + 1) % people}", "anonymousId": anon, "event": "X"})
         elif kind == 6:
             messages.append({"type": "alias", "userId": user, "previousId": f"a{n}-1"})
-        else:
+        elif kind == 7:
             messages.append({"type": "page", "anonymousId": f"a{(n * 7) % people}-0", "name": "Shared"})
+        elif kind == 8:
+            traits = {"email": f"q{n}@example.com", "plan": rnd.choice(("free", "pro"))}
+            messages.append({**known(user, anon), "context": {"traits": traits}})
+        elif kind == 9:
+            messages.append({**known(user, anon), "context": {"device": {"id": f"d{rnd.randrange(people)}"}}})
+        elif kind == 10:
+            messages.append({**known(user, anon), "context": {"externalIds": [{"type": "crm", "id": f"c{n}"}]}})
+        elif kind == 11:
+            stated = rnd.choice(({"consent": {"categoryPreferences": {"marketing": True}}}, {"gpc": True}))
+            messages.append({**known(user, anon), "context": stated})
+        else:
+            consent = {"purpose": "analytics", "status": rnd.choice(("granted", "denied"))}
+            messages.append({**known(user, anon), "event": "Consent Updated", "properties": consent})
     return messages
 
 
-def _partition(path: Path, messages: list[dict[str, Any]], processor: type[Processor]) -> set[frozenset[str]]:
-    """Which messages share a profile (profile ids are random, so compare the grouping)."""
+Pairs = frozenset[tuple[str, str]]
+Outcome = set[tuple[frozenset[str], frozenset[str], Pairs, Pairs]]
+
+
+def _partition(path: Path, messages: list[dict[str, Any]], processor: type[Processor]) -> Outcome:
+    """Which messages share a profile, with each profile's identifiers, traits and consent records
+    (profile ids are random, so compare groups of messages)."""
     db = open_database(load_settings(database_url=f"sqlite:///{path}", processor_batch_size=37))
     try:
         upgrade(db)
@@ -75,13 +100,25 @@ def _partition(path: Path, messages: list[dict[str, Any]], processor: type[Proce
                 conn,
                 "SELECT pe.profile_id, e.message_id FROM profile_events pe JOIN events e ON e.id = pe.event_id",
             )
+            keys = bulk.query(conn, "SELECT profile_id, key FROM identifiers")
+            traits = bulk.query(conn, "SELECT profile_id, key, value FROM profile_traits")
+            consents = bulk.query(conn, "SELECT profile_id, purpose, status FROM consent_records")
     finally:
         db.dispose()
     groups: dict[str, set[str]] = {}
     for profile_id, message_id in rows:
         groups.setdefault(profile_id, set()).add(message_id)
     assert sum(len(g) for g in groups.values()) == len(messages)
-    return {frozenset(g) for g in groups.values()}
+    known: dict[str, set[str]] = {p: set() for p in groups}
+    held: dict[str, set[tuple[str, str]]] = {p: set() for p in groups}
+    stated: dict[str, set[tuple[str, str]]] = {p: set() for p in groups}
+    for profile_id, key in keys:
+        known[profile_id].add(key)
+    for profile_id, key, value in traits:
+        held[profile_id].add((key, value))
+    for profile_id, purpose, status in consents:
+        stated[profile_id].add((purpose, status))
+    return {(frozenset(g), frozenset(known[p]), frozenset(held[p]), frozenset(stated[p])) for p, g in groups.items()}
 
 
 def test_settled_pairs_place_every_event_as_full_resolution_does(tmp_path: Path) -> None:
@@ -91,3 +128,4 @@ def test_settled_pairs_place_every_event_as_full_resolution_does(tmp_path: Path)
         uncached = _partition(tmp_path / f"uncached-{seed}.db", messages, _Uncached)
         assert cached == uncached
         assert len(cached) > 10  # the workload does build many profiles
+        assert any(traits for *_, traits, _ in cached) and any(consent for *_, consent in cached)

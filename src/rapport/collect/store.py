@@ -42,6 +42,10 @@ events = sa.Table(
     sa.Column("received_at", UTCDateTime, nullable=False),
     sa.Column("payload", JSONDoc, nullable=False),
     sa.Column("original_timestamp", UTCDateTime),  # the message's own time as the client sent it
+    # The payload's userId and anonymousId as ingest normalized them: the processor places most
+    # events from these and `type` alone, without decoding the payload (migration 0007).
+    sa.Column("user_id", sa.Text),
+    sa.Column("anonymous_id", sa.Text),
     sqlite_autoincrement=True,  # an offset is never reused, even after the newest events are erased
 )
 sa.Index(

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 from rapport.collect.importer import IMPORT_LIBRARY
 from rapport.collect.service import read_offset, write_offset
 from rapport.collect.store import sources
-from rapport.consent.model import ConsentRecord, consent_from_message, may_state_consent
+from rapport.consent.model import CONSENT_EVENT, ConsentRecord, consent_from_message, may_state_consent
 from rapport.consent.service import append_consent
 from rapport.consent.store import consent_records
 from rapport.db import bulk
@@ -44,6 +44,7 @@ from rapport.identity.model import (
 from rapport.identity.store import merges
 from rapport.settings import Settings
 
+Pair = tuple[str | None, str | None]  # a message's (userId, anonymousId)
 CONSUMER = "profiles"
 GRAPH_LOCK = "rapport:identity-graph"
 log = logging.getLogger("rapport.processor")
@@ -71,7 +72,19 @@ class _Batch:
     channels: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # profile -> its events' channels
 
 
-_READ_BATCH = "SELECT id, source_id, timestamp, payload, message_id FROM events WHERE id > ? ORDER BY id LIMIT ?"
+_READ_BATCH = (
+    "SELECT id, source_id, timestamp, payload, message_id, type, user_id, anonymous_id "
+    "FROM events WHERE id > ? ORDER BY id LIMIT ?"
+)
+# Keys of a stored payload (orjson writes them as is: no escapes, no spaces) that may carry identifiers,
+# traits or consent; a message with none of them holds nothing for the processor but its two ids.
+_MORE_THAN_IDS = ('"traits":', '"device":', '"externalIds":', '"consent":', '"gpc":', CONSENT_EVENT)
+
+
+def _ids_only(kind: str, text: str) -> bool:
+    """Surely nothing in this stored message but its type and its two ids matters to the processor.
+    A cheap test on the text: a false "no" costs a decode, never a wrong profile."""
+    return kind not in ("identify", "alias") and not any(key in text for key in _MORE_THAN_IDS)
 
 
 class Processor:
@@ -137,14 +150,14 @@ class Processor:
 
     def _resolve(self, conn: Connection, rows: Sequence[Any]) -> _Batch:
         """Place every event of the batch on a profile, in memory: the graph cache and a `_Batch`."""
-        loads = orjson.loads
-        payloads = [loads(p) if type(p) is str else p for p in (r[3] for r in rows)]
-        pairs = [id_pair(p) for p in payloads]
         settled = self.graph.settled
+        payloads, pairs = self._decode(rows)
         found: list[list[Identifier] | None] = []
-        by_pair: dict[tuple[str | None, str | None], list[Identifier]] = {}  # equal pairs extract equally
+        by_pair: dict[Pair, list[Identifier]] = {}  # equal pairs extract equally
         for p, pair in zip(payloads, pairs, strict=True):
-            if pair is None:
+            if p is None:  # placed by its pair, settled already
+                found.append(None)
+            elif pair is None:
                 found.append(extract_identifiers(p, self.rules))
             elif pair in settled:
                 found.append(None)
@@ -152,13 +165,17 @@ class Processor:
                 if pair not in by_pair:
                     by_pair[pair] = extract_identifiers(p, self.rules)
                 found.append(by_pair[pair])
-        aliases = {n: alias_candidates(p, self.rules) for n, p in enumerate(payloads) if p.get("type") == "alias"}
+        aliases = {
+            n: alias_candidates(p, self.rules)
+            for n, p in enumerate(payloads)
+            if p is not None and p.get("type") == "alias"
+        }
         self.graph.preload(conn, [i.key for ids in (*found, *aliases.values()) if ids for i in ids])
         batch = _Batch(last_event_id=rows[-1][0])
         now = utcnow()
         stamp = bulk.stored(conn, now)
         # Rows are unpacked as tuples: a Row's attribute access costs a microsecond, five times an event.
-        for n, ((event_id, source_id, timestamp, _, message_id), payload, ids) in enumerate(
+        for n, ((event_id, source_id, timestamp, _, message_id, kind, *_), payload, ids) in enumerate(
             zip(rows, payloads, found, strict=True)
         ):
             pair = pairs[n]
@@ -167,12 +184,14 @@ class Processor:
             else:
                 if n in aliases:  # decided now, so an id taken earlier in this batch counts
                     ids = sorted({*ids, *previous_identifier(aliases[n], self.graph)}, key=lambda i: (i.rank, i.value))
-                profile_id, is_settled = self._place(event_id, message_id, payload, ids, batch, now, stamp)
+                profile_id, is_settled = self._place(event_id, message_id, kind, ids, batch, now, stamp)
                 if is_settled and pair is not None:
                     settled[pair] = profile_id
             batch.assignments.append((profile_id, timestamp, event_id))
             channel, source_name = self._source(conn, source_id)
             batch.channels[profile_id].add(channel)
+            if payload is None:  # its two ids were all it held
+                continue
             if may_state_consent(payload):
                 via = "import" if _library(payload) == IMPORT_LIBRARY else "tracking"
                 for record in consent_from_message(payload, channel, _moment(timestamp), f"{via}:{source_name}"):
@@ -184,6 +203,29 @@ class Processor:
         fresh = set(batch.new_profiles)
         self._load_channels(conn, {p for p in batch.channels if p not in fresh and p not in self.channels})
         return batch
+
+    def _decode(
+        self, rows: Sequence[Any]
+    ) -> tuple[list[dict[str, Any] | None], list[tuple[str | None, str | None] | None]]:
+        """Each event's payload and id pair (see `id_pair`). The payload is left undecoded (None) where
+        the pair is settled and the text holds nothing else: most events of known people, and decoding
+        was the largest single cost of placing them."""
+        settled = self.graph.settled
+        loads = orjson.loads
+        payloads: list[dict[str, Any] | None] = []
+        pairs: list[Pair | None] = []
+        for row in rows:
+            payload = row[3]
+            if type(payload) is str:  # SQLite gives the stored text; PostgreSQL a decoded document
+                pair = (row[6], row[7])
+                if pair in settled and _ids_only(row[5], payload):
+                    payloads.append(None)
+                    pairs.append(pair)
+                    continue
+                payload = loads(payload)
+            payloads.append(payload)
+            pairs.append(id_pair(payload))
+        return payloads, pairs
 
     def _load_channels(self, conn: Connection, profile_ids: set[str]) -> None:
         ids = sorted(profile_ids)
@@ -204,7 +246,7 @@ class Processor:
         self,
         event_id: int,
         message_id: str,
-        payload: dict[str, Any],
+        kind: str,
         ids: list[Identifier],
         batch: _Batch,
         now: datetime,
@@ -225,7 +267,7 @@ class Processor:
                     "identifiers": [i.key for i in ids if i not in result.conflicts],
                     "event_id": event_id,
                     "message_id": message_id,
-                    "reason": f"{payload.get('type')} message shares an identifier of both profiles",
+                    "reason": f"{kind} message shares an identifier of both profiles",
                     "created_at": now,
                 }
             )
@@ -249,7 +291,7 @@ class Processor:
             conn,
             "INSERT INTO identifiers (key, type, value, profile_id, first_event_id, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            batch.new_identifiers,
+            sorted(batch.new_identifiers),
             as_given=True,
         )
         # In order: a profile absorbed earlier in the batch may itself be absorbed later.
@@ -268,7 +310,7 @@ class Processor:
         bulk.executemany(
             conn,
             "INSERT INTO profile_events (profile_id, timestamp, event_id) VALUES (?, ?, ?)",
-            batch.assignments,
+            sorted(batch.assignments),
             as_given=True,
         )
         bulk.executemany(
@@ -278,7 +320,7 @@ class Processor:
             "ON CONFLICT (profile_id, key) DO UPDATE SET value = excluded.value, source_id = excluded.source_id, "
             "observed_at = excluded.observed_at, event_id = excluded.event_id "
             "WHERE profile_traits.observed_at <= excluded.observed_at",
-            list(batch.traits.values()),
+            [batch.traits[k] for k in sorted(batch.traits)],
         )
         self._update_channels(conn, batch, fresh)
         _append_consents(conn, batch.consents)
