@@ -7,6 +7,11 @@ are applied at import, so the processor child (multiprocessing spawn re-runs thi
   flock      SQLite write transactions first take an OS file lock (fcntl.flock) next to the database,
              so a waiting writer wakes the moment the other commits instead of sleeping in SQLite's
              busy handler (which backs off up to 100 ms) -- db/engine.py Database.write
+  split-log  SQLite only: the event log (events, dead_letters) in its own file, attached to every
+             connection as `log`, so the log writer and the processor each take their own file's write
+             lock. The log writer writes through a connection to the log file alone, the processor
+             through one to the main file alone; reads see both (unqualified names resolve to the
+             attached file). The tables move there right after the migrations at `serve`.
 (Earlier prototypes are now in rapport itself: raw-append, phone-cache, short-txn (resolve under a
 read transaction, write lock only to flush) and, instead of stats-sql, the processor's stats cache.)
 """
@@ -46,8 +51,98 @@ def _patch_flock() -> None:
     engine.Database.write = write  # type: ignore[method-assign]
 
 
+LOG_TABLES = ("events", "dead_letters")
+
+
+def log_file(db_path: Any) -> str:
+    return f"{db_path}-log"
+
+
+def _patch_split_log() -> None:
+    import re
+
+    import sqlalchemy as sa
+
+    from rapport.collect.log import LOG_LOCK
+    from rapport.db import engine, migrate
+    from rapport.profiles.processor import GRAPH_LOCK
+
+    plain = engine._sqlite_engine
+    schema_pragmas = ("journal_mode=WAL", "synchronous", "secure_delete", "cache_size")
+
+    def attached(settings: Any, immediate: bool) -> Any:
+        eng = plain(settings, immediate)
+
+        @sa.event.listens_for(eng, "connect")
+        def _attach(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("ATTACH DATABASE ? AS log", (log_file(settings.sqlite_path),))
+            for pragma in engine.sqlite_pragmas(settings):
+                if pragma.startswith(schema_pragmas):
+                    cur.execute(f"PRAGMA log.{pragma}")
+            cur.close()
+
+        return eng
+
+    def open_database(settings: Any) -> Any:
+        if not settings.is_sqlite:
+            raise SystemExit("split-log is a SQLite prototype")
+        db = engine.Database(settings, attached(settings, False), attached(settings, True))
+        log_settings = settings.model_copy(update={"database_url": f"sqlite:///{log_file(settings.sqlite_path)}"})
+        db.memo["log_writer"] = plain(log_settings, True)
+        db.memo["main_writer"] = plain(settings, True)
+        return db
+
+    original_write = engine.Database.write
+
+    @contextmanager
+    def write(self: Any, lock: str | None = None) -> Iterator[Any]:
+        special = {LOG_LOCK: "log_writer", GRAPH_LOCK: "main_writer"}.get(lock or "")
+        if special is None:
+            with original_write(self, lock) as conn:
+                yield conn
+            return
+        with self.memo[special].begin() as conn:  # type: ignore[attr-defined]
+            yield conn
+
+    original_upgrade = migrate.upgrade
+
+    def upgrade(db: Any, *args: Any, **kwargs: Any) -> Any:
+        result = original_upgrade(db, *args, **kwargs)
+        with db.writer.connect() as conn:
+            raw = conn.connection.driver_connection
+            names = {r[0] for r in raw.execute("SELECT name FROM main.sqlite_master WHERE type = 'table'")}
+            for table in LOG_TABLES:
+                if table not in names:
+                    continue
+                for (sql,) in raw.execute(
+                    "SELECT sql FROM main.sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL ORDER BY type = 'index'",
+                    (table,),
+                ).fetchall():
+                    sql = re.sub(r",\s*CONSTRAINT \w+ FOREIGN KEY\(source_id\) REFERENCES sources \(id\)", "", sql)
+                    sql = re.sub(r'^CREATE (UNIQUE )?(TABLE|INDEX) "?(\w+)"?', r"CREATE \1\2 log.\3", sql)
+                    raw.execute(sql)
+                raw.execute(f"INSERT INTO log.{table} SELECT * FROM main.{table}")
+                raw.execute(f"DROP TABLE main.{table}")
+            conn.commit()
+        return result
+
+    engine.open_database = open_database
+    engine.Database.write = write  # type: ignore[method-assign]
+    migrate.upgrade = upgrade
+    import rapport.app
+    import rapport.cli
+
+    rapport.app.open_database = open_database  # type: ignore[attr-defined]
+    if hasattr(rapport.cli, "open_database"):
+        rapport.cli.open_database = open_database  # type: ignore[attr-defined]
+    if hasattr(rapport.cli, "upgrade"):
+        rapport.cli.upgrade = upgrade  # type: ignore[attr-defined]
+
+
 ALL = {
     "flock": _patch_flock,
+    "split-log": _patch_split_log,
 }
 for _name, _apply in ALL.items():
     if _name in PATCHES:

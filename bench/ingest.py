@@ -26,6 +26,8 @@ from __future__ import annotations
 import argparse
 import base64
 import http.client
+import os
+import resource
 import shutil
 import signal
 import sqlite3
@@ -99,6 +101,14 @@ class Client(threading.Thread):
         conn.close()
 
 
+def machine_cpu() -> tuple[float, float, int]:
+    """(busy, total) jiffies of the whole machine from /proc/stat, and its CPU count: how much of the
+    machine anything used, this run's processes or others', while sending."""
+    fields = [float(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle and iowait
+    return sum(fields) - idle, sum(fields), os.cpu_count() or 1
+
+
 def processor_offset(db: sqlite3.Connection) -> int:
     row = db.execute("SELECT \"offset\" FROM log_offsets WHERE consumer = 'profiles'").fetchone()
     return int(row[0]) if row else 0
@@ -164,11 +174,14 @@ def serve_and_send(args: argparse.Namespace, bodies: list[bytes], total: int, ru
             spies = start_py_spy(Path(args.py_spy), named, args.py_spy_rate, args.py_spy_idle)
             time.sleep(1.0)
         cpu0 = {p: cpu_seconds(p) for p in family}
+        client0, machine0 = resource.getrusage(resource.RUSAGE_SELF), machine_cpu()
         barrier = threading.Barrier(args.connections)
         clients = [Client(server.port, auth, bodies[i :: args.connections], barrier) for i in range(args.connections)]
         for c in clients:
             c.start()
         ro = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30)
+        if Path(f"{db_path}-log").exists():  # the split-log prototype (bench/_patched_serve.py)
+            ro.execute("ATTACH DATABASE ? AS log", (f"file:{db_path}-log?mode=ro",))
         lag_at_last_ack = None
         deadline = time.monotonic() + args.send_timeout
         for c in clients:
@@ -180,6 +193,7 @@ def serve_and_send(args: argparse.Namespace, bodies: list[bytes], total: int, ru
         head = max(c.max_offset for c in clients)
         lag_at_last_ack = head - processor_offset(ro)
         cpu_send = {p: cpu_seconds(p) - cpu0[p] for p in family}
+        client1, machine1 = resource.getrusage(resource.RUSAGE_SELF), machine_cpu()
         errors = [e for c in clients for e in c.errors]
         accepted = sum(c.accepted for c in clients)
         # From here on the clock runs until the processor has applied everything acknowledged.
@@ -226,6 +240,8 @@ def serve_and_send(args: argparse.Namespace, bodies: list[bytes], total: int, ru
         "rss_processor_mb": sum(rss.get(p, 0) for p in processor_pids) / 1024,
         "rss_total_mb": sum(rss.values()) / 1024,
         "cpu_server_send": cpu_send.get(server.pid, 0.0),
+        "cpu_client_send": (client1.ru_utime + client1.ru_stime) - (client0.ru_utime + client0.ru_stime),
+        "machine_busy_cores": (machine1[0] - machine0[0]) / max(1e-9, machine1[1] - machine0[1]) * machine1[2],
         "cpu_processor_send": sum(cpu_send.get(p, 0.0) for p in processor_pids),
         "cpu_server": cpu_all.get(server.pid, 0.0),
         "cpu_processor": sum(cpu_all.get(p, 0.0) for p in processor_pids),
@@ -340,7 +356,9 @@ def main() -> None:
             f"visible {fmt(r['visible_s'])}s after last ack (lag then {r['lag_at_last_ack']} events; "
             f"reached {r['reached']}/{r['head']}) | RSS server {r['rss_server_mb']:.0f} MB, "
             f"processor {r['rss_processor_mb']:.0f} MB | CPU during send: server {r['cpu_server_send']:.1f}s, "
-            f"processor {r['cpu_processor_send']:.1f}s; CPU us/event to caught-up: server {r['cpu_us_server']:.0f}, "
+            f"processor {r['cpu_processor_send']:.1f}s, client {r['cpu_client_send']:.1f}s, machine busy "
+            f"{r['machine_busy_cores']:.2f} of {os.cpu_count()} cores; "
+            f"CPU us/event to caught-up: server {r['cpu_us_server']:.0f}, "
             f"processor {r['cpu_us_processor']:.0f} | profiles {r['profiles']} | check {r['check']}"
             + f" | retried {r['retries']}"
             + (f" | ERRORS {len(r['errors'])}: {r['errors'][:3]}" if r["errors"] else ""),
