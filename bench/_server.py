@@ -26,7 +26,7 @@ def free_port() -> int:
 
 
 def fresh_dir(prefix: str) -> Path:
-    return Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=os.environ.get("BENCH_TMPDIR", "/tmp")))  # e.g. /dev/shm: no disk
 
 
 def env_for(db_path: Path, **extra: str) -> dict[str, str]:

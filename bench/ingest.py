@@ -101,12 +101,17 @@ class Client(threading.Thread):
         conn.close()
 
 
-def machine_cpu() -> tuple[float, float, int]:
-    """(busy, total) jiffies of the whole machine from /proc/stat, and its CPU count: how much of the
-    machine anything used, this run's processes or others', while sending."""
-    fields = [float(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = fields[3] + fields[4]  # idle and iowait
-    return sum(fields) - idle, sum(fields), os.cpu_count() or 1
+def machine_cpu() -> tuple[float, float, float]:
+    """(busy, stolen, total) jiffies of the whole machine from /proc/stat: what anything used while
+    sending, this run's processes or others', and what the hypervisor gave to other machines."""
+    fields = [float(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    idle, stolen = fields[3] + fields[4], fields[7]  # idle and iowait; steal
+    return sum(fields) - idle - stolen, stolen, sum(fields)
+
+
+def _cores(before: tuple[float, float, float], after: tuple[float, float, float], index: int) -> float:
+    total = max(1e-9, after[2] - before[2])
+    return (after[index] - before[index]) / total * (os.cpu_count() or 1)
 
 
 def processor_offset(db: sqlite3.Connection) -> int:
@@ -241,7 +246,8 @@ def serve_and_send(args: argparse.Namespace, bodies: list[bytes], total: int, ru
         "rss_total_mb": sum(rss.values()) / 1024,
         "cpu_server_send": cpu_send.get(server.pid, 0.0),
         "cpu_client_send": (client1.ru_utime + client1.ru_stime) - (client0.ru_utime + client0.ru_stime),
-        "machine_busy_cores": (machine1[0] - machine0[0]) / max(1e-9, machine1[1] - machine0[1]) * machine1[2],
+        "machine_busy_cores": _cores(machine0, machine1, 0),
+        "machine_stolen_cores": _cores(machine0, machine1, 1),
         "cpu_processor_send": sum(cpu_send.get(p, 0.0) for p in processor_pids),
         "cpu_server": cpu_all.get(server.pid, 0.0),
         "cpu_processor": sum(cpu_all.get(p, 0.0) for p in processor_pids),
@@ -357,7 +363,7 @@ def main() -> None:
             f"reached {r['reached']}/{r['head']}) | RSS server {r['rss_server_mb']:.0f} MB, "
             f"processor {r['rss_processor_mb']:.0f} MB | CPU during send: server {r['cpu_server_send']:.1f}s, "
             f"processor {r['cpu_processor_send']:.1f}s, client {r['cpu_client_send']:.1f}s, machine busy "
-            f"{r['machine_busy_cores']:.2f} of {os.cpu_count()} cores; "
+            f"{r['machine_busy_cores']:.2f} of {os.cpu_count()} cores, stolen {r['machine_stolen_cores']:.2f}; "
             f"CPU us/event to caught-up: server {r['cpu_us_server']:.0f}, "
             f"processor {r['cpu_us_processor']:.0f} | profiles {r['profiles']} | check {r['check']}"
             + f" | retried {r['retries']}"
