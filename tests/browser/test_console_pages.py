@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from browser.console_seed import EMAIL, PHONE, bearer, csrf_of, post_batch, profile_of, reject_one, seed_customer
 from rapport.access.service import list_tokens, revoke_token
+from rapport.access.store import audit_log
 from rapport.identity.store import merges
 
 
@@ -291,6 +292,81 @@ def test_sources_for_admins_only(client, source, admin_token, make_token):
         denied = client.get("/console/sources")
         assert denied.status_code == 403 and "Not allowed" in denied.text
         assert 'href="/console/sources"' not in denied.text
+
+
+def _audited(db: Any, action: str) -> list[Any]:
+    with db.read() as conn:
+        return list(conn.execute(sa.select(audit_log).where(audit_log.c.action == action)))
+
+
+def test_admin_rotates_a_write_key_and_the_old_key_is_refused_at_once(client, db, source, admin_token, make_token):
+    old = source.write_key
+    post_batch(client, source, [{"type": "track", "userId": "u1", "event": "Seen"}])  # the server remembers the key
+    sign_in(client, admin_token)
+    page = client.get("/console/sources").text
+    url = f"/console/sources/{source.id}/rotate-key"
+    assert f'action="{url}"' in page
+    assert client.post(url, data={"csrf": "forged", "confirm": "yes"}).status_code == 403
+    unconfirmed = client.post(url, data={"csrf": csrf_of(page)})
+    assert unconfirmed.status_code == 400 and "Nothing was changed" in unconfirmed.text
+    assert (
+        client.post("/console/sources/999/rotate-key", data={"csrf": csrf_of(page), "confirm": "yes"}).status_code
+        == 404
+    )
+    res = client.post(url, data={"csrf": csrf_of(page), "confirm": "yes"}, follow_redirects=False)
+    assert res.status_code == 303 and res.headers["location"] == f"/console/sources?rotated={source.id}"
+    after = client.get(res.headers["location"]).text
+    assert "has a new write key" in after and old not in after
+    new = re.search(r"<code>([A-Za-z0-9_-]{32})</code>", after)
+    assert new and new.group(1) != old
+    body = {"batch": [{"type": "track", "userId": "u1", "event": "Seen"}]}
+    assert client.post("/v1/batch", json=body, auth=(old, "")).status_code == 401
+    assert client.post("/v1/batch", json=body, auth=(new.group(1), "")).status_code == 200
+    [row] = _audited(db, "source.key_rotated")
+    assert row.channel == "console" and row.actor.startswith("staff:")
+    sign_in(client, make_token("analyst"))
+    assert client.post(url, data={"csrf": csrf_of(client.get("/console").text), "confirm": "yes"}).status_code == 403
+
+
+def test_admin_disables_a_source(client, db, source, admin_token):
+    post_batch(client, source, [{"type": "track", "userId": "u1", "event": "Seen"}])
+    sign_in(client, admin_token)
+    csrf = csrf_of(client.get("/console/sources").text)
+    res = client.post(f"/console/sources/{source.id}/disable", data={"csrf": csrf, "confirm": "yes"})
+    assert res.status_code == 200 and "The source was disabled" in res.text and source.write_key not in res.text
+    body = {"batch": [{"type": "track", "userId": "u1", "event": "Seen"}]}
+    assert client.post("/v1/batch", json=body, auth=(source.write_key, "")).status_code == 401
+    again = client.post(f"/console/sources/{source.id}/disable", data={"csrf": csrf, "confirm": "yes"})
+    assert again.status_code == 404
+    assert [r.channel for r in _audited(db, "source.disabled")] == ["console"]
+
+
+def test_admin_revokes_a_staff_token(client, db, admin_token, make_token):
+    agent = make_token("agent")
+    sign_in(client, agent)
+    assert client.get("/console/tokens").status_code == 403
+    assert (
+        client.post("/console/tokens/1/revoke", data={"csrf": csrf_of(client.get("/console").text)}).status_code == 403
+    )
+    sign_in(client, admin_token)
+    page = client.get("/console/tokens")
+    assert page.status_code == 200 and 'href="/console/tokens"' in page.text and "(yours)" in page.text
+    with db.read() as conn:
+        agent_id = next(t["id"] for t in list_tokens(conn) if t["role"] == "agent")
+    csrf = csrf_of(page.text)
+    assert client.post(f"/console/tokens/{agent_id}/revoke", data={"csrf": "forged"}).status_code == 403
+    res = client.post(f"/console/tokens/{agent_id}/revoke", data={"csrf": csrf}, follow_redirects=False)
+    assert res.status_code == 303
+    assert f"Token {agent_id}" in client.get(res.headers["location"]).text
+    assert client.get("/api/v1/dead-letters", headers=bearer(agent)).status_code == 401
+    assert client.post(f"/console/tokens/{agent_id}/revoke", data={"csrf": csrf}).status_code == 409
+    for unknown in ("999", "abc", "1" * 30):
+        assert client.post(f"/console/tokens/{unknown}/revoke", data={"csrf": csrf}).status_code == 404, unknown
+    assert [r.channel for r in _audited(db, "token.revoked")] == ["console"]
+    with db.read() as conn:
+        own_id = next(t["id"] for t in list_tokens(conn) if t["role"] == "admin")
+    client.post(f"/console/tokens/{own_id}/revoke", data={"csrf": csrf}, follow_redirects=False)
+    assert client.get("/console", follow_redirects=False).headers["location"] == "/console/sign-in"
 
 
 def test_unknown_console_page_is_a_404_page(client, admin_token):

@@ -13,6 +13,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "dead_letters:read": frozenset({"admin", "analyst"}),
     "metrics:read": frozenset({"admin", "analyst"}),
     "sources:read": frozenset({"admin"}),
+    "sources:manage": frozenset({"admin"}),
     "audit:read": frozenset({"admin", "privacy"}),
     "tokens:manage": frozenset({"admin"}),
     "consent:read": frozenset(ROLES),

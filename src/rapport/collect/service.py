@@ -69,27 +69,27 @@ def create_source(
     return Source(id=source_id, **row)  # type: ignore[arg-type]
 
 
-def _change_source(db: Database, name: str, actor: str, action: str, **values: Any) -> Source:
+def _change_source(db: Database, name: str, actor: str, action: str, channel: str, **values: Any) -> Source:
     """Update an enabled source by name, audited; raises SourceError for an unknown one."""
     with db.write() as conn:
         row = conn.execute(sa.select(sources).where(sources.c.name == name, sources.c.disabled_at.is_(None))).first()
         if row is None:
             raise SourceError(f"no enabled source is named {name!r}")
         conn.execute(sources.update().where(sources.c.id == row.id).values(**values))
-        record_audit(conn, actor=actor, channel="cli", action=action, source_id=row.id, name=name)
+        record_audit(conn, actor=actor, channel=channel, action=action, source_id=row.id, name=name)
         return _source(conn.execute(sa.select(sources).where(sources.c.id == row.id)).one())
 
 
-def rotate_write_key(db: Database, name: str, actor: str) -> Source:
+def rotate_write_key(db: Database, name: str, actor: str, channel: str = "cli") -> Source:
     """A new write key for the source; the old one is refused from now on (by a running server
     within `SourceDirectory.ttl_s`). Clients still sending the old key get 401, which SDKs do not
     retry: deploy the new key to them first where losing events matters."""
-    return _change_source(db, name, actor, "source.key_rotated", write_key=secrets.token_urlsafe(24))
+    return _change_source(db, name, actor, "source.key_rotated", channel, write_key=secrets.token_urlsafe(24))
 
 
-def disable_source(db: Database, name: str, actor: str) -> Source:
+def disable_source(db: Database, name: str, actor: str, channel: str = "cli") -> Source:
     """Refuse the source's write key from now on; what it sent before stays in the log and on profiles."""
-    return _change_source(db, name, actor, "source.disabled", disabled_at=utcnow())
+    return _change_source(db, name, actor, "source.disabled", channel, disabled_at=utcnow())
 
 
 def list_sources(conn: Connection) -> list[Source]:
@@ -135,6 +135,12 @@ class SourceDirectory:
             else:
                 self._known.pop(key, None)
         return source
+
+    def forget(self, source_id: int) -> None:
+        """Drop what is remembered of a source, so a key rotated or disabled through this server is
+        refused by it at once (other servers within `ttl_s`)."""
+        with self._lock:
+            self._known = {k: v for k, v in self._known.items() if v[0].id != source_id}
 
 
 class RateLimiter:

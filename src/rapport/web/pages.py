@@ -1,4 +1,4 @@
-"""The staff console: signing in and out, customer search, dead letters, sources; mounting the
+"""The staff console: signing in and out, customer search, dead letters; mounting the
 console, the customer portal and the unsubscribe page on the app.
 
 Pages are server-rendered with Jinja2 and need no script. Every refusal or bad input answers an
@@ -14,10 +14,18 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from rapport.access.service import authenticate
-from rapport.collect.service import list_dead_letters, list_sources
+from rapport.collect.service import list_dead_letters
 from rapport.profiles.processor import rules_from
 from rapport.profiles.service import load_profile, search_profiles
-from rapport.web import data_requests_page, portal_auth, portal_data, portal_pages, profile_page, unsubscribe_page
+from rapport.web import (
+    admin_pages,
+    data_requests_page,
+    portal_auth,
+    portal_data,
+    portal_pages,
+    profile_page,
+    unsubscribe_page,
+)
 from rapport.web.portal_render import on_page_error, on_portal_sign_in_required
 from rapport.web.portal_session import Customer, PortalSignInRequired
 from rapport.web.present import result_row
@@ -40,7 +48,6 @@ router = APIRouter(include_in_schema=False)
 
 Reader = Annotated[Session, Depends(requires("profiles:read"))]
 DeadLetterReader = Annotated[Session, Depends(requires("dead_letters:read"))]
-SourceReader = Annotated[Session, Depends(requires("sources:read"))]
 
 MAX_QUERY = 320
 MAX_TOKEN = 512
@@ -122,13 +129,6 @@ def dead_letters(request: Request, _session: DeadLetterReader, before: str | Non
     )
 
 
-@router.get("/console/sources")
-def sources(request: Request, _session: SourceReader) -> Response:
-    with request.app.state.db.read() as conn:
-        items = list_sources(conn)
-    return render(request, "sources.html", {"title": "Sources", "items": items, "current": "sources"})
-
-
 @router.get("/console/{rest:path}")
 def not_found(request: Request, rest: str) -> Response:
     signed_in(request)  # strangers learn nothing about which pages exist
@@ -153,7 +153,15 @@ def mount_console(app: FastAPI) -> None:
     app.add_exception_handler(PageError, on_page_error)
     app.add_exception_handler(SignInRequired, on_sign_in_required)
     app.add_exception_handler(PortalSignInRequired, on_portal_sign_in_required)
-    for module in (profile_page, data_requests_page, portal_auth, portal_pages, portal_data, unsubscribe_page):
+    for module in (
+        profile_page,
+        admin_pages,
+        data_requests_page,
+        portal_auth,
+        portal_pages,
+        portal_data,
+        unsubscribe_page,
+    ):
         app.include_router(module.router)
     app.include_router(router)  # last: its catch-alls must not shadow the pages above
     app.include_router(portal_fallback)

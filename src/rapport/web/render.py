@@ -32,6 +32,7 @@ NAV = (
     ("search", "/console", "Customers", "profiles:read"),
     ("dead-letters", "/console/dead-letters", "Dead letters", "dead_letters:read"),
     ("sources", "/console/sources", "Sources", "sources:read"),
+    ("tokens", "/console/tokens", "Staff tokens", "tokens:manage"),
     ("data-requests", "/console/data-requests", "Data requests", "data:export"),
 )
 
