@@ -309,10 +309,8 @@ def test_admin_rotates_a_write_key_and_the_old_key_is_refused_at_once(client, db
     assert client.post(url, data={"csrf": "forged", "confirm": "yes"}).status_code == 403
     unconfirmed = client.post(url, data={"csrf": csrf_of(page)})
     assert unconfirmed.status_code == 400 and "Nothing was changed" in unconfirmed.text
-    assert (
-        client.post("/console/sources/999/rotate-key", data={"csrf": csrf_of(page), "confirm": "yes"}).status_code
-        == 404
-    )
+    for wrong in ("/console/sources/999/rotate-key", f"/console/sources/{source.id}/explode"):
+        assert client.post(wrong, data={"csrf": csrf_of(page), "confirm": "yes"}).status_code == 404, wrong
     res = client.post(url, data={"csrf": csrf_of(page), "confirm": "yes"}, follow_redirects=False)
     assert res.status_code == 303 and res.headers["location"] == f"/console/sources?rotated={source.id}"
     after = client.get(res.headers["location"]).text
