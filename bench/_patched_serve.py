@@ -12,6 +12,12 @@ are applied at import, so the processor child (multiprocessing spawn re-runs thi
              lock. The log writer writes through a connection to the log file alone, the processor
              through one to the main file alone; reads see both (unqualified names resolve to the
              attached file). The tables move there right after the migrations at `serve`.
+  workers    BENCH_WORKERS (default 2) uvicorn worker processes share the port, each with its own
+             event loop and log writer (so two GILs for HTTP and normalization); one processor.
+             Rate limits, the lag gate and metrics stay per process here: a prototype only.
+  committime A diagnostic, not an optimization: the log writer times each group's phases (encode,
+             wait for the write lock, insert, commit) and writes them at exit to BENCH_COMMIT_LOG
+             (default /tmp/commit_spans.txt), one line per group: start, four durations, events.
 (Earlier prototypes are now in rapport itself: raw-append, phone-cache, short-txn (resolve under a
 read transaction, write lock only to flush) and, instead of stats-sql, the processor's stats cache.)
 """
@@ -140,7 +146,84 @@ def _patch_split_log() -> None:
         rapport.cli.upgrade = upgrade  # type: ignore[attr-defined]
 
 
+def app_factory() -> Any:
+    """The app as a uvicorn worker builds it: settings from the environment, as `serve` reads them."""
+    from rapport.app import create_app
+    from rapport.settings import Settings
+
+    return create_app(Settings.model_validate_json(os.environ["BENCH_SETTINGS_JSON"]))
+
+
+def _patch_workers() -> None:
+    import gc
+
+    import rapport.cli
+
+    def run_server(settings: Any, host: str, port: int) -> None:
+        import uvicorn
+
+        from rapport.profiles.processor import GC_THRESHOLDS
+
+        processor = rapport.cli.start_processor(settings)
+        gc.set_threshold(*GC_THRESHOLDS)
+        os.environ["BENCH_SETTINGS_JSON"] = settings.model_dump_json()
+        try:
+            uvicorn.run(
+                "_patched_serve:app_factory",
+                factory=True,
+                workers=int(os.environ.get("BENCH_WORKERS", "2")),
+                host=host,
+                port=port,
+                log_level="warning",
+                access_log=False,
+                http="httptools",
+                loop="uvloop",
+                timeout_keep_alive=30,
+            )
+        finally:
+            if processor is not None:
+                processor.stop()
+
+    rapport.cli.run_server = run_server
+
+
+def _patch_committime() -> None:
+    import atexit
+    import time
+
+    from rapport.collect import log
+
+    spans: list[tuple[float, ...]] = []
+
+    def _commit(self: Any, group: list[Any]) -> None:
+        t0 = time.perf_counter()
+        prepared = [log._prepare(j.source_id, j.accepted, j.rejected, self.db.dialect) for j in group]
+        t1 = time.perf_counter()
+        with self.db.write(lock=log.LOG_LOCK) as conn:
+            t2 = time.perf_counter()
+            results = [log._append(conn, p) for p in prepared]
+            t3 = time.perf_counter()
+        t4 = time.perf_counter()
+        for j, result in zip(group, results, strict=True):
+            j.future.set_result(result)
+        spans.append((t0, t1 - t0, t2 - t1, t3 - t2, t4 - t3, sum(len(j.accepted) for j in group)))
+
+    log.LogWriter._commit = _commit  # type: ignore[method-assign]
+
+    def dump() -> None:
+        with open(os.environ.get("BENCH_COMMIT_LOG", "/tmp/commit_spans.txt"), "w") as out:
+            for row in spans:
+                out.write(" ".join(f"{v:.6f}" for v in row) + "\n")
+
+    atexit.register(dump)
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: (dump(), os._exit(0)))
+
+
 ALL = {
+    "committime": _patch_committime,
+    "workers": _patch_workers,
     "flock": _patch_flock,
     "split-log": _patch_split_log,
 }
