@@ -8,7 +8,9 @@ keep-alive connections, and prints:
   * seconds from the last 2xx until the processor has put every event on a profile;
   * peak RSS (VmHWM) of the server process and of its processor child;
   * the baseline: python sqlite3 inserting the very rows the server stored (same schema, same
-    pragmas, one commit per batch) in the same process, and the ratio ingest rate / raw rate.
+    pragmas, one commit per batch) in the same process, and the ratio ingest rate / raw rate;
+  * CPU seconds of server, processor and this client while sending, and how many of the machine's
+    cores anything used meanwhile (`machine busy`) and the hypervisor gave elsewhere (`stolen`).
 
 The server holds requests while the profiles lag more than RAPPORT_INGEST_MAX_LAG_S behind what it
 acknowledged (backpressure), so the rate is what the server and processor sustain together. Clients
@@ -16,6 +18,8 @@ retry a 429 or 5xx after Retry-After, as the SDKs do; the count is printed as `r
 
 Usage:  .venv/bin/python bench/ingest.py [--events 200000] [--batch 100] [--connections 4]
             [--repeat 3] [--synchronous FULL|NORMAL] [--sequential-ids] [--py-spy DIR]
+            [--patch NAMES]   (prototypes in bench/_patched_serve.py: split-log, workers, committime, ...)
+        BENCH_TMPDIR=/dev/shm puts the run's files in memory (no disk cost; diagnosis only).
 
 The machine is shared and noisy: compare the ratios and the medians of several runs, not one run.
 Only 127.0.0.1 is contacted. Every wait is bounded.

@@ -204,9 +204,7 @@ class Processor:
         self._load_channels(conn, {p for p in batch.channels if p not in fresh and p not in self.channels})
         return batch
 
-    def _decode(
-        self, rows: Sequence[Any]
-    ) -> tuple[list[dict[str, Any] | None], list[tuple[str | None, str | None] | None]]:
+    def _decode(self, rows: Sequence[Any]) -> tuple[list[dict[str, Any] | None], list[Pair | None]]:
         """Each event's payload and id pair (see `id_pair`). The payload is left undecoded (None) where
         the pair is settled and the text holds nothing else: most events of known people, and decoding
         was the largest single cost of placing them."""
