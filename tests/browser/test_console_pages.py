@@ -331,7 +331,10 @@ def test_admin_disables_a_source(client, db, source, admin_token):
     sign_in(client, admin_token)
     csrf = csrf_of(client.get("/console/sources").text)
     res = client.post(f"/console/sources/{source.id}/disable", data={"csrf": csrf, "confirm": "yes"})
-    assert res.status_code == 200 and "The source was disabled" in res.text and source.write_key not in res.text
+    assert res.status_code == 200 and f"Source {source.name} was disabled" in res.text
+    assert source.write_key not in res.text
+    for forged in (str(source.id + 1), "x", "9" * 30):  # only a source that is disabled is reported so
+        assert "was disabled" not in client.get("/console/sources", params={"disabled": forged}).text
     body = {"batch": [{"type": "track", "userId": "u1", "event": "Seen"}]}
     assert client.post("/v1/batch", json=body, auth=(source.write_key, "")).status_code == 401
     again = client.post(f"/console/sources/{source.id}/disable", data={"csrf": csrf, "confirm": "yes"})

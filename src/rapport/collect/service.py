@@ -101,6 +101,12 @@ def _source(row: sa.Row[Any]) -> Source:
     return Source(**{k: v for k, v in row._mapping.items() if k != "disabled_at"})
 
 
+def disabled_source_name(conn: Connection, source_id: int) -> str | None:
+    """The name of the source with this id if it is disabled, else None."""
+    query = sa.select(sources.c.name).where(sources.c.id == source_id, sources.c.disabled_at.is_not(None))
+    return conn.execute(query).scalar()
+
+
 def source_by_name(conn: Connection, name: str) -> Source | None:
     return next((s for s in list_sources(conn) if s.name == name), None)
 

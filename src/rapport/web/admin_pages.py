@@ -9,7 +9,14 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
 from rapport.access.service import list_tokens, revoke_token
-from rapport.collect.service import Source, SourceError, disable_source, list_sources, rotate_write_key
+from rapport.collect.service import (
+    Source,
+    SourceError,
+    disable_source,
+    disabled_source_name,
+    list_sources,
+    rotate_write_key,
+)
 from rapport.web.render import redirect, render
 from rapport.web.session import PageError, Session, check_csrf, requires
 
@@ -20,10 +27,16 @@ SourceManager = Annotated[Session, Depends(requires("sources:manage"))]
 TokenManager = Annotated[Session, Depends(requires("tokens:manage"))]
 
 
+def _number(text: str) -> bool:
+    """A row id as a URL may give it: digits only, small enough for any database's integer."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
+
+
 @router.get("/sources")
 def sources(request: Request, session: SourceReader, rotated: str = "", disabled: str = "") -> Response:
     with request.app.state.db.read() as conn:
         items = list_sources(conn)
+        gone = disabled_source_name(conn, int(disabled)) if _number(disabled) else None
     return render(
         request,
         "sources.html",
@@ -33,7 +46,7 @@ def sources(request: Request, session: SourceReader, rotated: str = "", disabled
             "current": "sources",
             "may_manage": session.staff.may("sources:manage"),
             "rotated": next((s for s in items if str(s.id) == rotated), None),
-            "disabled": bool(disabled),
+            "disabled": gone,
         },
     )
 
@@ -99,7 +112,7 @@ def tokens(request: Request, session: TokenManager, revoked: str = "") -> Respon
 def post_revoke(request: Request, token_id: str, session: TokenManager, csrf: Annotated[str, Form()] = "") -> Response:
     """The token stops working at once; revoking one's own signs one out."""
     check_csrf(request, session, csrf)
-    if not (token_id.isascii() and token_id.isdigit() and len(token_id) <= 18):
+    if not _number(token_id):
         raise PageError(404, "No such token", "No token has that number. Nothing was revoked.")
     try:
         revoke_token(request.app.state.db, int(token_id), session.staff.actor, channel="console")
