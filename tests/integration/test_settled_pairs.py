@@ -32,7 +32,7 @@ class _Uncached(Processor):
         self.graph.settled = _NeverSettles()
 
 
-def known(user: str, anon: str) -> dict[str, Any]:
+def _seen_person(user: str, anon: str) -> dict[str, Any]:
     return {"type": "track", "userId": user, "anonymousId": anon, "event": "Viewed"}
 
 
@@ -64,17 +64,17 @@ def _workload(seed: int, people: int = 40, events: int = 600) -> list[dict[str, 
             messages.append({"type": "page", "anonymousId": f"a{(n * 7) % people}-0", "name": "Shared"})
         elif kind == 8:
             traits = {"email": f"q{n}@example.com", "plan": rnd.choice(("free", "pro"))}
-            messages.append({**known(user, anon), "context": {"traits": traits}})
+            messages.append({**_seen_person(user, anon), "context": {"traits": traits}})
         elif kind == 9:
-            messages.append({**known(user, anon), "context": {"device": {"id": f"d{rnd.randrange(people)}"}}})
+            messages.append({**_seen_person(user, anon), "context": {"device": {"id": f"d{rnd.randrange(people)}"}}})
         elif kind == 10:
-            messages.append({**known(user, anon), "context": {"externalIds": [{"type": "crm", "id": f"c{n}"}]}})
+            messages.append({**_seen_person(user, anon), "context": {"externalIds": [{"type": "crm", "id": f"c{n}"}]}})
         elif kind == 11:
             stated = rnd.choice(({"consent": {"categoryPreferences": {"marketing": True}}}, {"gpc": True}))
-            messages.append({**known(user, anon), "context": stated})
+            messages.append({**_seen_person(user, anon), "context": stated})
         else:
             consent = {"purpose": "analytics", "status": rnd.choice(("granted", "denied"))}
-            messages.append({**known(user, anon), "event": "Consent Updated", "properties": consent})
+            messages.append({**_seen_person(user, anon), "event": "Consent Updated", "properties": consent})
     return messages
 
 
