@@ -15,6 +15,8 @@ are applied at import, so the processor child (multiprocessing spawn re-runs thi
   workers    BENCH_WORKERS (default 2) uvicorn worker processes share the port, each with its own
              event loop and log writer (so two GILs for HTTP and normalization); one processor.
              Rate limits, the lag gate and metrics stay per process here: a prototype only.
+             bench/ingest.py counts the workers' CPU and RSS with the processor's (all are
+             multiprocessing children); the server's own figures are then the idle parent's.
   committime A diagnostic, not an optimization: the log writer times each group's phases (encode,
              wait for the write lock, insert, commit) and writes them at exit to BENCH_COMMIT_LOG
              (default /tmp/commit_spans.txt), one line per group: start, four durations, events.
