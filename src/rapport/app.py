@@ -23,7 +23,7 @@ from rapport.db.engine import Database, open_database
 from rapport.db.migrate import head_revision, is_up_to_date
 from rapport.errors import JSONResponse, error_response, install_error_handlers
 from rapport.profiles.api import router as profiles_router
-from rapport.profiles.processor import applied_offset, run_processor
+from rapport.profiles.processor import CONSUMER, applied_offset, run_processor
 from rapport.settings import Settings
 from rapport.web.pages import mount_console
 
@@ -44,7 +44,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         app.state.sources = SourceDirectory(database)
         app.state.rate_limiter = RateLimiter()
         app.state.log_writer = LogWriter(database)
-        app.state.metrics, app.state.ingest_counters = metrics_registry(database)
+        app.state.metrics, app.state.ingest_counters = metrics_registry(database, CONSUMER)
         app.state.lag_gate = None
         if settings.processor != "off" and settings.ingest_max_lag_s > 0:
             app.state.lag_gate = LagGate(

@@ -58,12 +58,13 @@ def test_lag_is_read_from_the_database_whoever_wrote_the_log(db, make_source):
     from rapport.collect.log import append_messages
     from rapport.collect.metrics import PipelineCollector
     from rapport.collect.model import Envelope, normalize_message
+    from rapport.profiles.processor import CONSUMER
 
     web = make_source("web")
     received = datetime.now(UTC) - timedelta(seconds=30)
     raw = [{"type": "page", "anonymousId": f"a-{i}"} for i in range(3)]
     with db.write() as conn:
         append_messages(conn, web.id, [normalize_message(m, Envelope({}, {}, None, received)) for m in raw], [])
-    gauges = {m.name: m.samples[0].value for m in PipelineCollector(db).collect()}
+    gauges = {m.name: m.samples[0].value for m in PipelineCollector(db, CONSUMER).collect()}
     assert gauges["rapport_processor_lag_events"] == 3 and gauges["rapport_processor_offset"] == 0
     assert 29 <= gauges["rapport_processor_lag_seconds"] < 120

@@ -42,6 +42,17 @@ def test_unknown_profile_and_merge_are_404(client, admin_headers):
     assert client.post("/api/v1/merges/999/undo", headers=admin_headers).status_code == 404
 
 
+def test_ids_beyond_any_row_are_400_not_a_database_overflow(client, admin_headers):
+    huge = "9" * 30  # more than a 64-bit integer: it once reached the driver and answered 500
+    for method, path in (
+        ("POST", f"/api/v1/merges/{huge}/undo"),
+        ("POST", f"/api/v1/tokens/{huge}/revoke"),
+        ("GET", f"/api/v1/dead-letters?before={huge}"),
+    ):
+        res = client.request(method, path, headers=admin_headers)
+        assert res.status_code == 400 and res.json()["code"], (path, res.text)
+
+
 @pytest.mark.parametrize(
     ("params", "code"),
     [

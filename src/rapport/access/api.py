@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 
 from rapport.access.model import Staff
 from rapport.access.service import authenticate, list_tokens, revoke_token
+from rapport.db.metadata import MAX_ROW_ID
 from rapport.errors import ApiError, NotFound
 
 
@@ -64,7 +65,9 @@ def get_tokens(request: Request, _staff: TokenManager) -> dict[str, Any]:
 
 
 @router.post("/tokens/{token_id}/revoke")
-def post_revoke_token(request: Request, token_id: int, staff: TokenManager) -> dict[str, Any]:
+def post_revoke_token(
+    request: Request, token_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)], staff: TokenManager
+) -> dict[str, Any]:
     """Revoke a token at once, audited: its API calls get 401, its console sessions are signed out."""
     try:
         return revoke_token(request.app.state.db, token_id, staff.actor, channel="api")

@@ -22,19 +22,18 @@ from rapport.collect.service import log_head, read_offset
 from rapport.collect.store import dead_letters, events
 from rapport.db.engine import Database
 
-PROCESSOR = "profiles"  # the processor's consumer name in log_offsets (profiles/processor.py)
-
 
 class PipelineCollector(Collector):
     """Gauges of the event log and the processor, read at scrape time."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, consumer: str) -> None:
         self.db = db
+        self.consumer = consumer  # the processor's name in log_offsets
 
     def collect(self) -> Iterator[Metric]:
         with self.db.read() as conn:
             head = log_head(conn)
-            done = read_offset(conn, PROCESSOR)
+            done = read_offset(conn, self.consumer)
             oldest = conn.execute(
                 sa.select(events.c.received_at).where(events.c.id > done).order_by(events.c.id).limit(1)
             ).scalar()
@@ -71,10 +70,11 @@ class IngestCounters:
                 self.messages.labels(source, outcome).inc(n)
 
 
-def metrics_registry(db: Database) -> tuple[CollectorRegistry, IngestCounters]:
+def metrics_registry(db: Database, consumer: str) -> tuple[CollectorRegistry, IngestCounters]:
     """A registry of its own per app (tests build many apps in one process), with the process's
-    memory and CPU, the pipeline gauges and the ingest counters."""
+    memory and CPU, the pipeline gauges (`consumer`: the processor's name in log_offsets) and the
+    ingest counters."""
     registry = CollectorRegistry()
     ProcessCollector(registry=registry)
-    registry.register(PipelineCollector(db))
+    registry.register(PipelineCollector(db, consumer))
     return registry, IngestCounters(registry)

@@ -271,12 +271,16 @@ def _parse_time(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else None
 
 
+CONTEXT_CONSENT_KEYS = ("consent", "gpc")  # what `consent_from_message` reads in a message's context
+
+
 def may_state_consent(message: Mapping[str, Any]) -> bool:
     """A cheap first test for `consent_from_message`: False when the message surely states none."""
     if message.get("type") == "track" and message.get("event") == CONSENT_EVENT:
         return True
     context = message.get("context")
-    return isinstance(context, dict) and (context.get("consent") is not None or context.get("gpc") is True)
+    consent, gpc = CONTEXT_CONSENT_KEYS
+    return isinstance(context, dict) and (context.get(consent) is not None or context.get(gpc) is True)
 
 
 def consent_from_message(message: Mapping[str, Any], channel: str, at: datetime, source: str) -> list[ConsentRecord]:

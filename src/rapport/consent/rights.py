@@ -23,12 +23,11 @@ from rapport.consent.store import data_requests, suppressions
 from rapport.db.engine import Database
 from rapport.db.metadata import metadata, utcnow
 from rapport.db.registry import REGISTRY, PersonalData
-from rapport.identity.graph import bump_version
+from rapport.identity.graph import GRAPH_LOCK, bump_version
 from rapport.identity.service import members_of
 from rapport.identity.store import identifiers
 from rapport.profiles.store import profile_traits
 
-GRAPH_LOCK = "rapport:identity-graph"
 NAME_TRAITS = ("name", "firstName", "lastName", "first_name", "last_name", "email", "phone")
 SUPPRESSED_TYPES = ("email", "phone")
 

@@ -19,6 +19,7 @@ metadata = sa.MetaData(
 # JSON documents: JSONB on PostgreSQL, TEXT holding JSON on SQLite.
 JSONDoc = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+MAX_ROW_ID = 2**63 - 1  # the largest BigId either database holds: ids from a request are bounded by it
 
 
 class UTCDateTime(sa.TypeDecorator[datetime]):

@@ -17,6 +17,10 @@ from rapport.identity.store import graph_version, identifiers, merges, profiles
 CHUNK = 500
 MAX_CACHED = 1_000_000
 
+# Serializes every writer of the identity graph on PostgreSQL: the processor, staff merges and
+# undos, erasure (on SQLite the single write lock does it).
+GRAPH_LOCK = "rapport:identity-graph"
+
 
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
     for i in range(0, len(items), CHUNK):

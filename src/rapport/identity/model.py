@@ -21,6 +21,10 @@ _RANK = {t: i for i, t in enumerate(PRIORITY)}
 _ALL_ZERO = re.compile(r"^[0\-_.:]+$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_VALUE_LENGTH = 360
+# The context keys that can carry identifiers other than userId and anonymousId (traits with an
+# email or phone, a device id, external ids), read by `extract_identifiers`; `id_pair` and the
+# processor's test of stored text follow this list.
+CONTEXT_IDENTIFIER_KEYS = ("traits", "device", "externalIds")
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -127,7 +131,7 @@ def id_pair(message: Mapping[str, Any]) -> tuple[str | None, str | None] | None:
     if kind == "alias" or (kind == "identify" and message.get("traits")):
         return None
     context = message.get("context") or {}
-    if context.get("traits") or context.get("device") or context.get("externalIds"):
+    if any(context.get(key) for key in CONTEXT_IDENTIFIER_KEYS):
         return None
     user_id, anonymous_id = message.get("userId"), message.get("anonymousId")
     if not isinstance(user_id, str | None) or not isinstance(anonymous_id, str | None):

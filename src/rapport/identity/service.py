@@ -13,11 +13,10 @@ from rapport.access.audit import record_audit
 from rapport.db.engine import Database
 from rapport.db.metadata import utcnow
 from rapport.errors import ApiError, NotFound
-from rapport.identity.graph import bump_version, load_limited_values
+from rapport.identity.graph import GRAPH_LOCK, bump_version, load_limited_values
 from rapport.identity.model import limits_broken
 from rapport.identity.store import MERGE_GROUP, merges, profiles
 
-GRAPH_LOCK = "rapport:identity-graph"
 MAX_REASON = 500
 
 

@@ -14,11 +14,12 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from rapport.access.api import DeadLetterReader, MergeMaker, MergeUndoer, ProfileReader
 from rapport.collect.service import list_dead_letters, log_head, read_offset
+from rapport.db.metadata import MAX_ROW_ID
 from rapport.errors import ApiError, NotFound
 from rapport.identity.service import MAX_REASON, merge_history, merge_profiles, undo_merge
 from rapport.profiles import service
@@ -161,7 +162,9 @@ def post_merge(request: Request, body: MergeCreate, staff: MergeMaker) -> dict[s
 
 
 @router.post("/merges/{merge_id}/undo")
-def post_undo_merge(request: Request, merge_id: int, staff: MergeUndoer) -> dict[str, Any]:
+def post_undo_merge(
+    request: Request, merge_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)], staff: MergeUndoer
+) -> dict[str, Any]:
     return undo_merge(request.app.state.db, merge_id, staff.actor)
 
 
@@ -170,7 +173,7 @@ def get_dead_letters(
     request: Request,
     _staff: DeadLetterReader,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
 ) -> dict[str, Any]:
     with request.app.state.db.read() as conn:
         items = list_dead_letters(conn, limit, before)

@@ -23,15 +23,22 @@ from sqlalchemy.engine import Connection
 from rapport.collect.importer import IMPORT_LIBRARY
 from rapport.collect.service import read_offset, write_offset
 from rapport.collect.store import sources
-from rapport.consent.model import CONSENT_EVENT, ConsentRecord, consent_from_message, may_state_consent
+from rapport.consent.model import (
+    CONSENT_EVENT,
+    CONTEXT_CONSENT_KEYS,
+    ConsentRecord,
+    consent_from_message,
+    may_state_consent,
+)
 from rapport.consent.service import append_consent
 from rapport.consent.store import consent_records
 from rapport.db import bulk
 from rapport.db.bulk import Json
 from rapport.db.engine import Database
 from rapport.db.metadata import utcnow
-from rapport.identity.graph import MAX_CACHED, CachedGraph, read_version
+from rapport.identity.graph import GRAPH_LOCK, MAX_CACHED, CachedGraph, read_version
 from rapport.identity.model import (
+    CONTEXT_IDENTIFIER_KEYS,
     Identifier,
     IdentityRules,
     alias_candidates,
@@ -46,7 +53,6 @@ from rapport.settings import Settings
 
 Pair = tuple[str | None, str | None]  # a message's (userId, anonymousId)
 CONSUMER = "profiles"
-GRAPH_LOCK = "rapport:identity-graph"
 log = logging.getLogger("rapport.processor")
 
 
@@ -76,9 +82,10 @@ _READ_BATCH = (
     "SELECT id, source_id, timestamp, payload, message_id, type, user_id, anonymous_id "
     "FROM events WHERE id > ? ORDER BY id LIMIT ?"
 )
-# Keys of a stored payload (orjson writes them as is: no escapes, no spaces) that may carry identifiers,
-# traits or consent; a message with none of them holds nothing for the processor but its two ids.
-_MORE_THAN_IDS = ('"traits":', '"device":', '"externalIds":', '"consent":', '"gpc":', CONSENT_EVENT)
+# Text in a stored payload (orjson writes keys as is: no escapes, no spaces) that may carry
+# identifiers, traits (`traits` again) or consent; a message with none of it holds nothing for the
+# processor but its two ids.
+_MORE_THAN_IDS = (*(f'"{key}":' for key in (*CONTEXT_IDENTIFIER_KEYS, *CONTEXT_CONSENT_KEYS)), CONSENT_EVENT)
 
 
 def _ids_only(kind: str, text: str) -> bool:
