@@ -144,9 +144,12 @@ def import_command(
     ] = None,
     type_: Annotated[str | None, typer.Option("--type", help="Message type for every row (e.g. track).")] = None,
     event: Annotated[str | None, typer.Option(help="Event name for every row (track).")] = None,
+    encoding: Annotated[
+        str, typer.Option(help="The file's text encoding, e.g. cp1252 for many POS exports.")
+    ] = "utf-8",
 ) -> None:
     """Import offline interactions (store/POS, call centre, ...) through the same pipeline as the API."""
-    from rapport.collect.importer import Mapping, MappingError, import_file
+    from rapport.collect.importer import FileError, Mapping, MappingError, import_rows, read_rows
 
     db = _database()
     with db.read() as conn:
@@ -169,6 +172,11 @@ def import_command(
     except MappingError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
+    try:
+        rows, id_prefix = read_rows(file, encoding)
+    except FileError as exc:
+        err.print(f"[red]Nothing imported: {exc}[/red]")
+        raise typer.Exit(2) from None
     total = sum(1 for line in file.open("rb") if line.strip()) - (
         0 if file.suffix.lower() in (".jsonl", ".ndjson", ".json") else 1
     )
@@ -176,7 +184,7 @@ def import_command(
         TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err
     ) as bar:
         task = bar.add_task("rows", total=max(total, 0))
-        report = import_file(db, src, file, mapping, progress=lambda n: bar.advance(task, n))
+        report = import_rows(db, src, rows, mapping, id_prefix, progress=lambda n: bar.advance(task, n))
     counts = f"accepted: {report.accepted}  duplicates: {report.duplicates}  rejected: {report.rejected}"
     out.print(f"rows: {report.rows}  {counts}")
     for code, count in report.reasons.most_common():

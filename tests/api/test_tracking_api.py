@@ -155,6 +155,13 @@ def test_oversize_message_in_a_batch_is_dead_lettered(client, source, db):
     assert _count(db, dead_letters) == 1
 
 
+def _nest(levels: int) -> dict:
+    value: dict = {}
+    for _ in range(levels - 1):
+        value = {"x": value}
+    return value
+
+
 INVALID = [
     ({"type": "track", "event": "A"}, "missing_id"),
     ({"type": "track", "userId": "u"}, "missing_event"),
@@ -169,6 +176,10 @@ INVALID = [
     ({"type": "identify", "userId": True}, "invalid_id"),
     ({"type": "identify", "userId": {"a": 1}}, "invalid_id"),
     ("just a string", "invalid_message"),
+    ({"type": "track", "userId": "u", "event": "A", "messageId": True}, "invalid_id"),
+    ({"type": "track", "userId": "u", "event": "A", "properties": _nest(70)}, "too_deep"),
+    # Deeper than orjson writes: this answered 500 for the whole batch until the rule existed.
+    ({"type": "track", "userId": "u", "event": "A", "properties": _nest(300)}, "too_deep"),
 ]
 
 
@@ -338,6 +349,36 @@ def test_values_no_store_can_hold_are_dead_lettered_not_500(client, source, db, 
     res = client.post("/v1/batch", content=b"\x00\xff{", headers={**basic_auth(source), "content-type": "text/plain"})
     assert res.status_code == 400
     assert _count(db, dead_letters) == 2
+
+
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_text_segment_reads_is_read_as_segment_reads_it(client, source, db, gzipped):
+    """A lone surrogate (a string cut inside an emoji) and invalid UTF-8 become U+FFFD, as in Segment's
+    own API; they used to make the whole batch a 400, which SDKs drop without retrying."""
+    body = (
+        b'\xef\xbb\xbf{"batch": [{"type": "track", "userId": "u", "event": "Cut", "properties": {"s": "caf\\ud83d"}},'
+        b' {"type": "track", "userId": "u", "event": "Latin-1", "properties": {"s": "Zo\xe9"}},'
+        b' {"type": "track", "userId": "u", "event": "Fine"}]}'
+    )
+    headers = {**basic_auth(source), "content-type": "application/json"}
+    if gzipped:
+        body, headers = gzip.compress(body), {**headers, "content-encoding": "gzip"}
+    res = client.post("/v1/batch", content=body, headers=headers)
+    assert res.status_code == 200, res.text
+    assert res.json()["accepted"] == 3
+    with db.read() as conn:
+        stored = {p["event"]: p.get("properties") for p in conn.execute(sa.select(events.c.payload)).scalars()}
+    assert stored == {"Cut": {"s": "caf\ufffd"}, "Latin-1": {"s": "Zo\ufffd"}, "Fine": None}
+    res = client.post(
+        "/v1/t", content=b'{"userId": "u", "event": "One", "n": NaN}', headers=headers | {"content-encoding": ""}
+    )
+    assert (res.status_code, res.json()["code"]) == (400, "invalid_json")  # what Segment refuses stays refused
+
+
+def test_batch_context_nested_too_deep_is_400(client, source, db):
+    res = send_batch(client, source, [{"type": "track", "userId": "u", "event": "A"}], context=_nest(70))
+    assert (res.status_code, res.json()["code"]) == (400, "too_deep")
+    assert _count(db, events) == 0 and _count(db, dead_letters) == 1
 
 
 def test_text_that_spells_a_nul_escape_is_kept(client, source, db):

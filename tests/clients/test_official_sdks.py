@@ -92,6 +92,24 @@ def test_segment_library_in_async_mode_with_gzip(live_server, source, admin_head
     assert _profile(live_server, admin_headers, "user_id:bulk-3")["event_count"] == 12
 
 
+def test_a_string_cut_inside_an_emoji_costs_no_event_of_its_batch(live_server, source, admin_headers, errors):
+    """The library writes a lone surrogate as its JSON escape; read as U+FFFD, as Segment's API does.
+    It used to make the whole batch a 400, which the library drops without retrying."""
+    require(SegmentClient is not None, "segment-analytics-python is not installed")
+    client = SegmentClient(write_key=source.write_key, host=live_server.url, on_error=lambda e, b: errors.append(e))
+    cut = "I \u2764\ufe0f caf\u00e9 \U0001f600"[:-1] + "\ud83d"  # as a client truncating UTF-16 leaves it
+    client.track(user_id="cut-1", event="Reviewed", properties={"text": cut}, message_id="cut-a")
+    client.track(user_id="cut-1", event="Reviewed", properties={"text": "fine"}, message_id="cut-b")
+    client.flush()
+    client.join()
+    assert errors == []
+    profile = _profile(live_server, admin_headers, "user_id:cut-1")
+    assert profile["event_count"] == 2
+    res = httpx.get(f"{live_server.url}/api/v1/profiles/{profile['id']}/timeline", headers=admin_headers, timeout=10)
+    texts = sorted(e["payload"]["properties"]["text"] for e in res.json()["items"])
+    assert texts == ["I \u2764\ufe0f caf\u00e9 \ufffd", "fine"]
+
+
 def test_rudderstack_library_with_default_gzip(live_server, source, admin_headers, errors):
     require(RudderClient is not None, "rudder-sdk-python is not installed")
     client = RudderClient(

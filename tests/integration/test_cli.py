@@ -169,3 +169,35 @@ def test_a_revoked_token_stops_working_at_once(monkeypatch, database_url, client
     with db.read() as conn:
         [row] = conn.execute(sa.select(audit_log).where(audit_log.c.action == "token.revoked")).all()
     assert row.details["token_id"] == int(token_id) and row.actor.startswith("cli:")
+
+
+def test_import_reads_the_named_encoding_and_refuses_a_file_it_cannot_read(monkeypatch, database_url, tmp_path, db):
+    invoke(monkeypatch, database_url, "admin", "create-source", "till", "--channel", "store")
+    path = tmp_path / "till.csv"
+    path.write_bytes("email,total\nzoé@example.com,3\n".encode("cp1252"))  # as many POS exports are written
+    args = ["import", str(path), "--source", "till", "--type", "track", "--event", "Sale", "--map", "userId=email"]
+    refused = invoke(monkeypatch, database_url, *args)
+    assert refused.exit_code == 2
+    assert "not utf-8: byte 0xe9 on line 2" in refused.output and "--encoding" in refused.output
+    with db.read() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(events)).scalar_one() == 0
+    assert invoke(monkeypatch, database_url, *args, "--encoding", "klingon").exit_code == 2
+    result = invoke(monkeypatch, database_url, *args, "--encoding", "cp1252")
+    assert result.exit_code == 0 and "accepted: 1" in result.output, result.output
+    with db.read() as conn:
+        assert conn.execute(sa.select(events.c.user_id)).scalars().all() == ["zoé@example.com"]
+
+
+def test_import_reads_json_lines_as_the_api_reads_bodies(monkeypatch, database_url, tmp_path, db):
+    invoke(monkeypatch, database_url, "admin", "create-source", "app", "--channel", "mobile")
+    path = tmp_path / "export.jsonl"
+    path.write_text(
+        '{"type": "track", "userId": "u1", "event": "Cut", "properties": {"s": "caf\\ud83d"}}\n'
+        '{"type": "track", "userId": "u1", "event": "Deep", "properties": ' + '{"x": ' * 300 + "1" + "}" * 300 + "}\n"
+    )
+    result = invoke(monkeypatch, database_url, "import", str(path), "--source", "app")
+    assert result.exit_code == 0, result.output
+    assert "accepted: 1" in result.output and "rejected 1 x too_deep" in result.output
+    with db.read() as conn:
+        assert conn.execute(sa.select(events.c.payload)).scalar_one()["properties"] == {"s": "caf\ufffd"}
+        assert conn.execute(sa.select(dead_letters.c.code)).scalars().all() == ["too_deep"]

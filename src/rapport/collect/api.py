@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Request
 
-from rapport.collect import model
+from rapport.collect import jsondoc, model
 from rapport.collect.log import Appended
 from rapport.collect.model import Accepted, EnvelopeError, Rejected
 from rapport.collect.service import Source
@@ -87,7 +87,7 @@ async def _ingest(request: Request, batch: bool, type_hint: str | None) -> JSONR
     try:
         body = await _read_body(request, limit)
         try:
-            decoded: Any = orjson.loads(body)
+            decoded: Any = jsondoc.decode(body)
         except orjson.JSONDecodeError as exc:
             raise EnvelopeError("invalid_json", f"the body is not valid JSON: {exc}") from None
         if source is None:

@@ -9,6 +9,7 @@ content hash and the row number, so importing the same file twice stores nothing
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -20,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from rapport.collect import model
+from rapport.collect import jsondoc, model
 from rapport.collect.log import LOG_LOCK, append_messages
 from rapport.collect.service import Source
 from rapport.db.engine import Database
@@ -118,14 +119,32 @@ def build_message(row: dict[str, Any], mapping: Mapping) -> dict[str, Any]:
     return message
 
 
-def read_rows(path: Path) -> tuple[Iterator[tuple[int, dict[str, Any] | str]], str]:
-    """Rows of a CSV or JSON Lines file, with line numbers; a row that cannot be read is a str reason."""
+class FileError(ValueError):
+    """The file as a whole cannot be read (its encoding); nothing of it was imported."""
+
+
+def read_rows(path: Path, encoding: str = "utf-8") -> tuple[Iterator[tuple[int, dict[str, Any] | str]], str]:
+    """Rows of a CSV or JSON Lines file, with line numbers (a row that cannot be read is a str
+    reason), and the messageId prefix of this file's content, for `import_rows`.
+
+    The whole file is decoded first: a file in another encoding than the one named (POS exports are
+    often Windows-1252) is refused before anything is imported, rather than stored garbled."""
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()[:16]
-    text = data.decode("utf-8-sig")
+    try:
+        text = data.decode("utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding)
+    except LookupError:
+        raise FileError(f"unknown encoding {encoding!r}") from None
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise FileError(
+            f"{path.name} is not {encoding}: byte 0x{data[exc.start]:02x} on line {line} cannot be read; "
+            "name the file's encoding with --encoding (e.g. cp1252, latin-1)"
+        ) from None
+    prefix = f"import-{digest}"
     if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
-        return _jsonl(text), digest
-    return ((i + 2, row) for i, row in enumerate(csv.DictReader(io.StringIO(text)))), digest
+        return _jsonl(text), prefix
+    return ((i + 2, row) for i, row in enumerate(csv.DictReader(io.StringIO(text)))), prefix
 
 
 def _jsonl(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
@@ -133,7 +152,7 @@ def _jsonl(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
         if not line.strip():
             continue
         try:
-            value = orjson.loads(line)
+            value = jsondoc.decode(line)
         except orjson.JSONDecodeError as exc:
             yield number, f"not valid JSON: {exc}"
             continue
@@ -187,10 +206,3 @@ def import_rows(
             flush()
     flush()
     return report
-
-
-def import_file(
-    db: Database, source: Source, path: Path, mapping: Mapping, progress: Callable[[int], None] | None = None
-) -> ImportReport:
-    rows, digest = read_rows(path)
-    return import_rows(db, source, rows, mapping, f"import-{digest}", progress)

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from rapport.collect.jsondoc import dumps_anything
 from rapport.collect.model import Accepted, Rejected
 from rapport.collect.store import dead_letters, events
 from rapport.db.bulk import sqlite_time
@@ -173,7 +174,7 @@ def _dead_letters(conn: Connection, source_id: int, rejected: list[Rejected]) ->
                     "received_at": now,
                     "code": r.code,
                     "reason": r.reason,
-                    "payload": orjson.dumps(r.payload, default=str).decode(),
+                    "payload": dumps_anything(r.payload),
                 }
                 for r in rejected
             ],

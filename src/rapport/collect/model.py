@@ -15,6 +15,8 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from rapport.collect import jsondoc
+
 CHANNELS = ("web", "mobile", "store", "call_center", "email", "chat", "social", "other")
 MESSAGE_TYPES = ("identify", "track", "page", "screen", "group", "alias")
 SHORT_TYPES = {"i": "identify", "t": "track", "p": "page", "s": "screen", "g": "group", "a": "alias"}
@@ -112,6 +114,9 @@ def read_envelope(body: Any, received_at: datetime, batch: bool) -> tuple[Envelo
     integrations = {} if body.get("integrations") is None else body["integrations"]
     if not isinstance(context, dict) or not isinstance(integrations, dict):
         raise EnvelopeError("invalid_batch", "`context` and `integrations` must be objects")
+    if jsondoc.deeper_than(context, jsondoc.MAX_DEPTH - 1) or jsondoc.deeper_than(integrations, jsondoc.MAX_DEPTH - 1):
+        # merged into each message, one level down
+        raise EnvelopeError("too_deep", f"`context` and `integrations` may nest {jsondoc.MAX_DEPTH - 1} levels deep")
     return Envelope(context, integrations, sent_at, received_at), messages
 
 
@@ -138,7 +143,12 @@ def normalize_message(
     """Apply the spec to one message: defaults, id strings, the timestamps, and the checks."""
     if not isinstance(raw, dict):
         return Rejected("invalid_message", "a message must be a JSON object", raw)
-    encoded = orjson.dumps(raw)
+    try:
+        encoded = orjson.dumps(raw)
+    except orjson.JSONEncodeError as exc:  # nested past orjson's 254 levels, or an integer past 64 bits
+        return Rejected(*_unwritable(exc), raw)
+    if jsondoc.too_deep(raw, encoded):
+        return Rejected("too_deep", f"objects and arrays nest more than {jsondoc.MAX_DEPTH} levels deep", raw)
     if len(encoded) > max_bytes:
         return Rejected("message_too_large", f"message is {len(encoded)} bytes; this source allows {max_bytes}", raw)
     if b"\\u0000" in encoded and _NUL_ESCAPE.search(encoded):  # PostgreSQL cannot store NUL in text or JSON
@@ -175,13 +185,19 @@ def normalize_message(
     message_id = msg.get("messageId")
     if message_id is None or (isinstance(message_id, str) and not message_id.strip()):
         message_id = str(uuid.uuid4())
-    elif not isinstance(message_id, str | int):
+    elif not isinstance(message_id, str | int) or isinstance(message_id, bool):
         return Rejected("invalid_id", "`messageId` must be a string", raw)
     msg["messageId"] = str(message_id)[:200]
     event = msg.get("event") if msg_type == "track" else msg.get("name")
     return Accepted(
         msg["messageId"], msg_type, str(event)[:200] if event else None, timestamp, envelope.received_at, msg, original
     )
+
+
+def _unwritable(exc: orjson.JSONEncodeError) -> tuple[str, str]:
+    if "ecursion" in str(exc):
+        return "too_deep", f"objects and arrays nest more than {jsondoc.MAX_DEPTH} levels deep"
+    return "invalid_value", f"the message holds a value that cannot be stored: {exc}"
 
 
 def _missing_required(msg: dict[str, Any]) -> tuple[str, str] | None:
