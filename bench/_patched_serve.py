@@ -229,9 +229,14 @@ ALL = {
     "flock": _patch_flock,
     "split-log": _patch_split_log,
 }
-for _name, _apply in ALL.items():
-    if _name in PATCHES:
-        _apply()
+import rapport  # noqa: E402
+
+# A uvicorn worker imports this file twice (as `__mp_main__` and as `_patched_serve`): patch once.
+if not getattr(rapport, "_bench_patched", False):
+    rapport._bench_patched = True  # type: ignore[attr-defined]
+    for _name, _apply in ALL.items():
+        if _name in PATCHES:
+            _apply()
 unknown = PATCHES - set(ALL)
 if unknown:
     raise SystemExit(f"unknown BENCH_PATCHES: {', '.join(sorted(unknown))}")
