@@ -375,9 +375,18 @@ def test_text_segment_reads_is_read_as_segment_reads_it(client, source, db, gzip
     assert (res.status_code, res.json()["code"]) == (400, "invalid_json")  # what Segment refuses stays refused
 
 
-def test_batch_context_nested_too_deep_is_400(client, source, db):
-    res = send_batch(client, source, [{"type": "track", "userId": "u", "event": "A"}], context=_nest(70))
-    assert (res.status_code, res.json()["code"]) == (400, "too_deep")
+@pytest.mark.parametrize(
+    ("envelope", "code"),
+    [
+        ({"context": _nest(70)}, "too_deep"),
+        # Found by tests/api/test_tracking_fuzz.py: merged into each message after its own NUL check,
+        # this answered 500 on PostgreSQL.
+        ({"integrations": {"": "\u0000"}}, "invalid_characters"),
+    ],
+)
+def test_batch_context_that_no_message_could_hold_is_400(client, source, db, envelope, code):
+    res = send_batch(client, source, [{"type": "track", "userId": "u", "event": "A"}], **envelope)
+    assert (res.status_code, res.json()["code"]) == (400, code)
     assert _count(db, events) == 0 and _count(db, dead_letters) == 1
 
 

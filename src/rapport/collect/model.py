@@ -114,9 +114,11 @@ def read_envelope(body: Any, received_at: datetime, batch: bool) -> tuple[Envelo
     integrations = {} if body.get("integrations") is None else body["integrations"]
     if not isinstance(context, dict) or not isinstance(integrations, dict):
         raise EnvelopeError("invalid_batch", "`context` and `integrations` must be objects")
-    if jsondoc.deeper_than(context, jsondoc.MAX_DEPTH - 1) or jsondoc.deeper_than(integrations, jsondoc.MAX_DEPTH - 1):
-        # merged into each message, one level down
-        raise EnvelopeError("too_deep", f"`context` and `integrations` may nest {jsondoc.MAX_DEPTH - 1} levels deep")
+    for name, part in (("context", context), ("integrations", integrations)):  # merged into every message
+        if jsondoc.deeper_than(part, jsondoc.MAX_DEPTH - 1):  # one level down in each
+            raise EnvelopeError("too_deep", f"`{name}` may nest {jsondoc.MAX_DEPTH - 1} levels deep")
+        if _has_nul(orjson.dumps(part)):
+            raise EnvelopeError("invalid_characters", f"`{name}` contains a NUL (\\u0000) character")
     return Envelope(context, integrations, sent_at, received_at), messages
 
 
@@ -151,7 +153,7 @@ def normalize_message(
         return Rejected("too_deep", f"objects and arrays nest more than {jsondoc.MAX_DEPTH} levels deep", raw)
     if len(encoded) > max_bytes:
         return Rejected("message_too_large", f"message is {len(encoded)} bytes; this source allows {max_bytes}", raw)
-    if b"\\u0000" in encoded and _NUL_ESCAPE.search(encoded):  # PostgreSQL cannot store NUL in text or JSON
+    if _has_nul(encoded):
         return Rejected("invalid_characters", "the message contains a NUL (\\u0000) character", raw)
     msg = dict(raw)
     msg_type = type_hint or msg.get("type")
@@ -192,6 +194,11 @@ def normalize_message(
     return Accepted(
         msg["messageId"], msg_type, str(event)[:200] if event else None, timestamp, envelope.received_at, msg, original
     )
+
+
+def _has_nul(encoded: bytes) -> bool:
+    """Whether JSON text holds a NUL, which PostgreSQL cannot store in text or JSON."""
+    return b"\\u0000" in encoded and _NUL_ESCAPE.search(encoded) is not None
 
 
 def _unwritable(exc: orjson.JSONEncodeError) -> tuple[str, str]:
