@@ -150,7 +150,7 @@ def normalize_message(
     except orjson.JSONEncodeError as exc:  # nested past orjson's 254 levels, or an integer past 64 bits
         return Rejected(*_unwritable(exc), raw)
     if jsondoc.too_deep(raw, encoded):
-        return Rejected("too_deep", f"objects and arrays nest more than {jsondoc.MAX_DEPTH} levels deep", raw)
+        return Rejected(*_TOO_DEEP, raw)
     if len(encoded) > max_bytes:
         return Rejected("message_too_large", f"message is {len(encoded)} bytes; this source allows {max_bytes}", raw)
     if _has_nul(encoded):
@@ -201,9 +201,12 @@ def _has_nul(encoded: bytes) -> bool:
     return b"\\u0000" in encoded and _NUL_ESCAPE.search(encoded) is not None
 
 
+_TOO_DEEP = ("too_deep", f"objects and arrays nest more than {jsondoc.MAX_DEPTH} levels deep")
+
+
 def _unwritable(exc: orjson.JSONEncodeError) -> tuple[str, str]:
-    if "ecursion" in str(exc):
-        return "too_deep", f"objects and arrays nest more than {jsondoc.MAX_DEPTH} levels deep"
+    if "Recursion" in str(exc):  # orjson's "Recursion limit reached"
+        return _TOO_DEEP
     return "invalid_value", f"the message holds a value that cannot be stored: {exc}"
 
 
