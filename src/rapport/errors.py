@@ -1,14 +1,25 @@
-"""Every client error is a 4xx JSON body `{"code": ..., "message": ...}`; this module makes it so."""
+"""Every client error is a 4xx JSON body `{"code": ..., "message": ...}`; this module makes it so.
+
+That includes text no store can hold: PostgreSQL refuses a NUL in text (SQLite takes it), and
+neither driver can write a lone UTF-16 surrogate, which JSON's `\\udXXX` escapes can carry. Such
+text is refused where it comes in: in a JSON API's URL by `TextGuard`, in a staff API body by `RequestBody`
+(the Tracking API reads bodies itself, in collect/jsondoc.py and collect/model.py).
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse as _JSONResponse
+from pydantic import BaseModel, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 class JSONResponse(_JSONResponse):
@@ -45,6 +56,7 @@ def _describe(exc: RequestValidationError) -> str:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_middleware(TextGuard)
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
         return error_response(exc.status, exc.code, exc.message, exc.headers)
@@ -58,3 +70,53 @@ def install_error_handlers(app: FastAPI) -> None:
         code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
         status = exc.status_code
         return error_response(status, code.get(status, "error"), str(exc.detail), dict(exc.headers or {}))
+
+
+def unstorable(value: Any) -> bool:
+    """Whether a NUL or a lone surrogate is anywhere in this text, or in the text inside it."""
+    if isinstance(value, str):
+        return _UNSTORABLE.search(value) is not None
+    if isinstance(value, dict):
+        return any(unstorable(k) or unstorable(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(unstorable(v) for v in value)
+    return False
+
+
+class RequestBody(BaseModel):
+    """The base of every staff API body: its text must be storable (answered 400 otherwise)."""
+
+    @model_validator(mode="after")
+    def _storable(self) -> RequestBody:
+        for name, value in self:
+            if unstorable(value):
+                raise ValueError(f"`{name}` holds a NUL or a lone surrogate, which cannot be stored")
+        return self
+
+
+Scope = MutableMapping[str, Any]
+ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
+
+
+JSON_APIS = ("/api/", "/v1/")  # the console and the portal answer pages, and check their own input
+
+
+class TextGuard:
+    """Answers 400 to a JSON API URL whose path or query holds a NUL (`%00`), before a route reads it.
+
+    Plain ASGI rather than FastAPI's `@app.middleware`, which would cost every ingest request a
+    task and a copy of its body."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if (
+            scope["type"] == "http"
+            and ("\x00" in scope["path"] or b"%00" in scope["query_string"])
+            and scope["path"].startswith(JSON_APIS)
+        ):
+            response = error_response(400, "invalid_characters", "the URL holds a NUL (%00) character")
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from rapport.access.api import (
     AuditReader,
@@ -29,7 +29,7 @@ from rapport.consent.rights import erase_profile, export_profile, export_zip
 from rapport.consent.store import data_requests
 from rapport.consent.unsubscribe import unsubscribe
 from rapport.db.metadata import utcnow
-from rapport.errors import ApiError, JSONResponse
+from rapport.errors import ApiError, JSONResponse, RequestBody
 from rapport.identity.service import members_of
 from rapport.outbound.service import send_message
 from rapport.outbound.store import history
@@ -38,7 +38,7 @@ router = APIRouter(prefix="/api/v1", tags=["consent"])
 public = APIRouter(tags=["unsubscribe"])
 
 
-class ConsentCreate(BaseModel):
+class ConsentCreate(RequestBody):
     purpose: str
     channel: str
     status: Literal["granted", "denied", "withdrawn"]
@@ -48,7 +48,7 @@ class ConsentCreate(BaseModel):
     expires_at: datetime | None = None
 
 
-class MessageCreate(BaseModel):
+class MessageCreate(RequestBody):
     profile_id: str = Field(min_length=1, max_length=64)
     channel: str = "email"
     purpose: str

@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from sqlalchemy.engine import Connection
 
-from rapport.consent.model import SERVICE
+from rapport.consent.model import PURPOSES, SERVICE
 from rapport.consent.service import check_permission_for, contact_points
 from rapport.consent.unsubscribe import UnsubscribeTarget, make_token
 from rapport.db.engine import Database
@@ -55,6 +55,8 @@ def send_message(
 ) -> Outcome:
     if channel not in CHANNELS:
         raise ApiError(400, "unsupported_channel", f"channel must be one of {', '.join(CHANNELS)}")
+    if purpose not in (SERVICE, *PURPOSES):
+        raise ApiError(400, "invalid_purpose", f"purpose must be one of {', '.join((SERVICE, *PURPOSES))}")
     with db.read() as conn:
         canonical, members = members_of(conn, profile_id)
         emails = contact_points(conn, members, "email")

@@ -15,12 +15,12 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from rapport.access.api import DeadLetterReader, MergeMaker, MergeUndoer, ProfileReader
 from rapport.collect.service import list_dead_letters, log_head, read_offset
 from rapport.db.metadata import MAX_ROW_ID
-from rapport.errors import ApiError, NotFound
+from rapport.errors import ApiError, NotFound, RequestBody
 from rapport.identity.service import MAX_REASON, merge_history, merge_profiles, undo_merge
 from rapport.profiles import service
 from rapport.profiles.processor import CONSUMER, rules_from
@@ -141,7 +141,7 @@ def get_merges(request: Request, profile_id: str, _staff: ProfileReader) -> dict
     return {"profile_id": view.id, "items": items}
 
 
-class MergeCreate(BaseModel):
+class MergeCreate(RequestBody):
     survivor_id: str = Field(min_length=1, max_length=64, description="the profile that takes the other")
     absorbed_id: str = Field(min_length=1, max_length=64, description="the profile that will show as the survivor")
     reason: str = Field(min_length=1, max_length=MAX_REASON, description="why they are one person (audited)")
