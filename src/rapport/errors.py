@@ -2,8 +2,9 @@
 
 That includes text no store can hold: PostgreSQL refuses a NUL in text (SQLite takes it), and
 neither driver can write a lone UTF-16 surrogate, which JSON's `\\udXXX` escapes can carry. Such
-text is refused where it comes in: in a JSON API's URL by `TextGuard`, in a staff API body by `RequestBody`
-(the Tracking API reads bodies itself, in collect/jsondoc.py and collect/model.py).
+text is refused where it comes in: in a JSON API's URL by `TextGuard`, in a staff API body by
+`RequestBody`, and dropped from console forms by `storable` (the Tracking API reads bodies itself,
+in collect/jsondoc.py and collect/model.py).
 """
 
 from __future__ import annotations
@@ -81,6 +82,12 @@ def unstorable(value: Any) -> bool:
     if isinstance(value, list | tuple):
         return any(unstorable(v) for v in value)
     return False
+
+
+def storable(text: str) -> str:
+    """The text without what no store can hold: for forms typed by people, where dropping it is kinder
+    than refusing the form."""
+    return _UNSTORABLE.sub("", text)
 
 
 class RequestBody(BaseModel):

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from rapport.consent.model import current_state
 from rapport.consent.service import consent_ledger, load_preferences
 from rapport.db.metadata import utcnow
-from rapport.errors import ApiError
+from rapport.errors import ApiError, storable
 from rapport.identity.service import merge_history, merge_profiles, undo_merge
 from rapport.outbound.store import history
 from rapport.profiles.processor import rules_from
@@ -119,7 +119,7 @@ def post_merge(
     check_csrf(request, session, csrf)
     view = _load(request, profile_id)
     rules = rules_from(request.app.state.db.settings)
-    other = other[:400].strip()
+    other, reason = storable(other[:400]).strip(), storable(reason)
     with request.app.state.db.read() as conn:
         found = exact_matches(conn, other, rules)
     if not found:
