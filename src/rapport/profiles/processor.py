@@ -49,6 +49,7 @@ from rapport.identity.model import (
     resolve,
 )
 from rapport.identity.store import merges
+from rapport.profiles.poison import Failures
 from rapport.settings import Settings
 
 Pair = tuple[str | None, str | None]  # a message's (userId, anonymousId)
@@ -386,16 +387,27 @@ def _append_consents(conn: Connection, consents: list[tuple[str, ConsentRecord, 
 GC_THRESHOLDS = (100_000, 50, 1000)
 
 
-def run_processor(db: Database, stop: threading.Event, idle_sleep_s: float = 0.02) -> None:
-    """Keep the profiles caught up with the log until `stop` is set."""
+def run_processor(db: Database, stop: threading.Event, idle_sleep_s: float = 0.02, retry_s: float = 1.0) -> None:
+    """Keep the profiles caught up with the log until `stop` is set; an event that keeps failing is
+    set aside (profiles/poison.py) rather than holding back every event after it."""
     gc.set_threshold(*GC_THRESHOLDS)
     processor = Processor(db)
+    failures = Failures(CONSUMER, db.settings.processor_batch_size)
+    offset = applied_offset(db)
     while not stop.is_set():
         try:
-            done = processor.run_once()
-        except Exception:  # noqa: BLE001 - a failed batch rolls back and is retried
+            done = processor.run_once(failures.limit(offset))
+            if failures.active:  # only then is the offset read: the usual path costs no query
+                offset = applied_offset(db)
+                failures.succeeded(offset)
+        except Exception as exc:  # noqa: BLE001 - a failed batch rolls back and is retried
             log.exception("processor batch failed; retrying")
-            stop.wait(1.0)
+            try:
+                offset = applied_offset(db)
+                failures.failed(db, offset, exc)
+            except Exception:  # noqa: BLE001 - the database itself is failing: just retry
+                log.exception("cannot read the processor's offset")
+            stop.wait(retry_s)
             continue
         if not done:
             stop.wait(idle_sleep_s)

@@ -1,0 +1,110 @@
+"""An event the processor cannot apply must not stop everyone else's profiles.
+
+The processor applies the log in order, so one event that makes it fail (a bug meeting data it did
+not expect) would hold every later event back for good, and with them the profiles, consent
+recorded in events, and, through backpressure, the latency of ingest. Instead:
+
+- a failed batch is retried: most failures pass (a lock held too long, a dropped connection);
+- when the batch at the same offset has failed `ATTEMPTS` times, for a reason other than the
+  database being unavailable, the processor applies that batch's events one at a time;
+- an event that fails alone `ATTEMPTS` times is set aside: it stays in the log, unchanged, and a
+  dead letter with code `unprocessable` names its offset and the error; the processor passes over
+  it and goes on. Nothing acknowledged is lost, and the dead letter says which event to replay
+  once the cause is fixed.
+
+The database being unavailable (`OperationalError` and kin: a lock timeout, a server restarting)
+is never the event's fault: such failures are retried without end and set nothing aside.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from rapport.collect.jsondoc import dumps_anything
+from rapport.collect.service import read_offset, write_offset
+from rapport.collect.store import dead_letters, events
+from rapport.db.engine import Database
+from rapport.db.metadata import utcnow
+from rapport.identity.graph import GRAPH_LOCK
+
+ATTEMPTS = 3
+UNPROCESSABLE = "unprocessable"
+# Failures of the database rather than of the event: retried, never set aside.
+UNAVAILABLE = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError, sa.exc.TimeoutError)
+log = logging.getLogger("rapport.processor")
+
+
+@dataclass
+class Failures:
+    """Where the processor keeps failing, and how it is getting past it."""
+
+    consumer: str
+    batch_size: int
+    at: int = -1  # the offset the failures happened at
+    count: int = 0
+    one_by_one_until: int = 0  # the last offset of the batch that failed: until past it, one event per batch
+
+    @property
+    def active(self) -> bool:
+        """Whether the processor is failing, or isolating the event that failed."""
+        return self.at >= 0 or self.one_by_one_until > 0
+
+    def limit(self, offset: int) -> int | None:
+        """The batch size to use next: one event while isolating the event that fails, else the default."""
+        return 1 if offset < self.one_by_one_until else None
+
+    def succeeded(self, offset: int) -> None:
+        self.at, self.count = -1, 0
+        if offset >= self.one_by_one_until:
+            self.one_by_one_until = 0
+
+    def failed(self, db: Database, offset: int, exc: Exception) -> None:
+        """Count a failure at `offset`; isolate, or set an event aside, when it keeps failing there."""
+        if isinstance(exc, UNAVAILABLE):
+            return
+        self.count = self.count + 1 if offset == self.at else 1
+        self.at = offset
+        if self.count < ATTEMPTS:
+            return
+        self.count = 0
+        if offset < self.one_by_one_until:  # the one event after `offset` failed alone, again and again
+            set_aside(db, self.consumer, offset, exc)
+        else:
+            self.one_by_one_until = _batch_end(db, offset, self.batch_size)
+            log.error("the processor keeps failing after offset %s; applying events one at a time", offset)
+
+
+def _batch_end(db: Database, offset: int, size: int) -> int:
+    with db.read() as conn:
+        batch = sa.select(events.c.id).where(events.c.id > offset).order_by(events.c.id).limit(size).subquery()
+        return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(batch.c.id), offset))).scalar_one())
+
+
+def set_aside(db: Database, consumer: str, offset: int, exc: Exception) -> None:
+    """Record the event after `offset` as unprocessable and move the consumer past it, at once."""
+    with db.write(lock=GRAPH_LOCK) as conn:
+        if read_offset(conn, consumer) != offset:
+            return  # it moved meanwhile: nothing to set aside
+        row = conn.execute(
+            sa.select(events.c.id, events.c.source_id, events.c.payload)
+            .where(events.c.id > offset)
+            .order_by(events.c.id)
+            .limit(1)
+        ).first()
+        if row is None:
+            return
+        reason = f"the processor could not apply event {row.id} (left in the log, not on a profile): {exc!r}"
+        conn.execute(
+            dead_letters.insert().values(
+                source_id=row.source_id,
+                received_at=utcnow(),
+                code=UNPROCESSABLE,
+                reason=reason[:2000],
+                payload=dumps_anything(row.payload),
+            )
+        )
+        write_offset(conn, consumer, row.id)
+    log.error("set event %s aside as unprocessable: %r", row.id, exc)

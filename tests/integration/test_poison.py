@@ -1,0 +1,107 @@
+"""An event the processor cannot apply is set aside, and every other event still reaches its profile;
+a database that is unavailable for a while sets nothing aside (profiles/poison.py)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from rapport.collect.log import append_messages
+from rapport.collect.model import Envelope, normalize_message
+from rapport.collect.store import dead_letters, events
+from rapport.identity.store import identifiers
+from rapport.profiles import processor as processor_module
+from rapport.profiles.poison import ATTEMPTS, UNPROCESSABLE
+from rapport.profiles.processor import applied_offset, run_processor
+
+
+def _append(db, source, messages) -> int:
+    envelope = Envelope({}, {}, None, datetime.now(UTC))
+    with db.write() as conn:
+        return append_messages(conn, source.id, [normalize_message(m, envelope) for m in messages], []).offset
+
+
+def _run_until(db, head: int, timeout_s: float = 30.0) -> None:
+    stop = threading.Event()
+    worker = threading.Thread(target=run_processor, args=(db, stop), kwargs={"retry_s": 0.01}, daemon=True)
+    worker.start()
+    deadline = time.monotonic() + timeout_s
+    while applied_offset(db) < head and time.monotonic() < deadline:
+        time.sleep(0.02)
+    stop.set()
+    worker.join(timeout=10)
+    assert applied_offset(db) == head
+
+
+def _users(db) -> set[str]:
+    with db.read() as conn:
+        return set(conn.execute(sa.select(identifiers.c.value).where(identifiers.c.type == "user_id")).scalars())
+
+
+def test_an_event_that_always_fails_is_set_aside_and_the_rest_applied(db, source, monkeypatch):
+    real = processor_module.extract_traits
+    calls = {"poison": 0}
+
+    def extract(payload):  # a bug that only this event's data meets
+        if (payload.get("traits") or {}).get("plan") == "poison":
+            calls["poison"] += 1
+            raise KeyError("plan")
+        return real(payload)
+
+    monkeypatch.setattr(processor_module, "extract_traits", extract)
+    before = [{"type": "identify", "userId": f"before-{n}", "traits": {"plan": "free"}} for n in range(5)]
+    poison = {"type": "identify", "userId": "poisoned", "traits": {"plan": "poison"}}
+    after = [{"type": "identify", "userId": f"after-{n}", "traits": {"plan": "pro"}} for n in range(5)]
+    head = _append(db, source, [*before, poison, *after])
+    _run_until(db, head)
+
+    assert _users(db) == {f"before-{n}" for n in range(5)} | {f"after-{n}" for n in range(5)}
+    assert calls["poison"] == 2 * ATTEMPTS  # in its batch, then alone
+    with db.read() as conn:
+        [letter] = conn.execute(sa.select(dead_letters)).all()
+        kept = conn.execute(sa.select(events.c.id).where(events.c.user_id == "poisoned")).scalar_one()
+    assert letter.code == UNPROCESSABLE and letter.source_id == source.id
+    assert f"event {kept}" in letter.reason and "KeyError" in letter.reason
+    assert '"poisoned"' in letter.payload  # and the event itself stays in the log, to replay once fixed
+
+
+@pytest.mark.parametrize("failures", [ATTEMPTS * 3])
+def test_an_unavailable_database_sets_nothing_aside(db, source, monkeypatch, failures):
+    real = processor_module.Processor._flush
+    left = {"n": failures}
+
+    def flush(self, conn, batch):
+        if left["n"]:
+            left["n"] -= 1
+            raise sa.exc.OperationalError("INSERT ...", {}, Exception("database is locked"))
+        return real(self, conn, batch)
+
+    monkeypatch.setattr(processor_module.Processor, "_flush", flush)
+    head = _append(db, source, [{"type": "identify", "userId": f"u{n}"} for n in range(4)])
+    _run_until(db, head)
+    assert left["n"] == 0 and _users(db) == {f"u{n}" for n in range(4)}
+    with db.read() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(dead_letters)).scalar_one() == 0
+
+
+def test_a_batch_that_fails_only_as_a_whole_is_applied_one_event_at_a_time(db, source, monkeypatch):
+    real = processor_module.Processor._flush
+    seen = []
+
+    def flush(self, conn, batch):
+        seen.append(len(batch.assignments))
+        if len(batch.assignments) > 1:  # a fault of batches, not of any one event
+            raise ValueError("batches break")
+        return real(self, conn, batch)
+
+    monkeypatch.setattr(processor_module.Processor, "_flush", flush)
+    head = _append(db, source, [{"type": "identify", "userId": f"u{n}"} for n in range(4)])
+    _run_until(db, head)
+    assert _users(db) == {f"u{n}" for n in range(4)}
+    assert seen[:ATTEMPTS] == [4] * ATTEMPTS and seen[ATTEMPTS:] == [1, 1, 1, 1]
+    with db.read() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(dead_letters)).scalar_one() == 0
