@@ -201,3 +201,14 @@ def test_import_reads_json_lines_as_the_api_reads_bodies(monkeypatch, database_u
     with db.read() as conn:
         assert conn.execute(sa.select(events.c.payload)).scalar_one()["properties"] == {"s": "caf\ufffd"}
         assert conn.execute(sa.select(dead_letters.c.code)).scalars().all() == ["too_deep"]
+
+
+def test_a_csv_row_the_csv_module_cannot_read_is_rejected_and_the_rest_imported(monkeypatch, database_url, tmp_path):
+    invoke(monkeypatch, database_url, "admin", "create-source", "crm", "--channel", "other")
+    path = tmp_path / "notes.csv"
+    path.write_text("email,note\na@example.com," + "x" * 200_000 + "\nb@example.com,ok\nc@example.com,fine\n")
+    args = ["import", str(path), "--source", "crm", "--type", "track", "--event", "Noted", "--map", "userId=email"]
+    result = invoke(monkeypatch, database_url, *args)  # a field over the csv module's 128 KiB crashed the import
+    assert result.exit_code == 0, result.output
+    assert "rows: 3  accepted: 2  duplicates: 0  rejected: 1" in result.output
+    assert "row 2: invalid_row: not a readable CSV row: field larger than field limit" in result.output

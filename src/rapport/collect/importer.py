@@ -144,7 +144,24 @@ def read_rows(path: Path, encoding: str = "utf-8") -> tuple[Iterator[tuple[int, 
     prefix = f"import-{digest}"
     if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
         return _jsonl(text), prefix
-    return ((i + 2, row) for i, row in enumerate(csv.DictReader(io.StringIO(text)))), prefix
+    return _csv(text), prefix
+
+
+def _csv(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    """Rows after the header, numbered as lines when no field spans lines; a row the csv module
+    cannot read (a field over its 128 KiB limit) is a reason, and reading goes on after it."""
+    reader = csv.DictReader(io.StringIO(text))
+    number = 1
+    while True:
+        number += 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield number, f"not a readable CSV row: {exc}"
+            continue
+        yield number, row
 
 
 def _jsonl(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
