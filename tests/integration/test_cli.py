@@ -49,6 +49,14 @@ def test_admin_commands_print_key_and_token_last(monkeypatch, database_url):
     dup = invoke(monkeypatch, database_url, "admin", "create-source", "pos", "--channel", "store")
     assert dup.exit_code == 2 and "already exists" in dup.output
     assert invoke(monkeypatch, database_url, "admin", "create-token", "--role", "root").exit_code == 2
+    # Past what the columns hold: PostgreSQL refused them with a traceback.
+    long = invoke(monkeypatch, database_url, "admin", "create-source", "x" * 201, "--channel", "web")
+    assert long.exit_code == 2 and "at most 200 characters" in long.output
+    long = invoke(monkeypatch, database_url, "admin", "create-token", "--role", "agent", "--name", "x" * 201)
+    assert long.exit_code == 2 and "at most 200 characters" in long.output
+    for command in ("rotate-write-key", "disable-source"):
+        assert invoke(monkeypatch, database_url, "admin", command, "x" * 201).exit_code == 2
+    assert invoke(monkeypatch, database_url, "admin", "revoke-token", str(2**31)).exit_code == 2
 
 
 def test_import_reports_rejects_and_is_idempotent(monkeypatch, database_url, tmp_path, db):

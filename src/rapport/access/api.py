@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Path, Request
 
 from rapport.access.model import Staff
 from rapport.access.service import authenticate, list_tokens, revoke_token
-from rapport.db.metadata import MAX_ROW_ID
+from rapport.db.metadata import MAX_INT_ID
 from rapport.errors import ApiError, NotFound
 
 
@@ -66,7 +66,7 @@ def get_tokens(request: Request, _staff: TokenManager) -> dict[str, Any]:
 
 @router.post("/tokens/{token_id}/revoke")
 def post_revoke_token(
-    request: Request, token_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)], staff: TokenManager
+    request: Request, token_id: Annotated[int, Path(ge=1, le=MAX_INT_ID)], staff: TokenManager
 ) -> dict[str, Any]:
     """Revoke a token at once, audited: its API calls get 401, its console sessions are signed out."""
     try:

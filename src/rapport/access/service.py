@@ -14,7 +14,7 @@ from rapport.access.audit import record_audit
 from rapport.access.model import ROLES, Staff
 from rapport.access.store import app_secrets, tokens
 from rapport.db.engine import Database
-from rapport.db.metadata import utcnow
+from rapport.db.metadata import MAX_INT_ID, utcnow
 
 TOKEN_PREFIX = "rpt_"
 
@@ -29,6 +29,8 @@ def create_token(db: Database, role: str, name: str | None = None) -> tuple[Staf
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     name = (name or role).strip() or role
+    if len(name) > (most := tokens.c.name.type.length):  # type: ignore[attr-defined]
+        raise ValueError(f"a token's name is at most {most} characters")
     with db.write() as conn:
         token_id: int = conn.execute(
             tokens.insert().values(name=name, role=role, token_hash=_hash(token), created_at=utcnow())
@@ -46,6 +48,8 @@ def revoke_token(db: Database, token_id: int, actor: str, channel: str = "cli") 
     """Stop a token from working at once: API calls with it get 401, console sessions signed in
     with it are signed out on their next request (they hold only the token's id). Raises LookupError
     for an unknown id, ValueError for one revoked already."""
+    if not 0 < token_id <= MAX_INT_ID:  # PostgreSQL would refuse to compare it
+        raise LookupError(f"no token has id {token_id}")
     with db.write() as conn:
         row = conn.execute(sa.select(tokens).where(tokens.c.id == token_id)).first()
         if row is None:

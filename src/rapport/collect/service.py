@@ -16,7 +16,7 @@ from rapport.access.audit import record_audit
 from rapport.collect import model
 from rapport.collect.store import dead_letters, events, log_offsets, sources
 from rapport.db.engine import Database
-from rapport.db.metadata import utcnow
+from rapport.db.metadata import MAX_INT_ID, utcnow
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,9 @@ class SourceError(ValueError):
     pass
 
 
+NAME_LENGTH = sources.c.name.type.length  # type: ignore[attr-defined]
+
+
 def create_source(
     db: Database,
     name: str,
@@ -47,6 +50,8 @@ def create_source(
     name = name.strip()
     if not name:
         raise SourceError("a source needs a name")
+    if len(name) > NAME_LENGTH:
+        raise SourceError(f"a source's name is at most {NAME_LENGTH} characters")
     if channel not in model.CHANNELS:
         raise SourceError(f"channel must be one of {', '.join(model.CHANNELS)}")
     if not 0 < max_message_bytes <= max_batch_bytes <= model.LARGEST_BATCH_BYTES:
@@ -71,6 +76,8 @@ def create_source(
 
 def _change_source(db: Database, name: str, actor: str, action: str, channel: str, **values: Any) -> Source:
     """Update an enabled source by name, audited; raises SourceError for an unknown one."""
+    if len(name) > NAME_LENGTH:  # PostgreSQL would refuse to compare it
+        raise SourceError(f"no enabled source is named {name[:40]!r}...")
     with db.write() as conn:
         row = conn.execute(sa.select(sources).where(sources.c.name == name, sources.c.disabled_at.is_(None))).first()
         if row is None:
@@ -103,6 +110,8 @@ def _source(row: sa.Row[Any]) -> Source:
 
 def disabled_source_name(conn: Connection, source_id: int) -> str | None:
     """The name of the source with this id if it is disabled, else None."""
+    if not 0 < source_id <= MAX_INT_ID:  # PostgreSQL would refuse to compare it
+        return None
     query = sa.select(sources.c.name).where(sources.c.id == source_id, sources.c.disabled_at.is_not(None))
     return conn.execute(query).scalar()
 

@@ -20,6 +20,7 @@ metadata = sa.MetaData(
 JSONDoc = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 MAX_ROW_ID = 2**63 - 1  # the largest BigId either database holds: ids from a request are bounded by it
+MAX_INT_ID = 2**31 - 1  # the largest Integer id (sources, staff tokens) PostgreSQL holds
 
 
 class UTCDateTime(sa.TypeDecorator[datetime]):

@@ -17,6 +17,7 @@ from rapport.collect.service import (
     list_sources,
     rotate_write_key,
 )
+from rapport.db.metadata import MAX_INT_ID
 from rapport.web.render import redirect, render
 from rapport.web.session import PageError, Session, check_csrf, requires
 
@@ -28,8 +29,8 @@ TokenManager = Annotated[Session, Depends(requires("tokens:manage"))]
 
 
 def _number(text: str) -> bool:
-    """A row id as a URL may give it: digits only, small enough for any database's integer."""
-    return text.isascii() and text.isdigit() and len(text) <= 18
+    """A source's or token's id as a URL may give it: digits only, within their integer column."""
+    return text.isascii() and text.isdigit() and len(text) <= 10 and int(text) <= MAX_INT_ID
 
 
 @router.get("/sources")
