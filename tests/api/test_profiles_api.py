@@ -63,6 +63,9 @@ def test_ids_beyond_any_row_are_400_not_a_database_overflow(client, admin_header
         ({"identifier": "phone:12"}, "invalid_identifier"),
         ({}, "missing_query"),
         ({"identifier": "email:a@b.co", "after": "-1"}, "invalid_request"),
+        ({"identifier": "email:a@b.co", "after": "9" * 30}, "invalid_request"),
+        # No 2xx named an offset past the log's end: it used to hold the request 5 s, then answer 503.
+        ({"identifier": "email:a@b.co", "after": "1000"}, "offset_not_acknowledged"),
         ({"identifier": "email:a@b.co", "consistent": "maybe"}, "invalid_request"),
     ],
 )
