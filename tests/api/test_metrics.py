@@ -42,7 +42,7 @@ def test_metrics_count_what_collection_took_and_show_the_lag(client, source, adm
     assert counted == {"stored": 2, "duplicate": 1, "rejected": 2}
     assert after[("rapport_log_offset", ())] == after[("rapport_processor_offset", ())] > 0
     assert after[("rapport_processor_lag_events", ())] == 0 and after[("rapport_processor_lag_seconds", ())] == 0
-    assert after[("rapport_dead_letters", ())] == 2
+    assert after[("rapport_dead_letters", ())] == 2 and after[("rapport_unprocessable_events", ())] == 0
 
 
 def test_metrics_need_a_token_with_metrics_read(client, make_token):

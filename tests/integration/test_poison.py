@@ -11,12 +11,13 @@ import pytest
 import sqlalchemy as sa
 
 from rapport.collect.log import append_messages
+from rapport.collect.metrics import PipelineCollector
 from rapport.collect.model import Envelope, normalize_message
-from rapport.collect.store import dead_letters, events
+from rapport.collect.store import UNPROCESSABLE, dead_letters, events
 from rapport.identity.store import identifiers
 from rapport.profiles import processor as processor_module
-from rapport.profiles.poison import ATTEMPTS, UNPROCESSABLE
-from rapport.profiles.processor import applied_offset, run_processor
+from rapport.profiles.poison import ATTEMPTS
+from rapport.profiles.processor import CONSUMER, applied_offset, run_processor
 
 
 def _append(db, source, messages) -> int:
@@ -67,6 +68,8 @@ def test_an_event_that_always_fails_is_set_aside_and_the_rest_applied(db, source
     assert letter.code == UNPROCESSABLE and letter.source_id == source.id
     assert f"event {kept}" in letter.reason and "KeyError" in letter.reason
     assert '"poisoned"' in letter.payload  # and the event itself stays in the log, to replay once fixed
+    gauges = {m.name: m.samples[0].value for m in PipelineCollector(db, CONSUMER).collect()}
+    assert gauges["rapport_unprocessable_events"] == 1 and gauges["rapport_processor_lag_events"] == 0
 
 
 @pytest.mark.parametrize("failures", [ATTEMPTS * 3])

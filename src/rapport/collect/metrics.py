@@ -3,9 +3,9 @@
 Two kinds. Counters of this server process, kept as requests are answered: messages stored, found
 to be duplicates, rejected, per source. And gauges read from the database at each scrape, so they
 are true whichever process wrote (an import, another server): the log's head, the processor's
-offset, how far and how long the profiles are behind, and the dead letters kept. Each scrape costs
-three indexed lookups and a count of the dead letters (a scan of that table, which stays small
-unless a client keeps sending what the spec refuses).
+offset, how far and how long the profiles are behind, and the dead letters kept (and among them the
+events the processor set aside). Each scrape costs three indexed lookups and a count of the dead
+letters (a scan of that table, which stays small unless a client keeps sending what the spec refuses).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from rapport.collect.service import log_head, read_offset
-from rapport.collect.store import dead_letters, events
+from rapport.collect.store import UNPROCESSABLE, dead_letters, events
 from rapport.db.engine import Database
 
 
@@ -37,7 +37,9 @@ class PipelineCollector(Collector):
             oldest = conn.execute(
                 sa.select(events.c.received_at).where(events.c.id > done).order_by(events.c.id).limit(1)
             ).scalar()
-            letters = conn.execute(sa.select(sa.func.count()).select_from(dead_letters)).scalar_one()
+            letters, unprocessable = conn.execute(
+                sa.select(sa.func.count(), sa.func.count().filter(dead_letters.c.code == UNPROCESSABLE))
+            ).one()
         behind_s = (datetime.now(UTC) - oldest).total_seconds() if oldest is not None else 0.0
         for name, doc, value in (
             ("rapport_log_offset", "Offset of the newest event in the log.", head),
@@ -49,6 +51,11 @@ class PipelineCollector(Collector):
                 max(0.0, behind_s),
             ),
             ("rapport_dead_letters", "Rejected messages kept with their reason.", letters),
+            (
+                "rapport_unprocessable_events",
+                "Events the processor set aside after failing on them: in the log, not on a profile.",
+                unprocessable,
+            ),
         ):
             yield GaugeMetricFamily(name, doc, value=value)
 

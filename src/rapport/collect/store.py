@@ -61,6 +61,7 @@ sa.Index(
     postgresql_where=_UNTIMED,
 )
 
+UNPROCESSABLE = "unprocessable"  # the code of a dead letter for an event the processor set aside (profiles/poison.py)
 dead_letters = sa.Table(
     "dead_letters",
     metadata,

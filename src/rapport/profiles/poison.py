@@ -25,13 +25,12 @@ import sqlalchemy as sa
 
 from rapport.collect.jsondoc import dumps_anything
 from rapport.collect.service import read_offset, write_offset
-from rapport.collect.store import dead_letters, events
+from rapport.collect.store import UNPROCESSABLE, dead_letters, events
 from rapport.db.engine import Database
 from rapport.db.metadata import utcnow
 from rapport.identity.graph import GRAPH_LOCK
 
 ATTEMPTS = 3
-UNPROCESSABLE = "unprocessable"
 # Failures of the database rather than of the event: retried, never set aside.
 UNAVAILABLE = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError, sa.exc.TimeoutError)
 log = logging.getLogger("rapport.processor")
