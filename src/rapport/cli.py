@@ -328,6 +328,27 @@ def revoke_token_command(token_id: Annotated[int, typer.Argument(help="The id `l
     out.print(f"token {revoked['id']} ({revoked['name']}, {revoked['role']}) revoked", markup=False)
 
 
+@admin.command("replay-unprocessable")
+def replay_unprocessable(
+    event: Annotated[
+        list[int] | None, typer.Option("--event", help="Only this event (its log offset); repeat for more.")
+    ] = None,
+) -> None:
+    """Apply the events the processor set aside (dead letters `unprocessable`), once their cause is
+    fixed. Each that applies loses its dead letter; one that fails again stays set aside (exit 1)."""
+    from rapport.profiles.poison import replay
+
+    db = _database()
+    done = replay(db, _operator(), event)
+    for event_id in done.applied:
+        print(f"{event_id}\tapplied")
+    for event_id, error in done.failed:
+        print(f"{event_id}\tstill set aside: {error}")
+    out.print(f"{len(done.applied)} applied, {len(done.failed)} still set aside", markup=False)
+    if done.failed:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     app()
 

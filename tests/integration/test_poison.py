@@ -9,15 +9,19 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
+from typer.testing import CliRunner
 
+from rapport.access.store import audit_log
+from rapport.cli import app as cli
 from rapport.collect.log import append_messages
 from rapport.collect.metrics import PipelineCollector
 from rapport.collect.model import Envelope, normalize_message
 from rapport.collect.store import UNPROCESSABLE, dead_letters, events
 from rapport.identity.store import identifiers
 from rapport.profiles import processor as processor_module
-from rapport.profiles.poison import ATTEMPTS
+from rapport.profiles.poison import ATTEMPTS, replay
 from rapport.profiles.processor import CONSUMER, applied_offset, run_processor
+from rapport.profiles.store import profile_events, profile_traits
 
 
 def _append(db, source, messages) -> int:
@@ -108,3 +112,38 @@ def test_a_batch_that_fails_only_as_a_whole_is_applied_one_event_at_a_time(db, s
     assert seen[:ATTEMPTS] == [4] * ATTEMPTS and seen[ATTEMPTS:] == [1, 1, 1, 1]
     with db.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(dead_letters)).scalar_one() == 0
+
+
+def test_a_set_aside_event_is_replayed_once_its_cause_is_fixed(db, source, monkeypatch, database_url):
+    real = processor_module.extract_traits
+
+    def broken(payload):
+        if (payload.get("traits") or {}).get("plan") == "poison":
+            raise KeyError("plan")
+        return real(payload)
+
+    monkeypatch.setattr(processor_module, "extract_traits", broken)
+    head = _append(db, source, [{"type": "identify", "userId": "poisoned", "traits": {"plan": "poison"}}])
+    head = _append(db, source, [{"type": "track", "userId": "poisoned", "event": "Later"}])
+    _run_until(db, head)
+    assert replay(db, "cli:test").failed[0][0] == head - 1  # still broken: it stays set aside
+    with db.read() as conn:
+        assert conn.execute(sa.select(dead_letters.c.event_id)).scalars().all() == [head - 1]
+
+    monkeypatch.setattr(processor_module, "extract_traits", real)  # the fix is deployed
+    monkeypatch.setenv("RAPPORT_DATABASE_URL", database_url)
+    result = CliRunner().invoke(cli, ["admin", "replay-unprocessable"])
+    assert result.exit_code == 0, result.output
+    assert f"{head - 1}\tapplied" in result.output and "1 applied, 0 still set aside" in result.output
+    with db.read() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(dead_letters)).scalar_one() == 0
+        [audited] = conn.execute(sa.select(audit_log).where(audit_log.c.action == "event.replayed")).all()
+        traits = dict(conn.execute(sa.select(profile_traits.c.key, profile_traits.c.value)).all())
+        timeline = conn.execute(
+            sa.select(profile_events.c.profile_id, profile_events.c.event_id).order_by(profile_events.c.event_id)
+        ).all()
+    assert [r.event_id for r in timeline] == [head - 1, head]
+    assert len({r.profile_id for r in timeline}) == 1  # on the profile the event after it went to
+    assert audited.details["event_id"] == head - 1 and audited.actor.startswith("cli:")
+    assert traits == {"plan": "poison"}
+    assert replay(db, "cli:test").applied == []  # nothing is applied twice

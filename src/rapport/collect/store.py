@@ -71,6 +71,7 @@ dead_letters = sa.Table(
     sa.Column("code", sa.String(64), nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("event_id", BigId),  # the log offset of an event the processor set aside (UNPROCESSABLE)
     sa.Index("ix_dead_letters_received", "received_at"),
 )
 

@@ -10,7 +10,7 @@ recorded in events, and, through backpressure, the latency of ingest. Instead:
 - an event that fails alone `ATTEMPTS` times is set aside: it stays in the log, unchanged, and a
   dead letter with code `unprocessable` names its offset and the error; the processor passes over
   it and goes on. Nothing acknowledged is lost, and the dead letter says which event to replay
-  once the cause is fixed.
+  once the cause is fixed: `replay` (`rapport admin replay-unprocessable`) applies it then.
 
 The database being unavailable (`OperationalError` and kin: a lock timeout, a server restarting)
 is never the event's fault: such failures are retried without end and set nothing aside.
@@ -22,7 +22,9 @@ import logging
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
+from rapport.access.audit import record_audit
 from rapport.collect.jsondoc import dumps_anything
 from rapport.collect.service import read_offset, write_offset
 from rapport.collect.store import UNPROCESSABLE, dead_letters, events
@@ -103,7 +105,43 @@ def set_aside(db: Database, consumer: str, offset: int, exc: Exception) -> None:
                 code=UNPROCESSABLE,
                 reason=reason[:2000],
                 payload=dumps_anything(row.payload),
+                event_id=row.id,
             )
         )
         write_offset(conn, consumer, row.id)
     log.error("set event %s aside as unprocessable: %r", row.id, exc)
+
+
+@dataclass
+class Replayed:
+    applied: list[int]
+    failed: list[tuple[int, str]]  # (event id, the error): still set aside
+
+
+def replay(db: Database, actor: str, only: list[int] | None = None) -> Replayed:
+    """Apply the events the processor set aside (those of `only`, else all), one at a time, each in
+    one transaction with the removal of its dead letter and an audit row; one that fails again stays
+    set aside. Applied out of log order: traits still keep the newest value by time."""
+    from rapport.profiles.processor import Processor  # the processor uses this module's Failures
+
+    query = sa.select(dead_letters.c.id, dead_letters.c.event_id).where(
+        dead_letters.c.code == UNPROCESSABLE, dead_letters.c.event_id.is_not(None)
+    )
+    if only is not None:
+        query = query.where(dead_letters.c.event_id.in_(only))
+    with db.read() as conn:
+        letters = conn.execute(query.order_by(dead_letters.c.event_id)).all()
+    done = Replayed([], [])
+    for letter_id, event_id in letters:
+
+        def settle(conn: Connection, letter_id: int = letter_id, event_id: int = event_id) -> None:
+            if not conn.execute(dead_letters.delete().where(dead_letters.c.id == letter_id)).rowcount:
+                raise RuntimeError("replayed meanwhile by someone else")  # rolls this replay back
+            record_audit(conn, actor=actor, channel="cli", action="event.replayed", event_id=event_id)
+
+        try:
+            Processor(db).apply_again([event_id], settle)
+            done.applied.append(event_id)
+        except Exception as exc:  # noqa: BLE001 - reported; the event stays set aside
+            done.failed.append((event_id, repr(exc)))
+    return done

@@ -11,7 +11,7 @@ import logging
 import threading
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -36,7 +36,7 @@ from rapport.db import bulk
 from rapport.db.bulk import Json
 from rapport.db.engine import Database
 from rapport.db.metadata import utcnow
-from rapport.identity.graph import GRAPH_LOCK, MAX_CACHED, CachedGraph, read_version
+from rapport.identity.graph import GRAPH_LOCK, MAX_CACHED, CachedGraph, bump_version, read_version
 from rapport.identity.model import (
     CONTEXT_IDENTIFIER_KEYS,
     Identifier,
@@ -79,10 +79,8 @@ class _Batch:
     channels: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # profile -> its events' channels
 
 
-_READ_BATCH = (
-    "SELECT id, source_id, timestamp, payload, message_id, type, user_id, anonymous_id "
-    "FROM events WHERE id > ? ORDER BY id LIMIT ?"
-)
+_READ_COLUMNS = "SELECT id, source_id, timestamp, payload, message_id, type, user_id, anonymous_id FROM events"
+_READ_BATCH = f"{_READ_COLUMNS} WHERE id > ? ORDER BY id LIMIT ?"
 # Text in a stored payload (orjson writes keys as is: no escapes, no spaces) that may carry
 # identifiers, traits (`traits` again) or consent; a message with none of it holds nothing for the
 # processor but its two ids.
@@ -137,6 +135,29 @@ class Processor:
         except Exception:
             self._forget()  # the transaction rolled back; so must the caches
             raise
+        return len(rows)
+
+    def apply_again(self, event_ids: Sequence[int], in_same_transaction: Callable[[Connection], None]) -> int:
+        """Apply these events now, out of log order and without moving the offset: how events the
+        processor once set aside are replayed (profiles/poison.py). `in_same_transaction` runs after
+        the writes, before the commit; raising there undoes them."""
+        with self.db.read() as conn:
+            version = read_version(conn)
+            self._forget(version)
+            marks = ",".join("?" * len(event_ids))
+            rows = bulk.query(conn, f"{_READ_COLUMNS} WHERE id IN ({marks}) ORDER BY id", list(event_ids))
+            if not rows:
+                return 0
+            batch = self._resolve(conn, rows)
+        try:
+            with self.db.write(lock=GRAPH_LOCK) as conn:
+                if read_version(conn) != version:
+                    raise RuntimeError("the identity graph changed meanwhile; replay again")
+                self._flush(conn, batch)
+                bump_version(conn)  # the running processor's caches know nothing of these writes
+                in_same_transaction(conn)
+        finally:
+            self._forget()
         return len(rows)
 
     def run_until_caught_up(self) -> int:
