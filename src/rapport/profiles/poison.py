@@ -140,8 +140,10 @@ def replay(db: Database, actor: str, only: list[int] | None = None) -> Replayed:
             record_audit(conn, actor=actor, channel="cli", action="event.replayed", event_id=event_id)
 
         try:
-            Processor(db).apply_again([event_id], settle)
-            done.applied.append(event_id)
+            if Processor(db).apply_again([event_id], settle):
+                done.applied.append(event_id)
+            else:
+                done.failed.append((event_id, "the event is no longer in the log (erased?)"))
         except Exception as exc:  # noqa: BLE001 - reported; the event stays set aside
             done.failed.append((event_id, repr(exc)))
     return done
