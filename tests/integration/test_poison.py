@@ -17,6 +17,7 @@ from rapport.collect.log import append_messages
 from rapport.collect.metrics import PipelineCollector
 from rapport.collect.model import Envelope, normalize_message
 from rapport.collect.store import UNPROCESSABLE, dead_letters, events
+from rapport.consent.rights import erase_profile, export_profile
 from rapport.identity.store import identifiers
 from rapport.profiles import processor as processor_module
 from rapport.profiles.poison import ATTEMPTS, replay
@@ -147,3 +148,29 @@ def test_a_set_aside_event_is_replayed_once_its_cause_is_fixed(db, source, monke
     assert audited.details["event_id"] == head - 1 and audited.actor.startswith("cli:")
     assert traits == {"plan": "poison"}
     assert replay(db, "cli:test").applied == []  # nothing is applied twice
+
+
+def test_erasure_reaches_the_events_set_aside_and_export_shows_them(db, source, monkeypatch):
+    real = processor_module.extract_traits
+    monkeypatch.setattr(
+        processor_module,
+        "extract_traits",
+        lambda p: (_ for _ in ()).throw(KeyError("plan")) if (p.get("traits") or {}).get("plan") else real(p),
+    )
+    person = {"type": "identify", "userId": "erin", "traits": {"email": "erin@example.com"}}
+    other = {"type": "identify", "userId": "olga", "traits": {"email": "olga@example.com"}}
+    head = _append(db, source, [person, other, {**person, "traits": {"plan": "poison"}}])
+    head = _append(db, source, [{**other, "traits": {"plan": "poison"}}])
+    _run_until(db, head)
+    with db.read() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(dead_letters)).scalar_one() == 2
+        erin = conn.execute(sa.select(identifiers.c.profile_id).where(identifiers.c.value == "erin")).scalar_one()
+    exported = export_profile(db, erin, actor="staff:test", via="api")
+    assert len(exported["stores"]["events"]["rows"]) == 2  # the one on her profile and the one set aside
+
+    erase_profile(db, erin, actor="staff:test", via="api")
+    with db.read() as conn:
+        left = conn.execute(sa.select(events.c.user_id)).scalars().all()
+        letters = conn.execute(sa.select(dead_letters.c.payload)).scalars().all()
+    assert sorted(left) == ["olga", "olga"]  # hers are gone, set aside or not; the other person's stay
+    assert len(letters) == 1 and "olga" in letters[0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from rapport.collect.store import events
+from rapport.collect.store import UNPROCESSABLE, dead_letters, events
 from rapport.db.metadata import BigId, JSONDoc, UTCDateTime, metadata
 from rapport.db.registry import PersonalData, by_profile, register
 
@@ -50,14 +50,23 @@ register(
         description="which of the person's profiles took each event",
     )
 )
+def _persons_events(ids: list[str], contacts: list[str]) -> sa.ColumnElement[bool]:
+    """The events on the person's profiles, and those the processor set aside (on no profile) that
+    mention one of the person's identifiers or names (profiles/poison.py)."""
+    set_aside = sa.select(dead_letters.c.event_id).where(dead_letters.c.code == UNPROCESSABLE)
+    text = sa.cast(events.c.payload, sa.Text)
+    return sa.or_(
+        events.c.id.in_(sa.select(profile_events.c.event_id).where(profile_events.c.profile_id.in_(ids))),
+        sa.and_(events.c.id.in_(set_aside), sa.or_(sa.false(), *[text.contains(v, autoescape=True) for v in contacts])),
+    )
+
+
 register(
     PersonalData(
         events,
-        lambda ids, _contacts: events.c.id.in_(
-            sa.select(profile_events.c.event_id).where(profile_events.c.profile_id.in_(ids))
-        ),
+        _persons_events,
         ("payload",),
-        found_through=("profile_events",),
+        found_through=("profile_events", "dead_letters"),
         description="every interaction received from any channel",
     )
 )
