@@ -20,7 +20,7 @@ from rapport.collect.store import UNPROCESSABLE, dead_letters, events
 from rapport.consent.rights import erase_profile, export_profile
 from rapport.identity.store import identifiers
 from rapport.profiles import processor as processor_module
-from rapport.profiles.poison import ATTEMPTS, replay
+from rapport.profiles.poison import ATTEMPTS, MOST_IN_A_ROW, replay
 from rapport.profiles.processor import CONSUMER, applied_offset, run_processor
 from rapport.profiles.store import profile_events, profile_traits
 
@@ -174,3 +174,26 @@ def test_erasure_reaches_the_events_set_aside_and_export_shows_them(db, source, 
         letters = conn.execute(sa.select(dead_letters.c.payload)).scalars().all()
     assert sorted(left) == ["olga", "olga"]  # hers are gone, set aside or not; the other person's stay
     assert len(letters) == 1 and "olga" in letters[0]
+
+
+def test_a_processor_that_fails_on_every_event_sets_only_a_few_aside(db, source, monkeypatch):
+    """A bad deploy, not bad events: past MOST_IN_A_ROW set aside with none applied between them,
+    the processor only retries, so the log is not turned into dead letters one event at a time."""
+    monkeypatch.setattr(processor_module, "extract_traits", lambda _payload: {}["broken"])
+    head = _append(db, source, [{"type": "identify", "userId": f"u{n}"} for n in range(MOST_IN_A_ROW + 4)])
+    stop = threading.Event()
+    worker = threading.Thread(target=run_processor, args=(db, stop), kwargs={"retry_s": 0.01}, daemon=True)
+    worker.start()
+    deadline = time.monotonic() + 30
+    while _count(db, dead_letters) < MOST_IN_A_ROW and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.5)  # dozens more attempts
+    stop.set()
+    worker.join(timeout=10)
+    assert _count(db, dead_letters) == MOST_IN_A_ROW
+    assert applied_offset(db) == head - 4  # stuck at the first event not set aside, retrying
+
+
+def _count(db, table) -> int:
+    with db.read() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()

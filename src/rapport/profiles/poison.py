@@ -7,7 +7,8 @@ recorded in events, and, through backpressure, the latency of ingest. Instead:
 - a failed batch is retried: most failures pass (a lock held too long, a dropped connection);
 - when the batch at the same offset has failed `ATTEMPTS` times, for a reason other than the
   database being unavailable, the processor applies that batch's events one at a time;
-- an event that fails alone `ATTEMPTS` times is set aside: it stays in the log, unchanged, and a
+- an event that fails alone `ATTEMPTS` times is set aside (at most `MOST_IN_A_ROW` in a row: past
+  that the fault is the processor's, and it only retries): it stays in the log, unchanged, and a
   dead letter with code `unprocessable` names its offset and the error; the processor passes over
   it and goes on. Nothing acknowledged is lost, and the dead letter says which event to replay
   once the cause is fixed: `replay` (`rapport admin replay-unprocessable`) applies it then.
@@ -33,6 +34,10 @@ from rapport.db.metadata import utcnow
 from rapport.identity.graph import GRAPH_LOCK
 
 ATTEMPTS = 3
+# Set aside this many events in a row, with none applied between them, and the fault is not in the
+# events but in the processor (a bad deploy): it stops setting aside and retries, so the log is not
+# turned into dead letters one event at a time while someone fixes it.
+MOST_IN_A_ROW = 5
 # Failures of the database rather than of the event: retried, never set aside.
 UNAVAILABLE = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError, sa.exc.TimeoutError)
 log = logging.getLogger("rapport.processor")
@@ -47,6 +52,7 @@ class Failures:
     at: int = -1  # the offset the failures happened at
     count: int = 0
     one_by_one_until: int = 0  # the last offset of the batch that failed: until past it, one event per batch
+    in_a_row: int = 0  # events set aside since an event was last applied
 
     @property
     def active(self) -> bool:
@@ -57,10 +63,12 @@ class Failures:
         """The batch size to use next: one event while isolating the event that fails, else the default."""
         return 1 if offset < self.one_by_one_until else None
 
-    def succeeded(self, offset: int) -> None:
+    def succeeded(self, offset: int, applied: int) -> None:
         self.at, self.count = -1, 0
         if offset >= self.one_by_one_until:
             self.one_by_one_until = 0
+        if applied:
+            self.in_a_row = 0
 
     def failed(self, db: Database, offset: int, exc: Exception) -> None:
         """Count a failure at `offset`; isolate, or set an event aside, when it keeps failing there."""
@@ -72,7 +80,11 @@ class Failures:
             return
         self.count = 0
         if offset < self.one_by_one_until:  # the one event after `offset` failed alone, again and again
+            if self.in_a_row >= MOST_IN_A_ROW:
+                log.critical("the processor fails on every event (%r); retrying, setting no more aside", exc)
+                return
             set_aside(db, self.consumer, offset, exc)
+            self.in_a_row += 1
         else:
             self.one_by_one_until = _batch_end(db, offset, self.batch_size)
             log.error("the processor keeps failing after offset %s; applying events one at a time", offset)

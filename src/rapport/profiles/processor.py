@@ -420,7 +420,7 @@ def run_processor(db: Database, stop: threading.Event, idle_sleep_s: float = 0.0
             done = processor.run_once(failures.limit(offset))
             if failures.active:  # only then is the offset read: the usual path costs no query
                 offset = applied_offset(db)
-                failures.succeeded(offset)
+                failures.succeeded(offset, done)
         except Exception as exc:  # noqa: BLE001 - a failed batch rolls back and is retried
             log.exception("processor batch failed; retrying")
             try:
