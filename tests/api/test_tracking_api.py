@@ -89,8 +89,16 @@ def test_write_key_accepted_in_every_form(client, source, db):
     assert _count(db, events) == 4
 
 
-def test_invalid_basic_credentials_are_401_not_500(client):
-    res = client.post("/v1/batch", json={"batch": []}, headers={"Authorization": "Basic !!!notbase64"})
+@pytest.mark.parametrize(
+    "credentials",
+    [
+        b"Basic !!!notbase64",
+        b"Basic \xe9\xe9",  # not ASCII (a header's bytes are read as Latin-1): this answered 500
+        b"Basic " + base64.b64encode(b"\xff\xfe:"),  # base64 of what is not UTF-8
+    ],
+)
+def test_invalid_basic_credentials_are_401_not_500(client, credentials):
+    res = client.post("/v1/batch", json={"batch": []}, headers={"Authorization": credentials})
     assert res.status_code == 401
     assert res.json()["code"] == "invalid_authorization"
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 import zlib
 from typing import Any
 
@@ -36,7 +35,7 @@ def _write_key_from_headers(request: Request) -> str | None:
     if scheme.lower() == "basic" and value:
         try:
             decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # binascii.Error, or text that is not ASCII before or UTF-8 after decoding
             raise ApiError(401, "invalid_authorization", "the Basic credentials are not valid base64") from None
         return decoded.split(":", 1)[0].strip() or None
     return None
