@@ -414,7 +414,7 @@ def run_processor(db: Database, stop: threading.Event, idle_sleep_s: float = 0.0
     gc.set_threshold(*GC_THRESHOLDS)
     processor = Processor(db)
     failures = Failures(CONSUMER, db.settings.processor_batch_size)
-    offset = applied_offset(db)
+    offset = 0  # read when a batch fails: a database down as this starts must not end the loop
     while not stop.is_set():
         try:
             done = processor.run_once(failures.limit(offset))
