@@ -176,11 +176,7 @@ def _patch_workers() -> None:
                 workers=int(os.environ.get("BENCH_WORKERS", "2")),
                 host=host,
                 port=port,
-                log_level="warning",
-                access_log=False,
-                http="httptools",
-                loop="uvloop",
-                timeout_keep_alive=30,
+                **rapport.cli.UVICORN_OPTIONS,
             )
         finally:
             if processor is not None:

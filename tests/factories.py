@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from rapport.collect.service import Source
+from rapport.db.engine import Database
 
 
 def basic_auth(source: Source) -> dict[str, str]:
@@ -30,3 +32,8 @@ def profile_by(client: TestClient, headers: dict[str, str], identifier: str) -> 
 
 def identifiers_of(profile: dict[str, Any]) -> set[str]:
     return {f"{i['type']}:{i['value']}" for i in profile["identifiers"]}
+
+
+def count_rows(db: Database, table: sa.Table) -> int:
+    with db.read() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())

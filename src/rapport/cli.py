@@ -89,6 +89,16 @@ def start_processor(settings: Settings) -> ProcessorChild | None:
     return ProcessorChild(settings).start()
 
 
+# How `serve` runs uvicorn (bench/_patched_serve.py's workers prototype runs it the same way).
+UVICORN_OPTIONS: dict[str, Any] = {
+    "log_level": "warning",
+    "access_log": False,
+    "http": "httptools",
+    "loop": "uvloop",
+    "timeout_keep_alive": 30,
+}
+
+
 def run_server(settings: Settings, host: str, port: int) -> None:
     import gc
 
@@ -100,16 +110,7 @@ def run_server(settings: Settings, host: str, port: int) -> None:
     processor = start_processor(settings)
     gc.set_threshold(*GC_THRESHOLDS)  # ingest allocates much and keeps little (see profiles.processor)
     try:
-        config = uvicorn.Config(
-            create_app(settings),
-            host=host,
-            port=port,
-            log_level="warning",
-            access_log=False,
-            http="httptools",
-            loop="uvloop",
-            timeout_keep_alive=30,
-        )
+        config = uvicorn.Config(create_app(settings), host=host, port=port, **UVICORN_OPTIONS)
         uvicorn.Server(config).run()
     finally:
         if processor is not None:

@@ -10,7 +10,7 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
-from factories import basic_auth, profile_by, send_batch
+from factories import basic_auth, count_rows, profile_by, send_batch
 from rapport.collect.backpressure import LagGate
 from rapport.collect.store import dead_letters, events
 
@@ -26,18 +26,13 @@ VALID_SINGLE = {
 LONG = {"i": "identify", "t": "track", "p": "page", "s": "screen", "g": "group", "a": "alias"}
 
 
-def _count(db, table) -> int:
-    with db.read() as conn:
-        return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
-
-
 @pytest.mark.parametrize("path", ["/v1/batch", "/v1/import", "/v1/b"])
 def test_batch_routes_accept_messages(client, source, db, path):
     body = {"batch": [{"type": "track", "userId": "u1", "event": "A"}, {"type": "page", "anonymousId": "x"}]}
     res = client.post(path, json=body, headers=basic_auth(source))
     assert res.status_code == 200, res.text
     assert res.json()["accepted"] == 2
-    assert _count(db, events) == 2
+    assert count_rows(db, events) == 2
 
 
 @pytest.mark.parametrize("path", SINGLE)
@@ -86,7 +81,7 @@ def test_write_key_accepted_in_every_form(client, source, db):
         body = {"batch": [{**msg["batch"][0], "messageId": f"m{i}"}], **form.get("json_extra", {})}
         res = client.post("/v1/batch", json=body, headers=form.get("headers", {}))
         assert res.status_code == 200, (form, res.text)
-    assert _count(db, events) == 4
+    assert count_rows(db, events) == 4
 
 
 @pytest.mark.parametrize(
@@ -112,7 +107,7 @@ def test_text_plain_and_gzip_bodies(client, source, db):
     )
     res = client.post("/v1/batch", content=zipped, headers={**basic_auth(source), "Content-Encoding": "gzip"})
     assert res.status_code == 200, res.text
-    assert _count(db, events) == 2
+    assert count_rows(db, events) == 2
 
 
 def test_bad_gzip_and_unknown_encoding_are_400(client, source):
@@ -148,7 +143,7 @@ def test_a_source_may_allow_4mb_batches(client, make_source, db):
     assert 2_500_000 < len(body) < 4 * 1024 * 1024
     res = client.post("/v1/batch", content=body, headers={**basic_auth(src), "content-type": "application/json"})
     assert res.status_code == 200, res.text
-    assert _count(db, events) == 150
+    assert count_rows(db, events) == 150
     default = make_source("web")
     res = client.post("/v1/batch", content=body, headers={**basic_auth(default), "content-type": "application/json"})
     assert (res.status_code, res.json()["code"]) == (400, "payload_too_large")
@@ -160,7 +155,7 @@ def test_oversize_message_in_a_batch_is_dead_lettered(client, source, db):
     assert res.status_code == 200
     assert res.json()["accepted"] == 1
     assert res.json()["problems"][0]["code"] == "message_too_large"
-    assert _count(db, dead_letters) == 1
+    assert count_rows(db, dead_letters) == 1
 
 
 def _nest(levels: int) -> dict:
@@ -210,7 +205,7 @@ def test_invalid_single_message_is_400_and_dead_lettered(client, source, db, pat
     res = client.post(f"/v1/{path}", json={"properties": {}}, headers=basic_auth(source))
     assert res.status_code == 400
     assert res.json()["code"] in ("missing_id", "missing_event")
-    assert _count(db, dead_letters) == 1
+    assert count_rows(db, dead_letters) == 1
 
 
 def test_batch_context_and_integrations_are_merged_into_messages(client, source, db):
@@ -274,7 +269,7 @@ def test_resent_batch_changes_no_count(client, source, db, admin_headers):
     again = send_batch(client, source, batch + [batch[0]]).json()
     assert first["accepted"] == 5 and first["duplicates"] == 0
     assert again["duplicates"] == 6
-    assert _count(db, events) == 5
+    assert count_rows(db, events) == 5
     assert profile_by(client, admin_headers, "user_id:u-r")["event_count"] == 5
 
 
@@ -291,7 +286,7 @@ def test_a_retry_sent_later_is_dropped_by_messageid_and_own_time(client, source,
     assert (retry["accepted"], retry["duplicates"]) == (3, 3)
     other = {**batch[0], "event": "B", "timestamp": "2026-03-02T00:00:00Z"}  # a new message reusing an id
     assert send_batch(client, source, [other]).json()["duplicates"] == 0
-    assert _count(db, events) == 4
+    assert count_rows(db, events) == 4
 
 
 def test_same_message_id_from_two_sources_counts_twice(client, make_source, db):
@@ -299,7 +294,7 @@ def test_same_message_id_from_two_sources_counts_twice(client, make_source, db):
     msg = [{"type": "track", "userId": "u", "event": "A", "messageId": "same"}]
     send_batch(client, a, msg)
     send_batch(client, b, msg)
-    assert _count(db, events) == 2
+    assert count_rows(db, events) == 2
 
 
 def test_rate_limit_answers_429_with_retry_after(client, make_source):
@@ -353,10 +348,10 @@ def test_values_no_store_can_hold_are_dead_lettered_not_500(client, source, db, 
     res = send_batch(client, source, [message, {"type": "track", "userId": "u", "event": "Fine"}])
     assert res.status_code == 200, res.text
     assert res.json()["problems"][0]["code"] == code
-    assert _count(db, events) == 1
+    assert count_rows(db, events) == 1
     res = client.post("/v1/batch", content=b"\x00\xff{", headers={**basic_auth(source), "content-type": "text/plain"})
     assert res.status_code == 400
-    assert _count(db, dead_letters) == 2
+    assert count_rows(db, dead_letters) == 2
 
 
 @pytest.mark.parametrize("gzipped", [False, True])
@@ -395,7 +390,7 @@ def test_text_segment_reads_is_read_as_segment_reads_it(client, source, db, gzip
 def test_batch_context_that_no_message_could_hold_is_400(client, source, db, envelope, code):
     res = send_batch(client, source, [{"type": "track", "userId": "u", "event": "A"}], **envelope)
     assert (res.status_code, res.json()["code"]) == (400, code)
-    assert _count(db, events) == 0 and _count(db, dead_letters) == 1
+    assert count_rows(db, events) == 0 and count_rows(db, dead_letters) == 1
 
 
 def test_text_that_spells_a_nul_escape_is_kept(client, source, db):
@@ -406,12 +401,12 @@ def test_text_that_spells_a_nul_escape_is_kept(client, source, db):
     with db.read() as conn:
         [payload] = conn.execute(sa.select(events.c.payload)).scalars().all()
     assert payload["properties"] == {"path": "C:\\u0000", "b": "\\\\u0000"}
-    assert _count(db, dead_letters) == 0
+    assert count_rows(db, dead_letters) == 0
 
 
 def test_requests_are_held_while_profiles_lag_then_taken(client, source, db):
     assert send_batch(client, source, [{"type": "track", "userId": "u", "event": "A"}]).status_code == 200
-    before = _count(db, events)
+    before = count_rows(db, events)
     gate = LagGate(lambda: 0, max_lag_s=0.01, hold_s=0.3)  # a processor that never catches up
     gate.acknowledged(10**9)
     time.sleep(0.02)
@@ -420,4 +415,4 @@ def test_requests_are_held_while_profiles_lag_then_taken(client, source, db):
     res = send_batch(client, source, [{"type": "track", "userId": "u", "event": "B"}])
     assert time.monotonic() - started >= 0.3  # held for the hold time
     assert res.status_code == 200  # and then taken: backpressure slows clients, never refuses them
-    assert _count(db, events) == before + 1
+    assert count_rows(db, events) == before + 1

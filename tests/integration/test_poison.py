@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
+from factories import count_rows
 from rapport.access.store import audit_log
 from rapport.cli import app as cli
 from rapport.collect.log import append_messages
@@ -185,15 +186,10 @@ def test_a_processor_that_fails_on_every_event_sets_only_a_few_aside(db, source,
     worker = threading.Thread(target=run_processor, args=(db, stop), kwargs={"retry_s": 0.01}, daemon=True)
     worker.start()
     deadline = time.monotonic() + 30
-    while _count(db, dead_letters) < MOST_IN_A_ROW and time.monotonic() < deadline:
+    while count_rows(db, dead_letters) < MOST_IN_A_ROW and time.monotonic() < deadline:
         time.sleep(0.02)
     time.sleep(0.5)  # dozens more attempts
     stop.set()
     worker.join(timeout=10)
-    assert _count(db, dead_letters) == MOST_IN_A_ROW
+    assert count_rows(db, dead_letters) == MOST_IN_A_ROW
     assert applied_offset(db) == head - 4  # stuck at the first event not set aside, retrying
-
-
-def _count(db, table) -> int:
-    with db.read() as conn:
-        return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()

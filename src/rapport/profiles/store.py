@@ -50,6 +50,8 @@ register(
         description="which of the person's profiles took each event",
     )
 )
+
+
 def _persons_events(ids: list[str], contacts: list[str]) -> sa.ColumnElement[bool]:
     """The events on the person's profiles, and those the processor set aside (on no profile) that
     mention one of the person's identifiers or names (profiles/poison.py)."""
