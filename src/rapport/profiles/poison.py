@@ -30,7 +30,7 @@ from rapport.collect.jsondoc import dumps_anything
 from rapport.collect.service import read_offset, write_offset
 from rapport.collect.store import UNPROCESSABLE, dead_letters, events
 from rapport.db.engine import Database
-from rapport.db.metadata import utcnow
+from rapport.db.metadata import MAX_ROW_ID, utcnow
 from rapport.identity.graph import GRAPH_LOCK
 
 ATTEMPTS = 3
@@ -139,8 +139,8 @@ def replay(db: Database, actor: str, only: list[int] | None = None) -> Replayed:
     query = sa.select(dead_letters.c.id, dead_letters.c.event_id).where(
         dead_letters.c.code == UNPROCESSABLE, dead_letters.c.event_id.is_not(None)
     )
-    if only is not None:
-        query = query.where(dead_letters.c.event_id.in_(only))
+    if only is not None:  # an id no column holds names no event (PostgreSQL would refuse to compare it)
+        query = query.where(dead_letters.c.event_id.in_([i for i in only if 0 < i <= MAX_ROW_ID]))
     with db.read() as conn:
         letters = conn.execute(query.order_by(dead_letters.c.event_id)).all()
     done = Replayed([], [])
