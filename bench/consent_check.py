@@ -30,9 +30,9 @@ from rapport.consent.service import check_permission_for
 from rapport.consent.store import consent_records, preferences
 from rapport.consent.unsubscribe import UnsubscribeTarget, make_token
 from rapport.db.engine import Database, open_database
-from rapport.db.metadata import utcnow
 from rapport.db.migrate import upgrade
 from rapport.identity.store import identifiers, profiles
+from rapport.kernel.clock import utcnow
 from rapport.settings import load_settings
 
 

@@ -26,9 +26,9 @@ from fastapi.testclient import TestClient
 from rapport.access.service import create_token
 from rapport.app import create_app
 from rapport.collect.service import Source, create_source
+from rapport.contexts import metadata
 from rapport.db.engine import Database, open_database
 from rapport.db.migrate import upgrade
-from rapport.db.tables import metadata
 from rapport.settings import Settings, load_settings
 
 PG_URL = os.environ.get("RAPPORT_TEST_DATABASE_URL")

@@ -10,22 +10,18 @@ from fastapi import FastAPI
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from rapport import contexts
 from rapport.access.api import MetricsReader
-from rapport.access.api import router as staff_router
-from rapport.collect.api import router as tracking_router
 from rapport.collect.backpressure import LagGate
 from rapport.collect.log import LogWriter
 from rapport.collect.metrics import metrics_registry
 from rapport.collect.service import RateLimiter, SourceDirectory
-from rapport.consent.api import public as unsubscribe_router
-from rapport.consent.api import router as consent_router
 from rapport.db.engine import Database, open_database
 from rapport.db.migrate import head_revision, is_up_to_date
-from rapport.errors import JSONResponse, error_response, install_error_handlers
-from rapport.profiles.api import router as profiles_router
+from rapport.kernel.errors import JSONResponse, error_response, install_error_handlers
 from rapport.profiles.processor import CONSUMER, applied_offset, run_processor
 from rapport.settings import Settings
-from rapport.web.pages import mount_console
+from rapport.web.shell import mount_sites
 
 
 class SchemaOutOfDate(RuntimeError):
@@ -73,12 +69,10 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.ready = False
     install_error_handlers(app)
-    app.include_router(tracking_router)
-    app.include_router(staff_router)
-    app.include_router(profiles_router)
-    app.include_router(consent_router)
-    app.include_router(unsubscribe_router)
-    mount_console(app)
+    for context in contexts.CONTEXTS:
+        for router in context.api:
+            app.include_router(router)
+    mount_sites(app, (page for context in contexts.CONTEXTS for page in context.pages), contexts.sites())
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> JSONResponse:

@@ -226,7 +226,7 @@ def unsubscribe_mail(
     import sqlalchemy as sa
 
     from rapport.consent.unsubscribe import unsubscribe_by_mail
-    from rapport.errors import ApiError
+    from rapport.kernel.errors import ApiError
 
     raw = file.read_bytes() if file else sys.stdin.buffer.read()
     try:

@@ -14,8 +14,7 @@ from typer.testing import CliRunner
 
 from factories import basic_auth, profile_by, send_batch
 from rapport.cli import app as cli
-from rapport.db.registry import REGISTRY
-from rapport.db.tables import metadata
+from rapport.contexts import REGISTRY, metadata
 
 EMAIL, PHONE, NAME = "grace.hopper@example.com", "+14155550199", "Grace Brewster Hopper"
 

@@ -64,4 +64,4 @@ def test_nothing_sends_mail_without_asking_the_check():
         if "send_email" in names and path.name != "mail.py":
             senders.append(path.relative_to(SRC).as_posix())
             assert "check_permission_for" in names, f"{path} sends mail without the permission check"
-    assert sorted(senders) == ["access/customers.py", "outbound/service.py"]
+    assert sorted(senders) == ["outbound/service.py", "privacy/sign_in.py"]

@@ -145,7 +145,7 @@ def test_search_by_name_phone_and_id(client, source, admin_headers):
 def test_undo_is_audited(client, source, admin_headers, db):
     import sqlalchemy as sa
 
-    from rapport.access.store import audit_log
+    from rapport.kernel.audit import audit_log
 
     send_batch(
         client,

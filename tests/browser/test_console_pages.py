@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from browser.console_seed import EMAIL, PHONE, bearer, csrf_of, post_batch, profile_of, reject_one, seed_customer
 from rapport.access.service import list_tokens, revoke_token
-from rapport.access.store import audit_log
 from rapport.identity.store import merges
+from rapport.kernel.audit import audit_log
 
 
 def sign_in(client: Any, token: str) -> Any:

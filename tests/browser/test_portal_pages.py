@@ -25,9 +25,9 @@ from browser.portal_seed import (
 from rapport.access.store import portal_links
 from rapport.consent.service import check_permission_for, consent_ledger, load_preferences
 from rapport.consent.store import data_requests
-from rapport.db.metadata import utcnow
+from rapport.consent.view import NOTICE_VERSION
 from rapport.identity.service import members_of
-from rapport.web.consent_view import NOTICE_VERSION
+from rapport.kernel.clock import utcnow
 
 COOKIE = "rapport_portal"
 

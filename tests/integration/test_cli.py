@@ -6,9 +6,9 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from rapport.access.store import audit_log
 from rapport.cli import app as cli
 from rapport.collect.store import dead_letters, events
+from rapport.kernel.audit import audit_log
 
 runner = CliRunner()
 

@@ -19,9 +19,9 @@ import rapport.db
 from rapport.collect.log import append_messages
 from rapport.collect.model import Envelope, normalize_message
 from rapport.collect.store import events
+from rapport.contexts import metadata
 from rapport.db.engine import Database, open_database
 from rapport.db.migrate import alembic_config
-from rapport.db.tables import metadata
 from rapport.settings import load_settings
 
 

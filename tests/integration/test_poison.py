@@ -12,14 +12,14 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from factories import count_rows
-from rapport.access.store import audit_log
 from rapport.cli import app as cli
 from rapport.collect.log import append_messages
 from rapport.collect.metrics import PipelineCollector
 from rapport.collect.model import Envelope, normalize_message
 from rapport.collect.store import UNPROCESSABLE, dead_letters, events
-from rapport.consent.rights import erase_profile, export_profile
 from rapport.identity.store import identifiers
+from rapport.kernel.audit import audit_log
+from rapport.privacy.service import erase_profile, export_profile
 from rapport.profiles import processor as processor_module
 from rapport.profiles.poison import ATTEMPTS, MOST_IN_A_ROW, replay
 from rapport.profiles.processor import CONSUMER, applied_offset, run_processor

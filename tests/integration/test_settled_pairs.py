@@ -13,8 +13,8 @@ from rapport.collect.model import Accepted, Envelope, normalize_message
 from rapport.collect.service import create_source
 from rapport.db import bulk
 from rapport.db.engine import open_database
-from rapport.db.metadata import utcnow
 from rapport.db.migrate import upgrade
+from rapport.kernel.clock import utcnow
 from rapport.profiles.processor import Processor
 from rapport.settings import load_settings
 

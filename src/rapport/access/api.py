@@ -8,10 +8,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 
-from rapport.access.model import Staff
+from rapport.access.model import GRANTS, Permission, Staff
 from rapport.access.service import authenticate, list_tokens, revoke_token
 from rapport.db.metadata import MAX_INT_ID
-from rapport.errors import ApiError, NotFound
+from rapport.kernel.errors import ApiError, NotFound
 
 
 def current_staff(request: Request) -> Staff:
@@ -30,29 +30,32 @@ def current_staff(request: Request) -> Staff:
     return staff
 
 
-def permission(name: str) -> Callable[[Staff], Staff]:
+def permission(needed: Permission) -> Callable[[Staff], Staff]:
+    """The dependency of a route that needs `needed`: the staff member, or 401/403."""
+    needed = Permission(needed)  # a mistyped permission fails when the route is declared, not as a 500
+
     def check(staff: Annotated[Staff, Depends(current_staff)]) -> Staff:
-        if not staff.may(name):
-            raise ApiError(403, "forbidden", f"the {staff.role} role may not {name.replace(':', ' ')}")
+        if not staff.may(needed):
+            raise ApiError(403, "forbidden", f"the {staff.role} role may not {GRANTS[needed].ability}")
         return staff
 
     return check
 
 
-ProfileReader = Annotated[Staff, Depends(permission("profiles:read"))]
-MergeMaker = Annotated[Staff, Depends(permission("merges:make"))]
-MergeUndoer = Annotated[Staff, Depends(permission("merges:undo"))]
-DeadLetterReader = Annotated[Staff, Depends(permission("dead_letters:read"))]
-MetricsReader = Annotated[Staff, Depends(permission("metrics:read"))]
-AuditReader = Annotated[Staff, Depends(permission("audit:read"))]
-ConsentReader = Annotated[Staff, Depends(permission("consent:read"))]
-ConsentWriter = Annotated[Staff, Depends(permission("consent:write"))]
-PreferenceWriter = Annotated[Staff, Depends(permission("preferences:write"))]
-MessageSender = Annotated[Staff, Depends(permission("messages:send"))]
-DataExporter = Annotated[Staff, Depends(permission("data:export"))]
-DataEraser = Annotated[Staff, Depends(permission("data:erase"))]
-PortalLinker = Annotated[Staff, Depends(permission("portal:link"))]
-TokenManager = Annotated[Staff, Depends(permission("tokens:manage"))]
+ProfileReader = Annotated[Staff, Depends(permission(Permission.PROFILES_READ))]
+MergeMaker = Annotated[Staff, Depends(permission(Permission.MERGES_MAKE))]
+MergeUndoer = Annotated[Staff, Depends(permission(Permission.MERGES_UNDO))]
+DeadLetterReader = Annotated[Staff, Depends(permission(Permission.DEAD_LETTERS_READ))]
+MetricsReader = Annotated[Staff, Depends(permission(Permission.METRICS_READ))]
+AuditReader = Annotated[Staff, Depends(permission(Permission.AUDIT_READ))]
+ConsentReader = Annotated[Staff, Depends(permission(Permission.CONSENT_READ))]
+ConsentWriter = Annotated[Staff, Depends(permission(Permission.CONSENT_WRITE))]
+PreferenceWriter = Annotated[Staff, Depends(permission(Permission.PREFERENCES_WRITE))]
+MessageSender = Annotated[Staff, Depends(permission(Permission.MESSAGES_SEND))]
+DataExporter = Annotated[Staff, Depends(permission(Permission.DATA_EXPORT))]
+DataEraser = Annotated[Staff, Depends(permission(Permission.DATA_ERASE))]
+PortalLinker = Annotated[Staff, Depends(permission(Permission.PORTAL_LINK))]
+TokenManager = Annotated[Staff, Depends(permission(Permission.TOKENS_MANAGE))]
 
 router = APIRouter(prefix="/api/v1", tags=["staff"])
 

@@ -1,29 +1,62 @@
-"""Staff roles and what each may do. Pure."""
+"""Staff roles and what each may do: every permission declared once, with the roles granted it and
+the words a page uses when it refuses. Pure."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 ROLES = ("admin", "agent", "marketer", "analyst", "privacy")
+EVERYONE = frozenset(ROLES)
 
-PERMISSIONS: dict[str, frozenset[str]] = {
-    "profiles:read": frozenset(ROLES),
-    "merges:make": frozenset({"admin", "privacy"}),
-    "merges:undo": frozenset({"admin", "privacy"}),
-    "dead_letters:read": frozenset({"admin", "analyst"}),
-    "metrics:read": frozenset({"admin", "analyst"}),
-    "sources:read": frozenset({"admin"}),
-    "sources:manage": frozenset({"admin"}),
-    "audit:read": frozenset({"admin", "privacy"}),
-    "tokens:manage": frozenset({"admin"}),
-    "consent:read": frozenset(ROLES),
-    "consent:write": frozenset({"admin", "agent", "privacy"}),
-    "preferences:write": frozenset({"admin", "agent", "privacy"}),
-    "messages:send": frozenset({"admin", "marketer", "agent"}),
-    "data:export": frozenset({"admin", "privacy"}),
-    "data:erase": frozenset({"admin", "privacy"}),
-    "portal:link": frozenset({"admin", "agent", "privacy"}),
+
+class Permission(StrEnum):
+    PROFILES_READ = "profiles:read"
+    MERGES_MAKE = "merges:make"
+    MERGES_UNDO = "merges:undo"
+    DEAD_LETTERS_READ = "dead_letters:read"
+    METRICS_READ = "metrics:read"
+    SOURCES_READ = "sources:read"
+    SOURCES_MANAGE = "sources:manage"
+    AUDIT_READ = "audit:read"
+    TOKENS_MANAGE = "tokens:manage"
+    CONSENT_READ = "consent:read"
+    CONSENT_WRITE = "consent:write"
+    PREFERENCES_WRITE = "preferences:write"
+    MESSAGES_SEND = "messages:send"
+    DATA_EXPORT = "data:export"
+    DATA_ERASE = "data:erase"
+    PORTAL_LINK = "portal:link"
+
+
+@dataclass(frozen=True)
+class Grant:
+    roles: frozenset[str]
+    ability: str  # "The agent role may not <ability>."
+
+
+GRANTS: dict[Permission, Grant] = {
+    Permission.PROFILES_READ: Grant(EVERYONE, "look up customers"),
+    Permission.MERGES_MAKE: Grant(frozenset({"admin", "privacy"}), "merge profiles"),
+    Permission.MERGES_UNDO: Grant(frozenset({"admin", "privacy"}), "undo merges"),
+    Permission.DEAD_LETTERS_READ: Grant(frozenset({"admin", "analyst"}), "see dead letters"),
+    Permission.METRICS_READ: Grant(frozenset({"admin", "analyst"}), "read metrics"),
+    Permission.SOURCES_READ: Grant(frozenset({"admin"}), "see sources and their write keys"),
+    Permission.SOURCES_MANAGE: Grant(frozenset({"admin"}), "rotate write keys or disable sources"),
+    Permission.AUDIT_READ: Grant(frozenset({"admin", "privacy"}), "read the audit log"),
+    Permission.TOKENS_MANAGE: Grant(frozenset({"admin"}), "manage staff tokens"),
+    Permission.CONSENT_READ: Grant(EVERYONE, "read consent"),
+    Permission.CONSENT_WRITE: Grant(frozenset({"admin", "agent", "privacy"}), "record consent"),
+    Permission.PREFERENCES_WRITE: Grant(frozenset({"admin", "agent", "privacy"}), "change preferences"),
+    Permission.MESSAGES_SEND: Grant(frozenset({"admin", "marketer", "agent"}), "send messages"),
+    Permission.DATA_EXPORT: Grant(frozenset({"admin", "privacy"}), "see data export and erasure requests"),
+    Permission.DATA_ERASE: Grant(frozenset({"admin", "privacy"}), "erase data"),
+    Permission.PORTAL_LINK: Grant(frozenset({"admin", "agent", "privacy"}), "make portal sign-in links"),
 }
+
+# A permission without a grant would be a KeyError on the first request that needs it: fail at import.
+assert set(GRANTS) == set(Permission), f"permissions without a grant: {set(Permission) - set(GRANTS)}"
+assert all(g.roles <= EVERYONE for g in GRANTS.values()), "a grant names an unknown role"
 
 
 @dataclass(frozen=True)
@@ -36,5 +69,5 @@ class Staff:
     def actor(self) -> str:
         return f"staff:{self.token_id}:{self.name}"
 
-    def may(self, permission: str) -> bool:
-        return self.role in PERMISSIONS[permission]
+    def may(self, permission: Permission) -> bool:
+        return self.role in GRANTS[Permission(permission)].roles

@@ -10,11 +10,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from rapport.access.audit import record_audit
 from rapport.access.model import ROLES, Staff
-from rapport.access.store import app_secrets, tokens
+from rapport.access.store import tokens
 from rapport.db.engine import Database
-from rapport.db.metadata import MAX_INT_ID, utcnow
+from rapport.db.metadata import MAX_INT_ID
+from rapport.kernel.audit import record_audit
+from rapport.kernel.clock import utcnow
 
 TOKEN_PREFIX = "rpt_"
 
@@ -78,21 +79,3 @@ def staff_by_id(conn: Connection, token_id: int) -> Staff | None:
         )
     ).first()
     return Staff(row.id, row.name, row.role) if row else None
-
-
-def signing_secret(db: Database) -> str:
-    """RAPPORT_SECRET_KEY, or one generated on first use and kept in the database (never in the repo)."""
-    if db.settings.secret_key:
-        return db.settings.secret_key
-    if "session_secret" in db.memo:
-        return str(db.memo["session_secret"])
-    with db.read() as conn:
-        value = conn.execute(sa.select(app_secrets.c.value).where(app_secrets.c.name == "session")).scalar()
-    if value is None:
-        with db.write() as conn:
-            value = conn.execute(sa.select(app_secrets.c.value).where(app_secrets.c.name == "session")).scalar()
-            if value is None:
-                value = secrets.token_urlsafe(48)
-                conn.execute(app_secrets.insert().values(name="session", value=value))
-    db.memo["session_secret"] = value
-    return str(value)

@@ -20,8 +20,8 @@ from rapport.collect import jsondoc, model
 from rapport.collect.log import Appended
 from rapport.collect.model import Accepted, EnvelopeError, Rejected
 from rapport.collect.service import Source
-from rapport.db.metadata import utcnow
-from rapport.errors import ApiError, JSONResponse
+from rapport.kernel.clock import utcnow
+from rapport.kernel.errors import ApiError, JSONResponse
 
 router = APIRouter(tags=["tracking"])
 

@@ -25,7 +25,7 @@ from rapport.collect import jsondoc, model
 from rapport.collect.log import LOG_LOCK, append_messages
 from rapport.collect.service import Source
 from rapport.db.engine import Database
-from rapport.db.metadata import utcnow
+from rapport.kernel.clock import utcnow
 
 CONVERTERS: dict[str, Callable[[str], Any]] = {
     "string": str,

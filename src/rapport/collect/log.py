@@ -24,7 +24,7 @@ from rapport.collect.model import Accepted, Rejected
 from rapport.collect.store import dead_letters, events
 from rapport.db.bulk import sqlite_time
 from rapport.db.engine import Database
-from rapport.db.metadata import utcnow
+from rapport.kernel.clock import utcnow
 
 LOG_LOCK = "rapport:event-log"  # serializes appends on PostgreSQL so offsets commit in order
 SQLITE_ROWS_PER_INSERT = 2000  # at 10 values a row, under SQLite's 32,766 bound variables

@@ -12,11 +12,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from rapport.access.audit import record_audit
 from rapport.collect import model
 from rapport.collect.store import dead_letters, events, log_offsets, sources
 from rapport.db.engine import Database
-from rapport.db.metadata import MAX_INT_ID, utcnow
+from rapport.db.metadata import MAX_INT_ID
+from rapport.kernel.audit import record_audit
+from rapport.kernel.clock import utcnow
 
 
 @dataclass(frozen=True)

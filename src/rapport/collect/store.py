@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from rapport.db.metadata import BigId, JSONDoc, UTCDateTime, metadata
-from rapport.db.registry import PersonalData, register
+from rapport.kernel.registry import PersonalData
 
 sources = sa.Table(
     "sources",
@@ -88,12 +88,12 @@ def _mentions(column: sa.Column[str]):  # type: ignore[no-untyped-def]
     """Rows not linked to a profile that mention one of the person's contact values."""
     return lambda _ids, contacts: sa.or_(sa.false(), *[column.contains(v, autoescape=True) for v in contacts])
 
-
-register(
+# What of this context is personal data: export and erasure are driven from it (rapport.contexts).
+PERSONAL_DATA = (
     PersonalData(
         dead_letters,
         _mentions(dead_letters.c.payload),
         ("payload",),
         description="rejected messages that mention the person",
-    )
+    ),
 )

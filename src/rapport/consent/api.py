@@ -1,38 +1,28 @@
-"""Staff API for consent, preferences, messages and data rights; the one-click unsubscribe endpoint."""
+"""Staff API for consent, preferences and the contact history; the one-click unsubscribe endpoint."""
 
 from __future__ import annotations
 
 import asyncio
 import html
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import Field
 
 from rapport.access.api import (
-    AuditReader,
     ConsentReader,
     ConsentWriter,
-    DataEraser,
-    DataExporter,
-    MessageSender,
-    PortalLinker,
     PreferenceWriter,
 )
-from rapport.access.audit import audit_trail
-from rapport.access.customers import create_portal_link
 from rapport.consent import service
 from rapport.consent.model import ConsentRecord, current_state, preferences_document
-from rapport.consent.rights import erase_profile, export_profile, export_zip
-from rapport.consent.store import data_requests
+from rapport.consent.store import history
 from rapport.consent.unsubscribe import unsubscribe
-from rapport.db.metadata import utcnow
-from rapport.errors import ApiError, JSONResponse, RequestBody
 from rapport.identity.service import members_of
-from rapport.outbound.service import send_message
-from rapport.outbound.store import history
+from rapport.kernel.clock import utcnow
+from rapport.kernel.errors import ApiError, JSONResponse, RequestBody
 
 router = APIRouter(prefix="/api/v1", tags=["consent"])
 public = APIRouter(tags=["unsubscribe"])
@@ -46,14 +36,6 @@ class ConsentCreate(RequestBody):
     notice_version: str | None = Field(default=None, max_length=64)
     contact_point: str | None = Field(default=None, max_length=360)
     expires_at: datetime | None = None
-
-
-class MessageCreate(RequestBody):
-    profile_id: str = Field(min_length=1, max_length=64)
-    channel: str = "email"
-    purpose: str
-    subject: str = Field(min_length=1, max_length=300)
-    text: str = Field(min_length=1, max_length=100_000)
 
 
 def _record_view(r: ConsentRecord) -> dict[str, Any]:
@@ -118,61 +100,6 @@ def get_contact_history(request: Request, profile_id: str, _staff: ConsentReader
     with request.app.state.db.read() as conn:
         canonical, members = members_of(conn, profile_id)
         return {"profile_id": canonical, "items": history(conn, members)}
-
-
-@router.post("/messages")
-def post_message(request: Request, body: MessageCreate, staff: MessageSender) -> dict[str, Any]:
-    outcome = send_message(
-        request.app.state.db,
-        body.profile_id,
-        channel=body.channel,
-        purpose=body.purpose,
-        subject=body.subject,
-        text=body.text,
-        actor=staff.actor,
-    )
-    return {"status": outcome.status, "reason": outcome.reason, "profile_id": outcome.profile_id}
-
-
-@router.post("/profiles/{profile_id}/export", response_model=None)
-def post_export(
-    request: Request, profile_id: str, staff: DataExporter, format: Annotated[Literal["json", "zip"], Query()] = "json"
-) -> dict[str, Any] | Response:
-    document = export_profile(request.app.state.db, profile_id, actor=staff.actor, via="api")
-    if format == "zip":
-        return Response(
-            export_zip(document),
-            media_type="application/zip",
-            headers={"Content-Disposition": f'attachment; filename="rapport-export-{document["profile_id"]}.zip"'},
-        )
-    return document
-
-
-@router.post("/profiles/{profile_id}/erase")
-def post_erase(request: Request, profile_id: str, staff: DataEraser) -> dict[str, Any]:
-    return erase_profile(request.app.state.db, profile_id, actor=staff.actor, via="api")
-
-
-@router.post("/profiles/{profile_id}/portal-link")
-def post_portal_link(request: Request, profile_id: str, staff: PortalLinker) -> dict[str, Any]:
-    url = create_portal_link(request.app.state.db, profile_id, created_by=staff.actor)
-    return {"url": url}
-
-
-@router.get("/data-requests")
-def get_data_requests(request: Request, _staff: DataExporter) -> dict[str, Any]:
-    import sqlalchemy as sa
-
-    with request.app.state.db.read() as conn:
-        rows = conn.execute(sa.select(data_requests).order_by(data_requests.c.id.desc()).limit(500))
-        return {"items": [dict(r._mapping) for r in rows]}
-
-
-@router.get("/audit")
-def get_audit(request: Request, _staff: AuditReader, profile_id: str | None = None) -> dict[str, Any]:
-    with request.app.state.db.read() as conn:
-        ids = members_of(conn, profile_id)[1] if profile_id else None
-        return {"items": audit_trail(conn, ids)}
 
 
 @public.post("/u/{token}")

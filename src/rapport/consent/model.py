@@ -24,6 +24,9 @@ LEVELS = ("none", "contextual", "personal")
 ANY = "any"
 _HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
+PORTAL_NOTICE = "portal-2025-01"  # the notice the portal shows; what a customer agrees to there refers to it
+GPC_SOURCE = "portal:Sec-GPC"  # the source of a denial recorded because the browser sent Global Privacy Control
+
 
 @dataclass(frozen=True)
 class ConsentRecord:

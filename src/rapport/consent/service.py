@@ -14,16 +14,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from rapport.access.audit import record_audit
-from rapport.access.store import app_secrets
 from rapport.consent import model
 from rapport.consent.model import ConsentRecord, Decision, Preferences, Subject
-from rapport.consent.store import consent_records, preferences, suppressions
+from rapport.consent.store import consent_records, preferences, recent_sends, suppressions
 from rapport.db.engine import Database
-from rapport.db.metadata import utcnow
-from rapport.errors import ApiError
 from rapport.identity.service import members_of
 from rapport.identity.store import IN_SAME_GROUP, identifiers, profiles
+from rapport.kernel.audit import record_audit
+from rapport.kernel.clock import utcnow
+from rapport.kernel.errors import ApiError
+from rapport.kernel.secrets import stored_secret
 
 RECENT_SENDS = timedelta(days=365)
 _SALTS: dict[str, str] = {}  # database URL -> suppression salt; it never changes once made
@@ -122,10 +122,7 @@ def update_preferences(db: Database, profile_id: str, changes: dict[str, Any], *
 def _salt(conn: Connection, create: bool) -> str | None:
     salt = _SALTS.get(str(conn.engine.url))
     if salt is None:
-        salt = conn.execute(sa.select(app_secrets.c.value).where(app_secrets.c.name == "suppression_salt")).scalar()
-        if salt is None and create:
-            salt = secrets.token_hex(32)
-            conn.execute(app_secrets.insert().values(name="suppression_salt", value=salt))
+        salt = stored_secret(conn, "suppression_salt", make=(lambda: secrets.token_hex(32)) if create else None)
         if salt is not None:
             _SALTS[str(conn.engine.url)] = salt
     return salt
@@ -164,8 +161,6 @@ def check_permission_for(
     now: datetime | None = None,
 ) -> Decision:
     """The one permission check: may we use this person's data for `purpose` on `channel` now?"""
-    from rapport.outbound.store import recent_sends  # outbound depends on consent, not the reverse
-
     now = now or utcnow()
     group = conn.execute(_GROUP_WITH_PREFERENCES, {"pid": profile_id}).all()
     if not group:
@@ -183,3 +178,17 @@ def check_permission_for(
         suppressed=suppressed,
     )
     return model.check_permission(subject, purpose, channel, now, contact_point, outreach=outreach)
+
+
+def honour_gpc(db: Database, profile_id: str, actor: str) -> bool:
+    """A browser sent `Sec-GPC: 1` for this signed-in customer: Global Privacy Control asks us not to
+    share or sell, so deny sharing unless it is denied already (audited like any consent). Raises
+    NotFound for a profile erased a moment ago."""
+    with db.read() as conn:
+        current = model.current_state(consent_ledger(conn, members_of(conn, profile_id)[1]))
+    sharing = current.get(("sharing", model.ANY, None))
+    if sharing is not None and sharing.status == "denied":
+        return False
+    record = ConsentRecord("sharing", model.ANY, None, "denied", utcnow(), model.GPC_SOURCE, model.PORTAL_NOTICE)
+    record_consent(db, profile_id, record, actor=actor, via="portal")
+    return True

@@ -13,13 +13,13 @@ from email import message_from_bytes, policy
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from rapport.access.service import signing_secret
 from rapport.consent.model import ConsentRecord
 from rapport.consent.service import append_consent
 from rapport.db.engine import Database
-from rapport.db.metadata import utcnow
-from rapport.errors import ApiError
 from rapport.identity.service import members_of
+from rapport.kernel.clock import utcnow
+from rapport.kernel.errors import ApiError
+from rapport.kernel.secrets import signing_secret
 
 SALT = "rapport.unsubscribe.v1"
 # "unsubscribe TOKEN", as the mailto in List-Unsubscribe puts it in the subject (a token is URL-safe

@@ -42,6 +42,3 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

@@ -9,13 +9,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from rapport.access.audit import record_audit
 from rapport.db.engine import Database
-from rapport.db.metadata import utcnow
-from rapport.errors import ApiError, NotFound
 from rapport.identity.graph import GRAPH_LOCK, bump_version, load_limited_values
 from rapport.identity.model import limits_broken
 from rapport.identity.store import MERGE_GROUP, merges, profiles
+from rapport.kernel.audit import record_audit
+from rapport.kernel.clock import utcnow
+from rapport.kernel.errors import ApiError, NotFound
 
 MAX_REASON = 500
 

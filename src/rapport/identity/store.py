@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from rapport.db.metadata import BigId, JSONDoc, UTCDateTime, metadata
-from rapport.db.registry import PersonalData, by_profile, register
+from rapport.kernel.registry import PersonalData, by_profile
 
 profiles = sa.Table(
     "profiles",
@@ -65,27 +65,24 @@ graph_version = sa.Table(
     sa.Column("version", BigId, nullable=False),
 )
 
-register(
+# What of this context is personal data: export and erasure are driven from it (rapport.contexts).
+PERSONAL_DATA = (
     PersonalData(
         identifiers,
         by_profile(identifiers.c.profile_id),
         ("type", "value"),
         description="ids, email addresses, phone numbers and devices that identify the person",
-    )
-)
-register(
+    ),
     PersonalData(
         merges,
         lambda ids, _c: sa.or_(merges.c.survivor_id.in_(ids), merges.c.absorbed_id.in_(ids)),
         ("identifiers",),
         description="when and why records of the person were joined",
-    )
-)
-register(
+    ),
     PersonalData(
         profiles,
         by_profile(profiles.c.id),
         ("channels",),
         description="the profile itself: the channels it was seen on",
-    )
+    ),
 )

@@ -9,13 +9,13 @@ from sqlalchemy.engine import Connection
 
 from rapport.consent.model import PURPOSES, SERVICE
 from rapport.consent.service import check_permission_for, contact_points
+from rapport.consent.store import contact_history
 from rapport.consent.unsubscribe import UnsubscribeTarget, make_token
 from rapport.db.engine import Database
-from rapport.db.metadata import utcnow
-from rapport.errors import ApiError
 from rapport.identity.service import members_of
-from rapport.outbound.mail import MailError, build_email, send_email
-from rapport.outbound.store import contact_history
+from rapport.kernel.clock import utcnow
+from rapport.kernel.errors import ApiError
+from rapport.kernel.mail import MailError, build_email, send_email
 
 CHANNELS = ("email",)
 

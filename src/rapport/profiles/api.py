@@ -8,20 +8,18 @@ far) waits until the processor has applied that much of the log.
 
 from __future__ import annotations
 
-import base64
 import time
-from datetime import datetime
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import Field
 
 from rapport.access.api import DeadLetterReader, MergeMaker, MergeUndoer, ProfileReader
 from rapport.collect.service import list_dead_letters, log_head, read_offset
 from rapport.db.metadata import MAX_ROW_ID
-from rapport.errors import ApiError, NotFound, RequestBody
 from rapport.identity.service import MAX_REASON, merge_history, merge_profiles, undo_merge
+from rapport.kernel.cursors import decode_cursor, encode_cursor
+from rapport.kernel.errors import ApiError, NotFound, RequestBody
 from rapport.profiles import service
 from rapport.profiles.processor import CONSUMER, rules_from
 
@@ -53,18 +51,6 @@ def wait_for_log(request: Request, after: int | None, consistent: bool) -> None:
 
 Consistency = Annotated[bool, Query(description="wait until everything acknowledged so far is applied")]
 After = Annotated[int | None, Query(ge=0, le=MAX_ROW_ID, description="wait until this log offset is applied")]
-
-
-def _encode_cursor(ts: datetime, eid: int) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps([ts.isoformat(), eid])).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, int]:
-    try:
-        ts, eid = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return datetime.fromisoformat(ts), int(eid)
-    except Exception:  # noqa: BLE001 - any garbage in a cursor is the client's mistake
-        raise ApiError(400, "invalid_cursor", "the cursor is not one this API returned") from None
 
 
 def _load(request: Request, profile_id: str) -> service.ProfileView:
@@ -128,12 +114,12 @@ def get_timeline(
 ) -> dict[str, Any]:
     wait_for_log(request, after, consistent)
     view = _load(request, profile_id)
-    before = _decode_cursor(cursor) if cursor else None
+    before = decode_cursor(cursor) if cursor else None
     with request.app.state.db.read() as conn:
         items = service.timeline(conn, view.members, limit + 1, before)
     more = len(items) > limit
     items = items[:limit]
-    next_cursor = _encode_cursor(items[-1]["timestamp"], items[-1]["id"]) if more else None
+    next_cursor = encode_cursor(items[-1]["timestamp"], items[-1]["id"]) if more else None
     return {"profile_id": view.id, "items": items, "next_cursor": next_cursor}
 
 

@@ -25,13 +25,14 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from rapport.access.audit import record_audit
 from rapport.collect.jsondoc import dumps_anything
 from rapport.collect.service import read_offset, write_offset
 from rapport.collect.store import UNPROCESSABLE, dead_letters, events
 from rapport.db.engine import Database
-from rapport.db.metadata import MAX_ROW_ID, utcnow
+from rapport.db.metadata import MAX_ROW_ID
 from rapport.identity.graph import GRAPH_LOCK
+from rapport.kernel.audit import record_audit
+from rapport.kernel.clock import utcnow
 
 ATTEMPTS = 3
 # Set aside this many events in a row, with none applied between them, and the fault is not in the

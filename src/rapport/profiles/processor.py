@@ -35,7 +35,6 @@ from rapport.consent.store import consent_records
 from rapport.db import bulk
 from rapport.db.bulk import Json
 from rapport.db.engine import Database
-from rapport.db.metadata import utcnow
 from rapport.identity.graph import GRAPH_LOCK, MAX_CACHED, CachedGraph, bump_version, read_version
 from rapport.identity.model import (
     CONTEXT_IDENTIFIER_KEYS,
@@ -49,6 +48,7 @@ from rapport.identity.model import (
     resolve,
 )
 from rapport.identity.store import merges
+from rapport.kernel.clock import utcnow
 from rapport.profiles.poison import Failures
 from rapport.settings import Settings
 

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from rapport.collect.store import UNPROCESSABLE, dead_letters, events
 from rapport.db.metadata import BigId, JSONDoc, UTCDateTime, metadata
-from rapport.db.registry import PersonalData, by_profile, register
+from rapport.kernel.registry import PersonalData, by_profile
 
 profile_traits = sa.Table(
     "profile_traits",
@@ -20,14 +20,6 @@ profile_traits = sa.Table(
     sa.Column("event_id", BigId),
 )
 
-register(
-    PersonalData(
-        profile_traits,
-        by_profile(profile_traits.c.profile_id),
-        ("key", "value"),
-        description="traits: latest value of each, with its source",
-    )
-)
 
 # The timeline: one row per event, written once by the processor, keyed for reading a profile's
 # events newest first. `profile_id` is the profile that took the event (a merge moves no row: a
@@ -42,15 +34,6 @@ profile_events = sa.Table(
     sqlite_with_rowid=False,
 )
 
-register(
-    PersonalData(
-        profile_events,
-        by_profile(profile_events.c.profile_id),
-        ("event_id",),
-        description="which of the person's profiles took each event",
-    )
-)
-
 
 def _persons_events(ids: list[str], contacts: list[str]) -> sa.ColumnElement[bool]:
     """The events on the person's profiles, and those the processor set aside (on no profile) that
@@ -62,13 +45,25 @@ def _persons_events(ids: list[str], contacts: list[str]) -> sa.ColumnElement[boo
         sa.and_(events.c.id.in_(set_aside), sa.or_(sa.false(), *[text.contains(v, autoescape=True) for v in contacts])),
     )
 
-
-register(
+# What of this context is personal data: export and erasure are driven from it (rapport.contexts).
+PERSONAL_DATA = (
+    PersonalData(
+        profile_traits,
+        by_profile(profile_traits.c.profile_id),
+        ("key", "value"),
+        description="traits: latest value of each, with its source",
+    ),
+    PersonalData(
+        profile_events,
+        by_profile(profile_events.c.profile_id),
+        ("event_id",),
+        description="which of the person's profiles took each event",
+    ),
     PersonalData(
         events,
         _persons_events,
         ("payload",),
         found_through=("profile_events", "dead_letters"),
         description="every interaction received from any channel",
-    )
+    ),
 )

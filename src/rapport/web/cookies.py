@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from rapport.access.service import signing_secret
+from rapport.kernel.secrets import signing_secret
 
 
 def secret_of(request: Request) -> str:

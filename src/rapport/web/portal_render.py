@@ -7,32 +7,12 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
-from rapport.consent.model import Preferences
-from rapport.consent.service import load_preferences
 from rapport.web import render as console
+from rapport.web.panels import sites_of
 from rapport.web.portal_session import PortalSignInRequired, read_portal_session
 from rapport.web.session import PageError
 
 PORTAL_PREFIXES = ("/portal", "/u/")
-
-NAV = (
-    ("preferences", "/portal", "My preferences"),
-    ("data", "/portal/data", "My data"),
-    ("download", "/portal/download", "Download"),
-    ("erase", "/portal/erase", "Erase"),
-)
-
-
-def display_classes(prefs: Preferences | None) -> str:
-    """Classes on <html> that portal.css reads to honour the customer's accessibility settings."""
-    if prefs is None:
-        return ""
-    flags = (
-        ("large-text", prefs.large_text),
-        ("high-contrast", prefs.high_contrast),
-        ("reduced-motion", prefs.reduced_motion),
-    )
-    return " ".join(name for name, on in flags if on)
 
 
 def render_portal(
@@ -40,24 +20,22 @@ def render_portal(
 ) -> HTMLResponse:
     """A portal page. `anonymous` pages (the unsubscribe page) show nothing of whoever is signed in."""
     session = None if anonymous else read_portal_session(request)
-    prefs = None
+    sites = sites_of(request)
+    page: dict[str, Any] = {"session": session, "nav": [], "display": "", "gpc": False}
     if session is not None:
-        with request.app.state.db.read() as conn:
-            prefs = load_preferences(conn, session.profile_id)
-    page = {
-        "session": session,
-        "nav": [{"key": k, "href": h, "label": label} for k, h, label in NAV] if session else [],
-        "display": display_classes(prefs),
-        "gpc": bool(session) and getattr(request.state, "gpc", False),
-        **(context or {}),
-    }
-    response = console.templates.TemplateResponse(request, f"portal/{name}", page, status_code=status)
+        nav = sorted(sites.portal_nav, key=lambda e: e.order)
+        page["nav"] = [{"key": e.key, "href": e.href, "label": e.label} for e in nav]
+    for hook in sites.portal_hooks:  # e.g. consent: the customer's display settings, whether GPC was honoured
+        if hook.page is not None:
+            page.update(hook.page(request, session.profile_id if session else None))
+    page.update(context or {})
+    response = console.templates.TemplateResponse(request, name, page, status_code=status)
     response.headers.update(console.SECURITY_HEADERS)
     return response
 
 
 def portal_error_page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
-    return render_portal(request, "error.html", {"title": title, "message": message, "status": status}, status)
+    return render_portal(request, "portal/error.html", {"title": title, "message": message, "status": status}, status)
 
 
 def is_portal(request: Request) -> bool:

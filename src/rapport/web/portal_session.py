@@ -12,13 +12,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Response
 
-from rapport.consent.service import consent_ledger, record_consent
-from rapport.db.metadata import utcnow
-from rapport.errors import NotFound
-from rapport.identity.service import members_of
-from rapport.profiles.service import canonical_of
-from rapport.web.consent_view import gpc_needed, gpc_record
+from rapport.access.customers import signed_in_profile
 from rapport.web.cookies import SignedCookie, csrf_matches
+from rapport.web.panels import sites_of
 from rapport.web.session import PageError, check_same_site
 
 # Path /portal: never sent to the console, the API or the unsubscribe page.
@@ -58,32 +54,19 @@ def read_portal_session(request: Request) -> PortalSession | None:
     data = PORTAL_COOKIE.read(request)
     if data is not None and isinstance(data.get("p"), str) and data["p"]:
         with request.app.state.db.read() as conn:
-            canonical = canonical_of(conn, data["p"])
+            canonical = signed_in_profile(conn, data["p"])
         session = PortalSession(canonical, data["n"], PORTAL_COOKIE.csrf(request, data["n"])) if canonical else None
     request.state.portal_session = session
     return session
-
-
-def honour_gpc(request: Request, session: PortalSession) -> None:
-    """A browser that sends `Sec-GPC: 1` opts its user out of sharing: record it once, and say so."""
-    request.state.gpc = request.headers.get("sec-gpc", "").strip() == "1"
-    if not request.state.gpc:
-        return
-    db = request.app.state.db
-    try:
-        with db.read() as conn:
-            needed = gpc_needed(consent_ledger(conn, members_of(conn, session.profile_id)[1]))
-        if needed:
-            record_consent(db, session.profile_id, gpc_record(utcnow()), actor=session.actor, via="portal")
-    except NotFound:
-        raise PortalSignInRequired() from None  # erased a moment ago
 
 
 def signed_in_customer(request: Request) -> PortalSession:
     session = read_portal_session(request)
     if session is None:
         raise PortalSignInRequired()
-    honour_gpc(request, session)
+    for hook in sites_of(request).portal_hooks:  # e.g. consent honours Global Privacy Control
+        if hook.on_request is not None:
+            hook.on_request(request, session.profile_id)
     return session
 
 

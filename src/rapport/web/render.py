@@ -1,4 +1,5 @@
-"""Rendering console pages: the template environment, its filters, and the error pages."""
+"""Rendering console pages: the template environment (shared with the portal), its filters, the
+navigation the contexts contribute, and the error pages."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from rapport.access.model import Staff
+from rapport.web.panels import sites_of
 from rapport.web.session import SignInRequired, read_session
 
 HERE = Path(__file__).parent
@@ -27,15 +29,6 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
-
-NAV = (
-    ("search", "/console", "Customers", "profiles:read"),
-    ("dead-letters", "/console/dead-letters", "Dead letters", "dead_letters:read"),
-    ("sources", "/console/sources", "Sources", "sources:read"),
-    ("tokens", "/console/tokens", "Staff tokens", "tokens:manage"),
-    ("data-requests", "/console/data-requests", "Data requests", "data:export"),
-)
-
 
 def when(value: datetime | None) -> str:
     """A moment as staff read it: UTC, to the second."""
@@ -78,10 +71,16 @@ def _environment() -> Jinja2Templates:
 templates = _environment()
 
 
-def nav_for(staff: Staff | None) -> list[dict[str, str]]:
+def nav_for(request: Request, staff: Staff | None) -> list[dict[str, str]]:
+    """The console's navigation: the entries the contexts contribute that this role may open."""
     if staff is None:
         return []
-    return [{"key": k, "href": h, "label": label} for k, h, label, perm in NAV if staff.may(perm)]
+    entries = sorted(sites_of(request).console_nav, key=lambda e: e.order)
+    return [
+        {"key": e.key, "href": e.href, "label": e.label}
+        for e in entries
+        if e.permission is None or staff.may(e.permission)
+    ]
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200) -> HTMLResponse:
@@ -89,7 +88,7 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, s
     page = {
         "session": session,
         "staff": session.staff if session else None,
-        "nav": nav_for(session.staff if session else None),
+        "nav": nav_for(request, session.staff if session else None),
         **(context or {}),
     }
     response = templates.TemplateResponse(request, name, page, status_code=status)
@@ -98,16 +97,20 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, s
 
 
 def error_page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
-    return render(request, "error.html", {"title": title, "message": message, "status": status}, status)
+    return render(request, "console/error.html", {"title": title, "message": message, "status": status}, status)
 
 
 def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
 
 
+def redirect_to_sign_in(next_url: str) -> RedirectResponse:
+    target = "/console/sign-in"
+    if next_url and next_url != "/console":
+        target += "?next=" + quote(next_url, safe="")
+    return redirect(target)
+
+
 async def on_sign_in_required(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, SignInRequired)
-    target = "/console/sign-in"
-    if exc.next_url and exc.next_url != "/console":
-        target += "?next=" + quote(exc.next_url, safe="")
-    return redirect(target)
+    return redirect_to_sign_in(exc.next_url)

@@ -13,23 +13,11 @@ from urllib.parse import urlsplit
 
 from fastapi import Depends, Request, Response
 
-from rapport.access.model import Staff
+from rapport.access.model import GRANTS, Permission, Staff
 from rapport.access.service import staff_by_id
 from rapport.web.cookies import SignedCookie, csrf_matches
 
 CONSOLE_COOKIE = SignedCookie("rapport_console", "rapport.console.session", "/", 12 * 60 * 60)
-
-ABILITIES = {
-    "profiles:read": "look up customers",
-    "metrics:read": "read metrics",
-    "tokens:manage": "manage staff tokens",
-    "merges:make": "merge profiles",
-    "merges:undo": "undo merges",
-    "dead_letters:read": "see dead letters",
-    "sources:read": "see sources and their write keys",
-    "data:export": "see data export and erasure requests",
-}
-
 
 class SignInRequired(Exception):
     """Raised by a page that needs a signed-in staff member; answered with a redirect."""
@@ -90,7 +78,7 @@ def safe_next(value: str | None) -> str:
     return value
 
 
-def _requested(request: Request) -> str:
+def requested(request: Request) -> str:
     query = request.url.query
     return request.url.path + (f"?{query}" if query else "")
 
@@ -98,19 +86,20 @@ def _requested(request: Request) -> str:
 def signed_in(request: Request) -> Session:
     session = read_session(request)
     if session is None:
-        raise SignInRequired(_requested(request) if request.method == "GET" else "/console")
+        raise SignInRequired(requested(request) if request.method == "GET" else "/console")
     return session
 
 
-def requires(permission: str) -> Callable[[Session], Session]:
+def requires(permission: Permission) -> Callable[[Session], Session]:
     """A page dependency: the session of a staff member whose role has `permission`, else a 403 page.
 
-    Use as `Annotated[Session, Depends(requires("sources:read"))]`.
+    Use as `Annotated[Session, Depends(requires(Permission.SOURCES_READ))]`.
     """
+    permission = Permission(permission)  # a mistyped permission fails when the page is declared
 
     def check(session: Annotated[Session, Depends(signed_in)]) -> Session:
         if not session.staff.may(permission):
-            what = ABILITIES.get(permission, f"use this page ({permission})")
+            what = GRANTS[permission].ability
             raise PageError(
                 403,
                 "Not allowed",

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from rapport.db.tables import metadata
+from rapport.contexts import metadata
 
 config = context.config
 

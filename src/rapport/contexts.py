@@ -1,0 +1,128 @@
+"""The one list of contexts, and everything each contributes: its tables and personal data, its API
+routers, its console and portal pages, its navigation entries and its panels on the Customer 360 and
+on the portal's "My data".
+
+Nothing registers itself as a side effect of being imported: `create_app`, the CLI and the
+migrations read this list. A new context is one folder and one entry here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import ModuleType
+
+from fastapi import APIRouter
+
+from rapport.access import api as access_api
+from rapport.access import console as access_console
+from rapport.access import store as access_store
+from rapport.collect import api as collect_api
+from rapport.collect import console as collect_console
+from rapport.collect import store as collect_store
+from rapport.consent import api as consent_api
+from rapport.consent import console as consent_console
+from rapport.consent import portal as consent_portal
+from rapport.consent import store as consent_store
+from rapport.consent import unsubscribe_page
+from rapport.db.metadata import metadata
+from rapport.identity import store as identity_store
+from rapport.kernel import audit, registry
+from rapport.kernel.registry import PersonalData
+from rapport.outbound import api as outbound_api
+from rapport.privacy import api as privacy_api
+from rapport.privacy import console as privacy_console
+from rapport.privacy import portal as privacy_portal
+from rapport.privacy import portal_sign_in
+from rapport.profiles import api as profiles_api
+from rapport.profiles import console as profiles_console
+from rapport.profiles import console_merges
+from rapport.profiles import portal as profiles_portal
+from rapport.profiles import store as profiles_store
+from rapport.web.panels import NavEntry, Panel, PortalHook, Sites
+
+
+@dataclass(frozen=True)
+class Context:
+    name: str
+    stores: tuple[ModuleType, ...] = ()  # modules declaring tables (and PERSONAL_DATA) on `metadata`
+    api: tuple[APIRouter, ...] = ()
+    pages: tuple[APIRouter, ...] = ()  # console and portal pages
+    console_nav: tuple[NavEntry, ...] = ()
+    portal_nav: tuple[NavEntry, ...] = ()
+    profile_panels: tuple[Panel, ...] = ()  # on the Customer 360
+    my_data_panels: tuple[Panel, ...] = ()  # on the portal's "My data"
+    portal_hooks: tuple[PortalHook, ...] = ()
+
+    @property
+    def personal_data(self) -> tuple[PersonalData, ...]:
+        return tuple(entry for store in self.stores for entry in getattr(store, "PERSONAL_DATA", ()))
+
+
+# Platform contexts first, bottom up; the experience contexts (decide, service, voice, journeys) follow.
+CONTEXTS: tuple[Context, ...] = (
+    Context("kernel", stores=(audit,)),
+    Context("identity", stores=(identity_store,)),
+    Context(
+        "access",
+        stores=(access_store,),
+        api=(access_api.router,),
+        pages=(access_console.router,),
+        console_nav=access_console.NAV,
+    ),
+    Context(
+        "collect",
+        stores=(collect_store,),
+        api=(collect_api.router,),
+        pages=(collect_console.router,),
+        console_nav=collect_console.NAV,
+    ),
+    Context(
+        "consent",
+        stores=(consent_store,),
+        api=(consent_api.router, consent_api.public),
+        pages=(consent_portal.router, unsubscribe_page.router),
+        portal_nav=consent_portal.PORTAL_NAV,
+        profile_panels=consent_console.PROFILE_PANELS,
+        my_data_panels=consent_portal.MY_DATA_PANELS,
+        portal_hooks=(consent_portal.PORTAL_HOOK,),
+    ),
+    Context("outbound", api=(outbound_api.router,)),
+    Context(
+        "profiles",
+        stores=(profiles_store,),
+        api=(profiles_api.router,),
+        pages=(profiles_console.router, console_merges.router),
+        console_nav=profiles_console.NAV,
+        profile_panels=profiles_console.PROFILE_PANELS + console_merges.PROFILE_PANELS,
+        my_data_panels=profiles_portal.MY_DATA_PANELS,
+    ),
+    Context(
+        "privacy",
+        api=(privacy_api.router,),
+        pages=(privacy_console.router, privacy_portal.router, portal_sign_in.router),
+        console_nav=privacy_console.NAV,
+        portal_nav=privacy_portal.PORTAL_NAV,
+    ),
+)
+
+
+def _each(field: str) -> Iterator[object]:
+    for context in CONTEXTS:
+        yield from getattr(context, field)
+
+
+def sites() -> Sites:
+    """What the console and the portal show, from every context."""
+    return Sites(
+        console_nav=tuple(_each("console_nav")),  # type: ignore[arg-type]
+        portal_nav=tuple(_each("portal_nav")),  # type: ignore[arg-type]
+        profile_panels=tuple(_each("profile_panels")),  # type: ignore[arg-type]
+        my_data_panels=tuple(_each("my_data_panels")),  # type: ignore[arg-type]
+        portal_hooks=tuple(_each("portal_hooks")),  # type: ignore[arg-type]
+    )
+
+
+REGISTRY = registry.install(entry for context in CONTEXTS for entry in context.personal_data)
+
+__all__ = ["CONTEXTS", "REGISTRY", "Context", "metadata", "sites"]

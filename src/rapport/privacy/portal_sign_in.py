@@ -1,0 +1,118 @@
+"""Customers signing in to the portal with a one-time link, and signing out.
+
+Asking for a link answers the same page whether or not the address is known, and the link is
+made and mailed after the answer has gone, so neither the words nor the timing tell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, TypeVar
+
+from fastapi import APIRouter, BackgroundTasks, Form, Request
+from fastapi.responses import Response
+
+from rapport.access.customers import check_portal_link, redeem_portal_link
+from rapport.db.engine import Database
+from rapport.identity.model import normalize_email
+from rapport.kernel.errors import DomainError
+from rapport.privacy.sign_in import request_sign_in_link
+from rapport.web.portal_render import render_portal
+from rapport.web.portal_session import check_portal_csrf, end_portal_session, read_portal_session, start_portal_session
+from rapport.web.render import redirect
+from rapport.web.session import PageError, check_same_site
+
+router = APIRouter(prefix="/portal", include_in_schema=False)
+
+T = TypeVar("T")
+MAX_EMAIL = 320
+MAX_LINK_TOKEN = 512
+
+
+def _form(request: Request, error: str | None = None, email: str = "", status: int = 200) -> Response:
+    signed_out = request.query_params.get("signed_out") == "1"
+    return render_portal(
+        request,
+        "portal/privacy/sign_in.html",
+        {
+            "title": "Sign in",
+            "error": error,
+            "email": email,
+            "signed_out": signed_out and not error,
+        },
+        status,
+    )
+
+
+@router.get("/sign-in")
+def sign_in_form(request: Request) -> Response:
+    if read_portal_session(request) is not None:
+        return redirect("/portal")
+    return _form(request)
+
+
+@router.post("/sign-in")
+def ask_for_link(request: Request, tasks: BackgroundTasks, email: Annotated[str, Form()] = "") -> Response:
+    check_same_site(request)
+    email = email.strip()
+    if not email:
+        return _form(request, "Enter the email address you use with us.", status=400)
+    if len(email) > MAX_EMAIL or normalize_email(email) is None:
+        return _form(
+            request, "That does not look like an email address. Check it and try again.", email[:MAX_EMAIL], 400
+        )
+    tasks.add_task(request_sign_in_link, request.app.state.db, email)
+    return render_portal(request, "portal/privacy/link_sent.html", {"title": "Check your email", "email": email})
+
+
+def _link_errors(request: Request, token: str, use: Callable[[Database, str], T]) -> T:
+    if len(token) > MAX_LINK_TOKEN:
+        raise PageError(
+            400,
+            "This sign-in link is not valid",
+            "Copy the whole link from the email, or ask for a new one on the sign-in page.",
+        )
+    try:
+        return use(request.app.state.db, token)
+    except DomainError as exc:
+        if exc.status == 410:
+            raise PageError(
+                410,
+                "This sign-in link has expired",
+                "A sign-in link works once, for 30 minutes. Ask for a new one on the sign-in page.",
+            ) from None
+        raise PageError(
+            400,
+            "This sign-in link is not valid",
+            "It may have been cut short or altered. Copy the whole link from the email, "
+            "or ask for a new one on the sign-in page.",
+        ) from None
+
+
+@router.get("/auth/{token}")
+def show_link(request: Request, token: str) -> Response:
+    """Check the link and ask to continue: opening it spends nothing, so a mail scanner cannot use it up."""
+    _link_errors(request, token, check_portal_link)
+    response = render_portal(request, "portal/privacy/continue.html", {"title": "Sign in", "token": token})
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@router.post("/auth/{token}")
+def follow_link(request: Request, token: str) -> Response:
+    check_same_site(request)
+    profile_id = _link_errors(request, token, redeem_portal_link)
+    response = redirect("/portal")
+    response.headers["Referrer-Policy"] = "no-referrer"
+    start_portal_session(request, response, profile_id)
+    return response
+
+
+@router.post("/sign-out")
+def sign_out(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
+    session = read_portal_session(request)
+    if session is not None:
+        check_portal_csrf(request, session, csrf)
+    response = redirect("/portal/sign-in?signed_out=1")
+    end_portal_session(request, response)
+    return response

@@ -1,0 +1,62 @@
+"""A customer asking for a portal sign-in link: mailed to a known address, through the one permission
+check. Asking never reveals whether an address is known."""
+
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from rapport.access.customers import LINK_TTL, MAX_LINKS_PER_TTL, create_portal_link
+from rapport.access.store import portal_links
+from rapport.consent.service import check_permission_for
+from rapport.db.engine import Database
+from rapport.identity.model import normalize_email
+from rapport.identity.store import identifiers
+from rapport.kernel.clock import utcnow
+from rapport.kernel.mail import MailError, build_email, send_email
+
+log = logging.getLogger("rapport.portal")
+
+
+def _recent_links(conn: Connection, profile_id: str) -> int:
+    since = utcnow() - LINK_TTL
+    query = sa.select(sa.func.count()).where(
+        portal_links.c.profile_id == profile_id, portal_links.c.created_at >= since
+    )
+    return int(conn.execute(query).scalar_one())
+
+
+def request_sign_in_link(db: Database, email: str) -> str | None:
+    """Email a sign-in link to a known address (in demo mode also log it). Answers the URL or None;
+    the caller must say the same thing to the visitor either way."""
+    address = normalize_email(email)
+    if address is None:
+        return None
+    with db.read() as conn:
+        profile_id = conn.execute(
+            sa.select(identifiers.c.profile_id).where(identifiers.c.key == f"email:{address}")
+        ).scalar()
+        recent = _recent_links(conn, profile_id) if profile_id else 0
+    if profile_id is None or recent >= MAX_LINKS_PER_TTL:  # no flood of mail to a known address
+        return None
+    url = create_portal_link(db, profile_id, created_by="customer:email-link")
+    if db.settings.demo:
+        print(f"[demo] portal sign-in link for {address}: {url}", flush=True)
+    with db.read() as conn:  # a service message, but still through the one check (erasure, suppression)
+        allowed = check_permission_for(conn, profile_id, "service", "email", contact_point=address)
+    if db.settings.smtp_url and allowed:
+        msg = build_email(
+            sender=db.settings.mail_from,
+            to=address,
+            subject="Your sign-in link",
+            text=f"Sign in to see and manage your data:\n\n{url}\n\nThe link works once, for 30 minutes.",
+            unsubscribe_url=None,
+            unsubscribe_mailto=None,
+        )
+        try:
+            send_email(db.settings.smtp_url, msg)
+        except MailError:
+            log.exception("could not send the portal sign-in link")
+    return url

@@ -1,0 +1,93 @@
+"""Console pages of profiles: finding a customer, and the Customer 360, a shell of panels that contexts
+contribute (`rapport.contexts`): this context's overview and timeline, consent's, merges', ..."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from sqlalchemy.engine import Connection
+
+from rapport.access.model import Permission
+from rapport.kernel.cursors import decode_cursor, encode_cursor
+from rapport.kernel.errors import Invalid
+from rapport.profiles.present import display_name, event_details, event_title, result_row
+from rapport.profiles.processor import rules_from
+from rapport.profiles.service import ProfileView, load_profile, search_profiles, timeline
+from rapport.web.panels import NavEntry, Panel, Subject, load_panels, sites_of
+from rapport.web.render import render
+from rapport.web.session import PageError, Session, requires
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+Reader = Annotated[Session, Depends(requires(Permission.PROFILES_READ))]
+
+PAGE_SIZE = 25
+MAX_ID_LENGTH = 64
+MAX_QUERY = 320
+
+
+@router.get("")
+def search(request: Request, _session: Reader, q: str = "") -> Response:
+    q = "".join(ch for ch in q if ch.isprintable()).strip()  # no database takes a NUL in a query
+    if len(q) > MAX_QUERY:
+        raise PageError(400, "Search too long", f"Search for at most {MAX_QUERY} characters.")
+    rows = []
+    if q:
+        db = request.app.state.db
+        with db.read() as conn:
+            ids = search_profiles(conn, q, rules_from(db.settings))
+            views = [load_profile(conn, pid) for pid in ids]
+        rows = [result_row(v) for v in views if v]
+    context = {"title": "Find a customer", "q": q, "rows": rows, "current": "search"}
+    return render(request, "console/profiles/search.html", context)
+
+
+def load_view(request: Request, profile_id: str) -> ProfileView:
+    view = None
+    if 0 < len(profile_id) <= MAX_ID_LENGTH and profile_id.isprintable():
+        with request.app.state.db.read() as conn:
+            view = load_profile(conn, profile_id)
+    if view is None:
+        raise PageError(404, "No such customer", "No customer profile has that id. It may have been erased.")
+    return view
+
+
+@router.get("/profiles/{profile_id}")
+def customer_360(request: Request, profile_id: str, session: Reader) -> Response:
+    view = load_view(request, profile_id)
+    subject = Subject(view.id, view.members, dict(request.query_params))
+    with request.app.state.db.read() as conn:
+        panels = load_panels(conn, sites_of(request).profile_panels, subject, request, session.staff.may)
+    title = display_name(view.traits) or f"Customer {view.id}"
+    context = {"title": title, "view": view, "asked_for": profile_id, "panels": panels}
+    return render(request, "console/profiles/customer_360.html", context)
+
+
+def _overview(_conn: Connection, _subject: Subject, _request: Request) -> dict[str, Any]:
+    return {}  # the page's own `view` holds it
+
+
+def _timeline(conn: Connection, subject: Subject, _request: Request) -> dict[str, Any]:
+    before = subject.query.get("before")
+    try:
+        cursor = decode_cursor(before) if before else None
+    except Invalid:
+        raise PageError(400, "Bad page link", "That link to older events is not one this console made.") from None
+    rows = timeline(conn, subject.members, PAGE_SIZE + 1, cursor)
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    return {
+        "profile_id": subject.profile_id,
+        "events": [{**r, "title": event_title(r), "details": event_details(r)} for r in rows],
+        "next_cursor": encode_cursor(rows[-1]["timestamp"], rows[-1]["id"]) if more else None,
+        "paged": before is not None,
+    }
+
+
+NAV = (NavEntry("search", "/console", "Customers", Permission.PROFILES_READ, order=10),)
+PROFILE_PANELS = (
+    Panel("overview", "console/profiles/panel_overview.html", _overview, order=10),
+    Panel("timeline", "console/profiles/panel_timeline.html", _timeline, order=50),
+)
