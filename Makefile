@@ -37,6 +37,7 @@ lint: $(DEV_STAMP)
 	@status=0; \
 	echo "$(BIN)/ruff check $(LINT_PATHS)"; $(BIN)/ruff check $(LINT_PATHS) || status=1; \
 	echo "$(BIN)/mypy"; $(BIN)/mypy || status=1; \
+	echo "$(BIN)/lint-imports"; $(BIN)/lint-imports || status=1; \
 	exit $$status
 
 bench: $(DEV_STAMP)

@@ -166,7 +166,7 @@ def _patch_workers() -> None:
 
         from rapport.profiles.processor import GC_THRESHOLDS
 
-        processor = rapport.cli.start_processor(settings)
+        processor = rapport.app.start_processor(settings)
         gc.set_threshold(*GC_THRESHOLDS)
         os.environ["BENCH_SETTINGS_JSON"] = settings.model_dump_json()
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from fastapi.responses import Response
@@ -21,7 +22,19 @@ from rapport.db.migrate import head_revision, is_up_to_date
 from rapport.kernel.errors import JSONResponse, error_response, install_error_handlers
 from rapport.profiles.processor import CONSUMER, applied_offset, run_processor
 from rapport.settings import Settings
+
+if TYPE_CHECKING:
+    from rapport.profiles.supervisor import ProcessorChild
 from rapport.web.shell import mount_sites
+
+
+def start_processor(settings: Settings) -> ProcessorChild | None:
+    """The event processor in its own, supervised, process (RAPPORT_PROCESSOR=process)."""
+    if settings.processor != "process":
+        return None
+    from rapport.profiles.supervisor import ProcessorChild
+
+    return ProcessorChild(settings).start()
 
 
 class SchemaOutOfDate(RuntimeError):

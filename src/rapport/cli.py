@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from rapport.app import start_processor
 from rapport.collect import model
 from rapport.collect.service import (
     SourceError,
@@ -28,7 +29,7 @@ from rapport.db.migrate import head_revision, is_up_to_date, upgrade
 from rapport.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
-    from rapport.profiles.supervisor import ProcessorChild
+    pass
 
 app = typer.Typer(help="Rapport: customer experience management.", no_args_is_help=True, add_completion=False)
 admin = typer.Typer(help="Administration: sources and their write keys, staff tokens.", no_args_is_help=True)
@@ -78,15 +79,6 @@ def migrate() -> None:
     """Bring the database schema up to date."""
     db = _database(migrate=True)
     out.print(f"schema at {head_revision(db)}")
-
-
-def start_processor(settings: Settings) -> ProcessorChild | None:
-    """The event processor in its own, supervised, process (RAPPORT_PROCESSOR=process)."""
-    if settings.processor != "process":
-        return None
-    from rapport.profiles.supervisor import ProcessorChild
-
-    return ProcessorChild(settings).start()
 
 
 # How `serve` runs uvicorn (bench/_patched_serve.py's workers prototype runs it the same way).

@@ -145,7 +145,7 @@ def fresh_database(database: Path, port: int) -> Database:
 
 def run_demo(database: Path, port: int, customers: int, console: Console) -> None:
     """Recreate the demo database, serve it on 127.0.0.1:port, fill it, and serve until Ctrl-C."""
-    from rapport.cli import start_processor
+    from rapport.app import start_processor
 
     try:
         _preflight(port, customers)
