@@ -17,7 +17,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rapport.app import start_processor
 from rapport.collect import model
 from rapport.collect.service import (
-    SourceError,
     create_source,
     disable_source,
     list_sources,
@@ -26,6 +25,7 @@ from rapport.collect.service import (
 )
 from rapport.db.engine import Database, open_database
 from rapport.db.migrate import head_revision, is_up_to_date, upgrade
+from rapport.kernel.errors import EXIT_CODE, DomainError
 from rapport.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
@@ -47,13 +47,14 @@ def _settings(**overrides: Any) -> Settings:
 
 
 @contextmanager
-def _refused_as_usage(*errors: type[Exception]) -> Iterator[None]:
-    """An admin command's refusal (bad name, role, id ...): its message in red, exit 2."""
+def _refused() -> Iterator[None]:
+    """A command's refusal (bad name, role, id ...): its message in red, and the exit code its kind
+    maps to (`rapport.kernel.errors.EXIT_CODE`), as the API maps it to a status."""
     try:
         yield
-    except errors as exc:
-        err.print(f"[red]{escape(str(exc))}[/red]")
-        raise typer.Exit(2) from None
+    except DomainError as exc:
+        err.print(f"[red]{escape(exc.message)}[/red]")
+        raise typer.Exit(EXIT_CODE.get(exc.kind, 1)) from None
 
 
 def _operator() -> str:
@@ -218,12 +219,11 @@ def unsubscribe_mail(
     import sqlalchemy as sa
 
     from rapport.consent.unsubscribe import unsubscribe_by_mail
-    from rapport.kernel.errors import ApiError
 
     raw = file.read_bytes() if file else sys.stdin.buffer.read()
     try:
         target = unsubscribe_by_mail(_database(migrate=False), raw)
-    except ApiError as exc:
+    except DomainError as exc:
         err.print(f"not an unsubscribe request: {exc.message}", markup=False)
         raise typer.Exit(65) from None
     except (sa.exc.OperationalError, typer.Exit) as exc:  # a bad setting or an old schema is said above
@@ -242,7 +242,7 @@ def create_source_command(
 ) -> None:
     """Create a source; prints its write key as the last line."""
     db = _database()
-    with _refused_as_usage(SourceError):
+    with _refused():
         source = create_source(
             db,
             name,
@@ -250,6 +250,7 @@ def create_source_command(
             max_message_bytes=max_message_kb * 1024,
             max_batch_bytes=max_batch_kb * 1024,
             rate_limit_per_s=rate_limit,
+            actor=_operator(),
         )
     out.print(f"source {source.name} ({source.channel}) created; write key:")
     print(source.write_key)
@@ -268,7 +269,7 @@ def list_sources_command() -> None:
 def rotate_write_key_command(name: str) -> None:
     """Give a source a new write key (the old one stops working); prints it as the last line."""
     db = _database()
-    with _refused_as_usage(SourceError):
+    with _refused():
         source = rotate_write_key(db, name, _operator())
     out.print(f"source {source.name}: the old write key is refused from now on; new write key:")
     print(source.write_key)
@@ -278,7 +279,7 @@ def rotate_write_key_command(name: str) -> None:
 def disable_source_command(name: str) -> None:
     """Refuse a source's write key from now on; what it sent stays."""
     db = _database()
-    with _refused_as_usage(SourceError):
+    with _refused():
         disable_source(db, name, _operator())
     out.print(f"source {name} disabled: its write key is refused from now on")
 
@@ -292,8 +293,8 @@ def create_token_command(
     from rapport.access.service import create_token
 
     db = _database()
-    with _refused_as_usage(ValueError):
-        staff, token = create_token(db, role, name)
+    with _refused():
+        staff, token = create_token(db, role, name, actor=_operator())
     out.print(f"token for {staff.name} ({staff.role}):")
     print(token)
 
@@ -316,7 +317,7 @@ def revoke_token_command(token_id: Annotated[int, typer.Argument(help="The id `l
     from rapport.access.service import revoke_token
 
     db = _database()
-    with _refused_as_usage(LookupError, ValueError):
+    with _refused():
         revoked = revoke_token(db, token_id, _operator())
     out.print(f"token {revoked['id']} ({revoked['name']}, {revoked['role']}) revoked", markup=False)
 

@@ -265,6 +265,9 @@ def test_portal_link_for_staff(client, admin_headers, grace, make_token):
     marketer = {"Authorization": f"Bearer {make_token('marketer')}"}
     assert client.post(f"/api/v1/profiles/{grace}/portal-link", headers=marketer).status_code == 403
     assert client.post("/api/v1/profiles/nobody/portal-link", headers=admin_headers).status_code == 404
+    audit = client.get("/api/v1/audit", params={"profile_id": grace}, headers=admin_headers).json()["items"]
+    made = [a for a in audit if a["action"] == "portal_link.created"]
+    assert len(made) == 1 and made[0]["actor"].startswith("staff:") and made[0]["channel"] == "api"
 
 
 def test_tracking_key_cannot_send_or_erase(client, source, grace):

@@ -152,7 +152,7 @@ def test_a_leaked_write_key_is_rotated_and_a_source_disabled(monkeypatch, databa
     with db.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(events)).scalar() == 1, "what it sent stays"
         actions = conn.execute(sa.select(audit_log.c.action, audit_log.c.actor).order_by(audit_log.c.id)).all()
-    assert [a for a, _ in actions] == ["source.key_rotated", "source.disabled"]
+    assert [a for a, _ in actions] == ["source.created", "source.key_rotated", "source.disabled"]
     assert all(actor.startswith("cli:") for _, actor in actions)
 
 
@@ -176,7 +176,11 @@ def test_a_revoked_token_stops_working_at_once(monkeypatch, database_url, client
     assert invoke(monkeypatch, database_url, "admin", "revoke-token", "99999").exit_code == 2
     with db.read() as conn:
         [row] = conn.execute(sa.select(audit_log).where(audit_log.c.action == "token.revoked")).all()
+        created = conn.execute(sa.select(audit_log).where(audit_log.c.action == "token.created")).all()
     assert row.details["token_id"] == int(token_id) and row.actor.startswith("cli:")
+    [made] = [r for r in created if r.details["name"] == "kiosk"]
+    assert made.details == {"token_id": int(token_id), "name": "kiosk", "role": "agent"}
+    assert made.actor.startswith("cli:")
 
 
 def test_import_reads_the_named_encoding_and_refuses_a_file_it_cannot_read(monkeypatch, database_url, tmp_path, db):

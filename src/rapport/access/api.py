@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from rapport.access.model import GRANTS, Permission, Staff
 from rapport.access.service import authenticate, list_tokens, revoke_token
 from rapport.db.metadata import MAX_INT_ID
-from rapport.kernel.errors import ApiError, NotFound
+from rapport.kernel.errors import ApiError
 
 
 def current_staff(request: Request) -> Staff:
@@ -72,9 +72,4 @@ def post_revoke_token(
     request: Request, token_id: Annotated[int, Path(ge=1, le=MAX_INT_ID)], staff: TokenManager
 ) -> dict[str, Any]:
     """Revoke a token at once, audited: its API calls get 401, its console sessions are signed out."""
-    try:
-        return revoke_token(request.app.state.db, token_id, staff.actor, channel="api")
-    except LookupError:
-        raise NotFound(f"token {token_id}") from None
-    except ValueError as exc:
-        raise ApiError(409, "already_revoked", str(exc)) from None
+    return revoke_token(request.app.state.db, token_id, staff.actor, channel="api")

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from rapport.access.model import Permission
 from rapport.access.service import list_tokens, revoke_token
 from rapport.db.metadata import MAX_INT_ID
+from rapport.kernel.errors import DomainError
 from rapport.web.panels import NavEntry
 from rapport.web.render import redirect, render
 from rapport.web.session import PageError, Session, check_csrf, requires
@@ -49,10 +50,9 @@ def post_revoke(request: Request, token_id: str, session: TokenManager, csrf: An
         raise PageError(404, "No such token", "No token has that number. Nothing was revoked.")
     try:
         revoke_token(request.app.state.db, int(token_id), session.staff.actor, channel="console")
-    except LookupError as exc:
-        raise PageError(404, "No such token", f"{exc}. Nothing was revoked.") from None
-    except ValueError as exc:
-        raise PageError(409, "Already revoked", str(exc)) from None
+    except DomainError as exc:
+        title = "Already revoked" if exc.kind == "conflict" else "No such token"
+        raise PageError(exc.status, title, f"{exc.message}. Nothing was revoked.") from None
     return redirect(f"/console/tokens?revoked={int(token_id)}")
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from rapport.access.store import portal_links
 from rapport.db.engine import Database
 from rapport.identity.store import profiles
+from rapport.kernel.audit import record_audit
 from rapport.kernel.clock import utcnow
 from rapport.kernel.errors import Gone, Invalid, NotFound
 from rapport.kernel.secrets import signing_secret
@@ -30,8 +31,8 @@ def _serializer(db: Database) -> URLSafeSerializer:
     return URLSafeSerializer(signing_secret(db), salt=SALT)
 
 
-def create_portal_link(db: Database, profile_id: str, *, created_by: str) -> str:
-    """A one-time sign-in URL for the profile's owner."""
+def create_portal_link(db: Database, profile_id: str, *, created_by: str, via: str = "portal") -> str:
+    """A one-time sign-in URL for the profile's owner, audited: whoever holds it signs in as them."""
     nonce = secrets.token_urlsafe(24)
     now = utcnow()
     with db.write() as conn:
@@ -43,6 +44,7 @@ def create_portal_link(db: Database, profile_id: str, *, created_by: str) -> str
                 nonce=nonce, profile_id=canonical, created_at=now, expires_at=now + LINK_TTL, created_by=created_by
             )
         )
+        record_audit(conn, actor=created_by, channel=via, action="portal_link.created", profile_id=canonical)
     return f"{db.settings.public_url}/portal/auth/{_serializer(db).dumps(nonce)}"
 
 

@@ -16,6 +16,7 @@ from rapport.db.engine import Database
 from rapport.db.metadata import MAX_INT_ID
 from rapport.kernel.audit import record_audit
 from rapport.kernel.clock import utcnow
+from rapport.kernel.errors import Conflict, Invalid, NotFound
 
 TOKEN_PREFIX = "rpt_"
 
@@ -24,18 +25,22 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(db: Database, role: str, name: str | None = None) -> tuple[Staff, str]:
-    """Issue a staff token; only its hash is stored, so the caller must show it now."""
+def create_token(
+    db: Database, role: str, name: str | None = None, *, actor: str = "system", via: str = "cli"
+) -> tuple[Staff, str]:
+    """Issue a staff token, audited with who issued it; only its hash is stored, so the caller must
+    show it now."""
     if role not in ROLES:
-        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+        raise Invalid("invalid_role", f"role must be one of {', '.join(ROLES)}")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     name = (name or role).strip() or role
     if len(name) > (most := tokens.c.name.type.length):  # type: ignore[attr-defined]
-        raise ValueError(f"a token's name is at most {most} characters")
+        raise Invalid("invalid_name", f"a token's name is at most {most} characters")
     with db.write() as conn:
         token_id: int = conn.execute(
             tokens.insert().values(name=name, role=role, token_hash=_hash(token), created_at=utcnow())
         ).inserted_primary_key[0]  # type: ignore[index]
+        record_audit(conn, actor=actor, channel=via, action="token.created", token_id=token_id, name=name, role=role)
     return Staff(token_id, name, role), token
 
 
@@ -47,16 +52,17 @@ def list_tokens(conn: Connection) -> list[dict[str, Any]]:
 
 def revoke_token(db: Database, token_id: int, actor: str, channel: str = "cli") -> dict[str, Any]:
     """Stop a token from working at once: API calls with it get 401, console sessions signed in
-    with it are signed out on their next request (they hold only the token's id). Raises LookupError
-    for an unknown id, ValueError for one revoked already."""
+    with it are signed out on their next request (they hold only the token's id). Raises NotFound
+    for an unknown id, Conflict for one revoked already."""
     if not 0 < token_id <= MAX_INT_ID:  # PostgreSQL would refuse to compare it
-        raise LookupError(f"no token has id {token_id}")
+        raise NotFound(f"token {token_id}")
     with db.write() as conn:
         row = conn.execute(sa.select(tokens).where(tokens.c.id == token_id)).first()
         if row is None:
-            raise LookupError(f"no token has id {token_id}")
+            raise NotFound(f"token {token_id}")
         if row.revoked_at is not None:
-            raise ValueError(f"token {token_id} ({row.name}) was revoked at {row.revoked_at.isoformat()}")
+            when = row.revoked_at.isoformat()
+            raise Conflict("already_revoked", f"token {token_id} ({row.name}) was revoked at {when}")
         now = utcnow()
         conn.execute(tokens.update().where(tokens.c.id == token_id).values(revoked_at=now))
         record_audit(conn, actor=actor, channel=channel, action="token.revoked", token_id=token_id, name=row.name)

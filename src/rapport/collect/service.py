@@ -18,6 +18,7 @@ from rapport.db.engine import Database
 from rapport.db.metadata import MAX_INT_ID
 from rapport.kernel.audit import record_audit
 from rapport.kernel.clock import utcnow
+from rapport.kernel.errors import Invalid
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,18 @@ class Source:
     created_at: datetime
 
 
-class SourceError(ValueError):
-    pass
+class SourceError(Invalid):
+    """A source that cannot be made or changed as asked."""
+
+    def __init__(self, message: str, code: str = "invalid_source") -> None:
+        super().__init__(code, message)
+
+
+class UnknownSource(SourceError):
+    kind = "not_found"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "unknown_source")
 
 
 NAME_LENGTH = sources.c.name.type.length  # type: ignore[attr-defined]
@@ -47,7 +58,10 @@ def create_source(
     max_message_bytes: int = model.DEFAULT_MAX_MESSAGE_BYTES,
     max_batch_bytes: int = model.DEFAULT_MAX_BATCH_BYTES,
     rate_limit_per_s: int = 100_000,
+    actor: str = "system",
+    via: str = "cli",
 ) -> Source:
+    """A new source with a fresh write key, audited with who made it."""
     name = name.strip()
     if not name:
         raise SourceError("a source needs a name")
@@ -70,19 +84,20 @@ def create_source(
     }
     with db.write() as conn:
         if conn.execute(sa.select(sources.c.id).where(sources.c.name == name)).first():
-            raise SourceError(f"a source named {name!r} already exists")
+            raise SourceError(f"a source named {name!r} already exists", "source_exists")
         source_id = conn.execute(sources.insert().values(**row)).inserted_primary_key[0]  # type: ignore[index]
+        record_audit(conn, actor=actor, channel=via, action="source.created", source_id=source_id, name=name)
     return Source(id=source_id, **row)  # type: ignore[arg-type]
 
 
 def _change_source(db: Database, name: str, actor: str, action: str, channel: str, **values: Any) -> Source:
     """Update an enabled source by name, audited; raises SourceError for an unknown one."""
     if len(name) > NAME_LENGTH:  # PostgreSQL would refuse to compare it
-        raise SourceError(f"no enabled source is named {name[:40]!r}...")
+        raise UnknownSource(f"no enabled source is named {name[:40]!r}...")
     with db.write() as conn:
         row = conn.execute(sa.select(sources).where(sources.c.name == name, sources.c.disabled_at.is_(None))).first()
         if row is None:
-            raise SourceError(f"no enabled source is named {name!r}")
+            raise UnknownSource(f"no enabled source is named {name!r}")
         conn.execute(sources.update().where(sources.c.id == row.id).values(**values))
         record_audit(conn, actor=actor, channel=channel, action=action, source_id=row.id, name=name)
         return _source(conn.execute(sa.select(sources).where(sources.c.id == row.id)).one())

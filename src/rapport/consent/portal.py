@@ -37,7 +37,7 @@ from rapport.consent.view import (
 )
 from rapport.identity.service import members_of
 from rapport.kernel.clock import utcnow
-from rapport.kernel.errors import ApiError, NotFound
+from rapport.kernel.errors import DomainError, NotFound
 from rapport.web.panels import NavEntry, Panel, PortalHook, Subject
 from rapport.web.portal_render import render_portal
 from rapport.web.portal_session import Customer, PortalSession, PortalSignInRequired, check_portal_csrf
@@ -115,7 +115,7 @@ def set_consents(
 def _save(request: Request, session: PortalSession, changes: dict[str, Any], section: str) -> Response:
     try:
         update_preferences(request.app.state.db, session.profile_id, changes, actor=session.actor, via="portal")
-    except ApiError as exc:
+    except DomainError as exc:
         raise PageError(
             exc.status, "Could not save your choice", f"{exc.message}. Go back, correct it and try again."
         ) from None

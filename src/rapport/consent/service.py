@@ -22,7 +22,7 @@ from rapport.identity.service import members_of
 from rapport.identity.store import IN_SAME_GROUP, identifiers, profiles
 from rapport.kernel.audit import record_audit
 from rapport.kernel.clock import utcnow
-from rapport.kernel.errors import ApiError
+from rapport.kernel.errors import Invalid
 from rapport.kernel.secrets import stored_secret
 
 RECENT_SENDS = timedelta(days=365)
@@ -46,11 +46,11 @@ _SUPPRESSED = sa.select(suppressions.c.digest).where(suppressions.c.digest == sa
 
 def validate_consent(purpose: str, channel: str, status: str) -> None:
     if purpose not in model.PURPOSES:
-        raise ApiError(400, "invalid_purpose", f"purpose must be one of {', '.join(model.PURPOSES)}")
+        raise Invalid("invalid_purpose", f"purpose must be one of {', '.join(model.PURPOSES)}")
     if channel not in model.CHANNELS:
-        raise ApiError(400, "invalid_channel", f"channel must be one of {', '.join(model.CHANNELS)}")
+        raise Invalid("invalid_channel", f"channel must be one of {', '.join(model.CHANNELS)}")
     if status not in model.STATUSES:
-        raise ApiError(400, "invalid_status", f"status must be one of {', '.join(model.STATUSES)}")
+        raise Invalid("invalid_status", f"status must be one of {', '.join(model.STATUSES)}")
 
 
 def append_consent(
@@ -102,7 +102,7 @@ def update_preferences(db: Database, profile_id: str, changes: dict[str, Any], *
         try:
             updated = model.parse_preferences(changes, current)
         except model.PreferenceError as exc:
-            raise ApiError(400, "invalid_preferences", str(exc)) from None
+            raise Invalid("invalid_preferences", str(exc)) from None
         document = model.preferences_document(updated)
         if (
             conn.execute(

@@ -18,7 +18,7 @@ from rapport.consent.service import append_consent
 from rapport.db.engine import Database
 from rapport.identity.service import members_of
 from rapport.kernel.clock import utcnow
-from rapport.kernel.errors import ApiError
+from rapport.kernel.errors import DomainError, Invalid
 from rapport.kernel.secrets import signing_secret
 
 SALT = "rapport.unsubscribe.v1"
@@ -48,7 +48,7 @@ def read_token(db: Database, token: str) -> UnsubscribeTarget:
     try:
         profile_id, purpose, channel, contact = _serializer(db).loads(token)
     except (BadSignature, ValueError, TypeError):
-        raise ApiError(400, "invalid_token", "this unsubscribe link is not valid (it may have been altered)") from None
+        raise Invalid("invalid_token", "this unsubscribe link is not valid (it may have been altered)") from None
     return UnsubscribeTarget(str(profile_id), str(purpose), str(channel), str(contact))
 
 
@@ -67,7 +67,7 @@ def unsubscribe(db: Database, token: str, via: str, how: str = "unsubscribe-link
     with db.write() as conn:
         try:
             canonical, _ = members_of(conn, target.profile_id)
-        except ApiError:
+        except DomainError:
             return target  # erased since the mail went out: nothing left to withdraw
         append_consent(conn, canonical, record, actor=f"customer:{how}", via=via)
     return target
@@ -87,8 +87,8 @@ def token_in_mail(raw: bytes) -> str | None:
 
 
 def unsubscribe_by_mail(db: Database, raw: bytes) -> UnsubscribeTarget:
-    """Withdraw what a mail to the unsubscribe address asks for. ApiError when it names no valid link."""
+    """Withdraw what a mail to the unsubscribe address asks for. Invalid when it names no valid link."""
     token = token_in_mail(raw)
     if token is None:
-        raise ApiError(400, "no_unsubscribe_token", "the mail holds no `unsubscribe TOKEN` in its subject or body")
+        raise Invalid("no_unsubscribe_token", "the mail holds no `unsubscribe TOKEN` in its subject or body")
     return unsubscribe(db, token, via="email", how="unsubscribe-mail")

@@ -57,8 +57,8 @@ class Prepared:
 def prepare_demo(db: Database, console: Console, cdnow_limit: int | None = None) -> Prepared:
     """Sources, an admin token and the CDNOW purchases in the log; needs no server."""
     started = time.monotonic()
-    sources = {name: create_source(db, name, channel) for name, channel in SOURCES}
-    _, token = create_token(db, "admin", "demo admin")
+    sources = {name: create_source(db, name, channel, actor="demo") for name, channel in SOURCES}
+    _, token = create_token(db, "admin", "demo admin", actor="demo")
     purchases = read_purchases(limit=cdnow_limit)
     with Progress(
         TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console

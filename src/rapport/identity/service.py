@@ -15,7 +15,7 @@ from rapport.identity.model import limits_broken
 from rapport.identity.store import MERGE_GROUP, merges, profiles
 from rapport.kernel.audit import record_audit
 from rapport.kernel.clock import utcnow
-from rapport.kernel.errors import ApiError, NotFound
+from rapport.kernel.errors import Conflict, Invalid, NotFound
 
 MAX_REASON = 500
 
@@ -51,7 +51,7 @@ def merge_profiles(
     merge."""
     reason = reason.strip()
     if not reason or len(reason) > MAX_REASON:
-        raise ApiError(400, "invalid_reason", f"say why the profiles are one person, in 1 to {MAX_REASON} characters")
+        raise Invalid("invalid_reason", f"say why the profiles are one person, in 1 to {MAX_REASON} characters")
     with db.write(lock=GRAPH_LOCK) as conn:
         found = dict(
             conn.execute(
@@ -65,11 +65,10 @@ def merge_profiles(
                 raise NotFound(f"profile {pid!r}")
         keep, join = found[survivor], found[absorbed]
         if keep == join:
-            raise ApiError(409, "already_merged", f"profiles {survivor} and {absorbed} already show as one customer")
+            raise Conflict("already_merged", f"profiles {survivor} and {absorbed} already show as one customer")
         held = load_limited_values(conn, [keep, join], list(limits))
         if broken := limits_broken(held[keep], held[join], limits):
-            raise ApiError(
-                409,
+            raise Conflict(
                 "identifier_limit",
                 f"joined, the profiles would hold more {', '.join(broken)} identifiers than the rules allow",
             )
@@ -110,7 +109,7 @@ def undo_merge(db: Database, merge_id: int, actor: str, channel: str = "api") ->
         if merge is None:
             raise NotFound(f"merge {merge_id}")
         if merge.undone_at is not None:
-            raise ApiError(409, "already_undone", f"merge {merge_id} was undone at {merge.undone_at.isoformat()}")
+            raise Conflict("already_undone", f"merge {merge_id} was undone at {merge.undone_at.isoformat()}")
         restored = _descendants(conn, merge.absorbed_id)
         conn.execute(profiles.update().where(profiles.c.id == merge.absorbed_id).values(merged_into=None))
         conn.execute(profiles.update().where(profiles.c.id.in_(restored)).values(canonical_id=merge.absorbed_id))

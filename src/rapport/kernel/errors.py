@@ -86,7 +86,9 @@ STATUS = {
     "too_many": 429,
     "unavailable": 503,
 }
-EXIT_CODE = {"invalid": 2, "not_found": 3, "conflict": 4, "gone": 4, "forbidden": 5, "unavailable": 6}
+# A refused command exits 2, like a usage error: what was asked cannot be done as asked. A command
+# that may succeed later exits 75 (EX_TEMPFAIL), one not allowed 77 (EX_NOPERM), as sysexits.h says.
+EXIT_CODE = {"invalid": 2, "not_found": 2, "conflict": 2, "gone": 2, "forbidden": 77, "unavailable": 75}
 KIND_OF_STATUS = {status: kind for kind, status in STATUS.items()}
 
 
@@ -120,7 +122,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
-        return error_response(exc.status, exc.code, exc.message, exc.headers)
+        return domain_error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -129,6 +131,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return http_error_response(exc)
+
+
+def domain_error_response(exc: DomainError) -> JSONResponse:
+    return error_response(exc.status, exc.code, exc.message, exc.headers)
 
 
 def http_error_response(exc: StarletteHTTPException) -> JSONResponse:

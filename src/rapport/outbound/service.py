@@ -14,7 +14,7 @@ from rapport.consent.unsubscribe import UnsubscribeTarget, make_token
 from rapport.db.engine import Database
 from rapport.identity.service import members_of
 from rapport.kernel.clock import utcnow
-from rapport.kernel.errors import ApiError
+from rapport.kernel.errors import Invalid
 from rapport.kernel.mail import MailError, build_email, send_email
 
 CHANNELS = ("email",)
@@ -54,9 +54,9 @@ def send_message(
     db: Database, profile_id: str, *, channel: str, purpose: str, subject: str, text: str, actor: str
 ) -> Outcome:
     if channel not in CHANNELS:
-        raise ApiError(400, "unsupported_channel", f"channel must be one of {', '.join(CHANNELS)}")
+        raise Invalid("unsupported_channel", f"channel must be one of {', '.join(CHANNELS)}")
     if purpose not in (SERVICE, *PURPOSES):
-        raise ApiError(400, "invalid_purpose", f"purpose must be one of {', '.join((SERVICE, *PURPOSES))}")
+        raise Invalid("invalid_purpose", f"purpose must be one of {', '.join((SERVICE, *PURPOSES))}")
     with db.read() as conn:
         canonical, members = members_of(conn, profile_id)
         emails = contact_points(conn, members, "email")

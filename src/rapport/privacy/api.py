@@ -40,7 +40,7 @@ def post_erase(request: Request, profile_id: str, staff: DataEraser) -> dict[str
 
 @router.post("/profiles/{profile_id}/portal-link")
 def post_portal_link(request: Request, profile_id: str, staff: PortalLinker) -> dict[str, Any]:
-    url = create_portal_link(request.app.state.db, profile_id, created_by=staff.actor)
+    url = create_portal_link(request.app.state.db, profile_id, created_by=staff.actor, via="api")
     return {"url": url}
 
 

@@ -18,7 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rapport.access.service import authenticate
-from rapport.kernel.errors import http_error_response
+from rapport.kernel.errors import DomainError, domain_error_response, http_error_response
 from rapport.web.panels import Sites
 from rapport.web.portal_render import on_page_error, on_portal_sign_in_required, portal_error_page
 from rapport.web.portal_session import PortalSignInRequired, read_portal_session
@@ -39,6 +39,7 @@ from rapport.web.session import (
 router = APIRouter(include_in_schema=False)
 
 MAX_TOKEN = 512
+PAGE_TITLES = {"not_found": "Not found", "conflict": "Not done", "gone": "No longer there", "forbidden": "Not allowed"}
 
 
 @router.get("/")
@@ -127,3 +128,13 @@ def mount_sites(app: FastAPI, pages: Iterable[APIRouter], sites: Sites) -> None:
         return http_error_response(exc)
 
     app.add_exception_handler(StarletteHTTPException, on_http_error)
+
+    async def on_domain_error(request: Request, exc: Exception) -> Response:
+        """A service's refusal that a page did not word itself: a page of its site, never JSON."""
+        assert isinstance(exc, DomainError)
+        if request.url.path.startswith(("/console", "/portal")):
+            title = PAGE_TITLES.get(exc.kind, "Not done")
+            return await on_page_error(request, PageError(exc.status, title, exc.message))
+        return domain_error_response(exc)
+
+    app.add_exception_handler(DomainError, on_domain_error)
