@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import json
+
 import pytest
 
 from factories import basic_auth, profile_by, send_batch
@@ -74,10 +77,20 @@ def test_bad_lookups_are_400(client, admin_headers, params, code):
     assert (res.status_code, res.json()["code"]) == (400, code)
 
 
+def _cursor(parts: list[object]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(parts).encode()).decode()
+
+
 def test_bad_paging_input_is_400(client, admin_headers, source):
     send_batch(client, source, [{"type": "identify", "userId": "p-1"}])
     pid = profile_by(client, admin_headers, "user_id:p-1")["id"]
-    for params in ({"cursor": "garbage"}, {"limit": 0}, {"limit": 501}, {"limit": "ten"}):
+    cursors = [  # garbage, an id past 64 bits, a time without a zone, an id that is not a number
+        "garbage",
+        _cursor(["2024-06-01T10:00:00+00:00", 2**64]),
+        _cursor(["2024-06-01T10:00:00", 5]),
+        _cursor(["2024-06-01T10:00:00+00:00", "5"]),
+    ]
+    for params in (*({"cursor": c} for c in cursors), {"limit": 0}, {"limit": 501}, {"limit": "ten"}):
         res = client.get(f"/api/v1/profiles/{pid}/timeline", params=params, headers=admin_headers)
         assert res.status_code == 400, params
         assert set(res.json()) == {"code", "message"}

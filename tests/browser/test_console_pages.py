@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from typing import Any
 
@@ -196,6 +198,11 @@ def test_timeline_pages_newest_first(client, make_source, admin_token):
     second = client.get(older.group(1).replace("&amp;", "&"))
     assert second.status_code == 200
     assert "Step 04" in second.text and "Step 00" in second.text and "Step 05" not in second.text
+    # A page link this console did not make is a 400 page: an id past 64 bits, a time without a zone.
+    for parts in (["2024-06-01T10:00:00+00:00", 2**64], ["2024-06-01T10:00:00", 5]):
+        forged = base64.urlsafe_b64encode(json.dumps(parts).encode()).decode()
+        res = client.get(f"/console/profiles/{busy['id']}", params={"before": forged})
+        assert res.status_code == 400 and "Bad page link" in res.text, parts
 
 
 def test_undo_merge_needs_csrf_then_splits_the_profiles(client, db, admin_token, ada):
