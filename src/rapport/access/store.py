@@ -35,7 +35,6 @@ PERSONAL_DATA = (
     PersonalData(
         portal_links,
         by_profile(portal_links.c.profile_id),
-        ("created_at", "used_at", "created_by"),
         description="sign-in links sent to the person for the customer portal",
     ),
 )

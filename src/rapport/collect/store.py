@@ -93,7 +93,6 @@ PERSONAL_DATA = (
     PersonalData(
         dead_letters,
         _mentions(dead_letters.c.payload),
-        ("payload",),
         description="rejected messages that mention the person",
     ),
 )

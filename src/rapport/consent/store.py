@@ -109,26 +109,22 @@ PERSONAL_DATA = (
     PersonalData(
         consent_records,
         by_profile(consent_records.c.profile_id),
-        ("contact_point", "status", "recorded_at", "source", "notice_version"),
         description="consent given or withdrawn, per purpose and channel",
     ),
     PersonalData(
         preferences,
         by_profile(preferences.c.profile_id),
-        ("document",),
         description="personalization level, channels, quiet hours, accessibility",
     ),
     PersonalData(
         data_requests,
         by_profile(data_requests.c.profile_id),
-        ("kind", "status", "received_at"),
         "retain",
         description="the person's export and erasure requests (kept as proof; no contact data)",
     ),
     PersonalData(
         contact_history,
         by_profile(contact_history.c.profile_id),
-        ("contact_point", "subject", "status", "reason"),
         description="every message we tried to send, and why it was or was not sent",
     ),
 )

@@ -70,19 +70,16 @@ PERSONAL_DATA = (
     PersonalData(
         identifiers,
         by_profile(identifiers.c.profile_id),
-        ("type", "value"),
         description="ids, email addresses, phone numbers and devices that identify the person",
     ),
     PersonalData(
         merges,
         lambda ids, _c: sa.or_(merges.c.survivor_id.in_(ids), merges.c.absorbed_id.in_(ids)),
-        ("identifiers",),
         description="when and why records of the person were joined",
     ),
     PersonalData(
         profiles,
         by_profile(profiles.c.id),
-        ("channels",),
         description="the profile itself: the channels it was seen on",
     ),
 )

@@ -46,7 +46,6 @@ PERSONAL_DATA = (
     PersonalData(
         audit_log,
         by_profile(audit_log.c.profile_id),
-        ("at", "actor", "action", "details"),
         "retain",
         description="who changed the person's data or rights, and when (kept as proof; no contact data)",
     ),

@@ -21,7 +21,6 @@ Finder = Callable[[list[str], list[str]], sa.ColumnElement[bool]]
 class PersonalData:
     table: sa.Table
     find: Finder
-    personal_columns: tuple[str, ...]
     erase: Literal["delete", "retain"] = "delete"  # retain: kept by legal duty, holds no contact data
     description: str = ""
     found_through: tuple[str, ...] = ()  # registered tables `find` reads: erased after this one

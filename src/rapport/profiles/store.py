@@ -50,19 +50,16 @@ PERSONAL_DATA = (
     PersonalData(
         profile_traits,
         by_profile(profile_traits.c.profile_id),
-        ("key", "value"),
         description="traits: latest value of each, with its source",
     ),
     PersonalData(
         profile_events,
         by_profile(profile_events.c.profile_id),
-        ("event_id",),
         description="which of the person's profiles took each event",
     ),
     PersonalData(
         events,
         _persons_events,
-        ("payload",),
         found_through=("profile_events", "dead_letters"),
         description="every interaction received from any channel",
     ),
