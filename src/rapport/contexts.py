@@ -34,6 +34,7 @@ from rapport.privacy import api as privacy_api
 from rapport.privacy import console as privacy_console
 from rapport.privacy import portal as privacy_portal
 from rapport.privacy import portal_sign_in
+from rapport.privacy import store as privacy_store
 from rapport.profiles import api as profiles_api
 from rapport.profiles import console as profiles_console
 from rapport.profiles import console_merges
@@ -99,6 +100,7 @@ CONTEXTS: tuple[Context, ...] = (
     ),
     Context(
         "privacy",
+        stores=(privacy_store,),
         api=(privacy_api.router,),
         pages=(privacy_console.router, privacy_portal.router, portal_sign_in.router),
         console_nav=privacy_console.NAV,

@@ -24,10 +24,10 @@ from browser.portal_seed import (
 )
 from rapport.access.store import portal_links
 from rapport.consent.service import check_permission_for, consent_ledger, load_preferences
-from rapport.consent.store import data_requests
 from rapport.consent.view import NOTICE_VERSION
 from rapport.identity.service import members_of
 from rapport.kernel.clock import utcnow
+from rapport.privacy.store import data_requests
 
 COOKIE = "rapport_portal"
 

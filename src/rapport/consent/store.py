@@ -1,5 +1,5 @@
-"""Tables of the consent context: the ledger, preferences, suppressions, data subject requests, and the
-contact history the contact policy counts."""
+"""Tables of the consent context: the ledger, preferences, suppressions, and the contact history the
+contact policy counts."""
 
 from __future__ import annotations
 
@@ -45,21 +45,6 @@ suppressions = sa.Table(
     sa.Column("digest", sa.String(64), primary_key=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("reason", sa.String(64), nullable=False),
-)
-
-data_requests = sa.Table(
-    "data_requests",
-    metadata,
-    sa.Column("id", BigId, primary_key=True, autoincrement=True),
-    sa.Column("profile_id", sa.String(32), nullable=False, index=True),  # no FK: outlives erasure
-    sa.Column("kind", sa.String(16), nullable=False),  # export | erasure
-    sa.Column("status", sa.String(16), nullable=False),  # received | completed
-    sa.Column("received_at", UTCDateTime, nullable=False),
-    sa.Column("due_at", UTCDateTime, nullable=False),
-    sa.Column("completed_at", UTCDateTime),
-    sa.Column("actor", sa.String(200), nullable=False),
-    sa.Column("channel", sa.String(32), nullable=False),
-    sa.Column("receipt", JSONDoc),
 )
 
 
@@ -115,12 +100,6 @@ PERSONAL_DATA = (
         preferences,
         by_profile(preferences.c.profile_id),
         description="personalization level, channels, quiet hours, accessibility",
-    ),
-    PersonalData(
-        data_requests,
-        by_profile(data_requests.c.profile_id),
-        "retain",
-        description="the person's export and erasure requests (kept as proof; no contact data)",
     ),
     PersonalData(
         contact_history,

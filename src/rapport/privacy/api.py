@@ -11,10 +11,10 @@ from fastapi.responses import Response
 
 from rapport.access.api import AuditReader, DataEraser, DataExporter, PortalLinker
 from rapport.access.customers import create_portal_link
-from rapport.consent.store import data_requests
 from rapport.identity.service import members_of
 from rapport.kernel.audit import audit_trail
 from rapport.privacy.service import erase_profile, export_profile, export_zip
+from rapport.privacy.store import data_requests
 
 router = APIRouter(prefix="/api/v1", tags=["privacy"])
 

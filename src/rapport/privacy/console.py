@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from rapport.access.model import Permission
-from rapport.consent.store import data_requests
 from rapport.kernel.clock import utcnow
+from rapport.privacy.store import data_requests
 from rapport.web.panels import NavEntry
 from rapport.web.render import render
 from rapport.web.session import Session, requires

@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from rapport.consent.service import suppression_digest
-from rapport.consent.store import data_requests, suppressions
+from rapport.consent.store import suppressions
 from rapport.db.engine import Database
 from rapport.db.metadata import metadata
 from rapport.identity.graph import GRAPH_LOCK, bump_version
@@ -27,6 +27,7 @@ from rapport.identity.store import identifiers
 from rapport.kernel.audit import record_audit
 from rapport.kernel.clock import utcnow
 from rapport.kernel.registry import PersonalData, personal_data
+from rapport.privacy.store import data_requests
 from rapport.profiles.store import profile_traits
 
 NAME_TRAITS = ("name", "firstName", "lastName", "first_name", "last_name", "email", "phone")
