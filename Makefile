@@ -4,9 +4,12 @@
 #   make test     run the whole test suite (ARGS="tests/unit -k merge" to run a part)
 #   make lint     ruff and mypy
 #   make bench    every benchmark in bench/ (BENCH=bench/ingest.py ARGS="--events 50000" for one)
+#   make lock     re-compile the locks, requirements/*.txt, after editing pyproject.toml (check-lock: CI's check)
+#   make upgrade-lock   move the locks to the newest versions that fit (PACKAGES="typer rich" for only those)
 #
-# pip runs again only when pyproject.toml changes: each install leaves a stamp named after the hash of
-# pyproject.toml and the extras it installed.
+# Installs take exactly the versions pinned in requirements/ (see scripts/lock), then Rapport itself with
+# --no-deps. pip runs again only when the lock or pyproject.toml changes: each install leaves a stamp named
+# after their hash.
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -14,18 +17,22 @@ VENV := .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-KEY := $(shell sha256sum pyproject.toml | cut -c1-16)
-DEMO_STAMP := $(VENV)/.installed-demo-$(KEY)
-DEV_STAMP := $(VENV)/.installed-dev-$(KEY)
+key = $(shell cat $(1) | sha256sum | cut -c1-16)
+DEMO_STAMP := $(VENV)/.installed-demo-$(call key,pyproject.toml requirements/demo.txt)
+DEV_STAMP := $(VENV)/.installed-dev-$(call key,pyproject.toml requirements/dev.txt)
+# pip-tools, which compiles the locks, has a venv of its own: its pip and click stay out of Rapport's.
+LOCK_VENV := $(VENV)/lock-tools
+LOCK_STAMP := $(LOCK_VENV)/.installed-$(call key,requirements/tools.txt)
+PACKAGES ?=
 LINT_PATHS := $(wildcard src tests bench)
 # Benchmarks are bench/*.py; helpers start with an underscore, and tools that need arguments are skipped.
 BENCH_TOOLS := bench/pyspy_top.py
 BENCH ?= $(filter-out bench/_% $(BENCH_TOOLS),$(sort $(wildcard bench/*.py)))
 
-.PHONY: demo test lint bench system-deps install-dev install-demo clean help
+.PHONY: demo test lint bench system-deps install-dev install-demo lock upgrade-lock check-lock clean help
 
 help:
-	@sed -n '3,6p' Makefile | sed 's/^# //'
+	@sed -n '3,8p' Makefile | sed 's/^# //'
 
 demo: $(DEMO_STAMP)
 	$(BIN)/rapport demo $(ARGS)
@@ -55,16 +62,36 @@ $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
 	  echo "could not create $(VENV): on Debian/Ubuntu run: sudo apt-get install python3-venv" >&2; exit 1; }
 
-$(DEMO_STAMP): | $(BIN)/python
-	@echo "pip install -e '.[demo]'"
-	@$(BIN)/pip install -q -e '.[demo]'
-	@rm -f $(VENV)/.installed-demo-*
+# install NAME: exactly what requirements/NAME.txt pins, then Rapport itself. The lock pins the build
+# backend too, so Rapport is built with it rather than with whatever setuptools is newest.
+define install
+	@echo "pip install -r requirements/$(1).txt && pip install --no-deps --no-build-isolation -e ."
+	@$(BIN)/pip install -q -r requirements/$(1).txt
+	@$(BIN)/pip install -q --no-deps --no-build-isolation -e .
+	@rm -f $(VENV)/.installed-$(1)-*
 	@touch $@
+endef
+
+$(DEMO_STAMP): | $(BIN)/python
+	$(call install,demo)
 
 $(DEV_STAMP): | $(BIN)/python
-	@echo "pip install -e '.[dev]'"
-	@$(BIN)/pip install -q -e '.[dev]'
-	@rm -f $(VENV)/.installed-dev-*
+	$(call install,dev)
+
+lock: $(LOCK_STAMP)
+	LOCK_PIP_COMPILE=$(LOCK_VENV)/bin/pip-compile scripts/lock
+
+upgrade-lock: $(LOCK_STAMP)
+	LOCK_PIP_COMPILE=$(LOCK_VENV)/bin/pip-compile scripts/lock --upgrade $(PACKAGES)
+
+check-lock: $(LOCK_STAMP)
+	LOCK_PIP_COMPILE=$(LOCK_VENV)/bin/pip-compile scripts/lock --check
+
+$(LOCK_STAMP):
+	@[ -x $(LOCK_VENV)/bin/python ] || { echo "$(PYTHON) -m venv $(LOCK_VENV)"; $(PYTHON) -m venv $(LOCK_VENV); }
+	@echo "pip install -r requirements/tools.txt (into $(LOCK_VENV))"
+	@$(LOCK_VENV)/bin/pip install -q -r requirements/tools.txt
+	@rm -f $(LOCK_VENV)/.installed-*
 	@touch $@
 
 clean:

@@ -37,3 +37,19 @@ def identifiers_of(profile: dict[str, Any]) -> set[str]:
 def count_rows(db: Database, table: sa.Table) -> int:
     with db.read() as conn:
         return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+
+
+# Rich wraps what a command prints at the terminal's width (80 columns under CliRunner, which has no
+# terminal), and Typer draws a box around a usage error. Where a line breaks and the box's edges are
+# layout, not what the user is told, and they move with the width and with every release of either.
+_BOX = str.maketrans("", "", "╭╮╰╯│─")
+
+
+def says(output: str, *phrases: str) -> bool:
+    """Whether a command's output tells every phrase, whatever the width it was wrapped at."""
+
+    def squeezed(text: str) -> str:
+        return "".join(text.translate(_BOX).split())
+
+    told = squeezed(output)
+    return all(squeezed(phrase) in told for phrase in phrases)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from factories import identifiers_of, profile_by, send_batch
+from factories import identifiers_of, profile_by, says, send_batch
 from rapport.cli import app as cli
 
 EMAIL = "ada@example.com"
@@ -75,7 +75,7 @@ def test_web_store_and_call_center_stitch_into_one_profile_and_undo_restores(
         client.app.state.db.settings.database_url,
         "r-1001,(415) 555-0123,19.99,2026-01-02T15:00:00Z\n",
     )
-    assert "accepted: 1" in output
+    assert says(output, "accepted: 1"), output
     store_profile = profile_by(client, admin_headers, f"phone:{PHONE}")
     assert store_profile["id"] != web_profile["id"]
     assert store_profile["channels"] == ["store"]
