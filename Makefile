@@ -2,7 +2,7 @@
 #
 #   make demo     run the demo on http://127.0.0.1:8000 (ARGS="--port 8001" to change its options)
 #   make test     run the whole test suite (ARGS="tests/unit -k merge" to run a part)
-#   make lint     ruff and mypy
+#   make lint     ruff, mypy and the import contracts (lint-imports)
 #   make bench    every benchmark in bench/ (BENCH=bench/ingest.py ARGS="--events 50000" for one)
 #   make lock     re-compile the locks, requirements/*.txt, after editing pyproject.toml (check-lock: CI's check)
 #   make upgrade-lock   move the locks to the newest versions that fit (PACKAGES="typer rich" for only those)
