@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from rapport.access.model import ROLES, Staff
-from rapport.access.store import tokens
+from rapport.access.store import sessions, tokens
 from rapport.db.engine import Database
 from rapport.db.metadata import MAX_INT_ID
 from rapport.kernel.audit import record_audit
@@ -65,6 +66,7 @@ def revoke_token(db: Database, token_id: int, actor: str, channel: str = "cli") 
             raise Conflict("already_revoked", f"token {token_id} ({row.name}) was revoked at {when}")
         now = utcnow()
         conn.execute(tokens.update().where(tokens.c.id == token_id).values(revoked_at=now))
+        end_sessions_of(conn, "console", str(token_id))
         record_audit(conn, actor=actor, channel=channel, action="token.revoked", token_id=token_id, name=row.name)
     return {"id": token_id, "name": row.name, "role": row.role, "revoked_at": now}
 
@@ -85,3 +87,43 @@ def staff_by_id(conn: Connection, token_id: int) -> Staff | None:
         )
     ).first()
     return Staff(row.id, row.name, row.role) if row else None
+
+
+def open_session(db: Database, site: str, subject: str, lifetime: timedelta) -> str:
+    """A new signed-in session of `site` for `subject`; its id is the secret the cookie carries."""
+    session_id = secrets.token_urlsafe(32)
+    now = utcnow()
+    with db.write() as conn:
+        conn.execute(
+            sessions.insert().values(
+                id=session_id, site=site, subject=subject, created_at=now, expires_at=now + lifetime
+            )
+        )
+    return session_id
+
+
+def session_subject(conn: Connection, site: str, session_id: str) -> str | None:
+    """Who a session of `site` signed in, while it has neither ended nor expired."""
+    return conn.execute(
+        sa.select(sessions.c.subject).where(
+            sessions.c.id == session_id,
+            sessions.c.site == site,
+            sessions.c.ended_at.is_(None),
+            sessions.c.expires_at > utcnow(),
+        )
+    ).scalar()
+
+
+def end_session(db: Database, session_id: str) -> None:
+    """Sign a session out on the server: its cookie, copied or not, no longer signs anyone in."""
+    with db.write() as conn:
+        open_one = sa.and_(sessions.c.id == session_id, sessions.c.ended_at.is_(None))
+        conn.execute(sessions.update().where(open_one).values(ended_at=utcnow()))
+
+
+def end_sessions_of(conn: Connection, site: str, subject: str) -> None:
+    conn.execute(
+        sessions.update()
+        .where(sessions.c.site == site, sessions.c.subject == subject, sessions.c.ended_at.is_(None))
+        .values(ended_at=utcnow())
+    )

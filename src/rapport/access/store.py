@@ -1,4 +1,5 @@
-"""Tables of access: staff tokens (only their hash is kept) and the portal's one-time sign-in links."""
+"""Tables of access: staff tokens (only their hash is kept), the portal's one-time sign-in links, and
+the signed-in sessions of both sites."""
 
 from __future__ import annotations
 
@@ -30,11 +31,31 @@ portal_links = sa.Table(
     sa.Column("created_by", sa.String(200), nullable=False),
 )
 
+# Signed-in sessions of the console (subject: a staff token's id) and the portal (subject: a profile
+# id). The cookie names the row; signing out, revoking the token or erasing the profile ends it here,
+# so a copied cookie stops working at once.
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("site", sa.String(16), nullable=False),  # console | portal
+    sa.Column("subject", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("ended_at", UTCDateTime),
+    sa.Index("ix_sessions_site_subject", "site", "subject"),
+)
+
 # What of this context is personal data: export and erasure are driven from it (rapport.contexts).
 PERSONAL_DATA = (
     PersonalData(
         portal_links,
         by_profile(portal_links.c.profile_id),
         description="sign-in links sent to the person for the customer portal",
+    ),
+    PersonalData(
+        sessions,
+        lambda ids, _contacts: sa.and_(sessions.c.site == "portal", sessions.c.subject.in_(ids)),
+        description="the person's signed-in sessions on the customer portal",
     ),
 )

@@ -1,22 +1,30 @@
 """Signed session cookies and their CSRF tokens: the one mechanism behind the console's and the
 portal's sessions.
 
-A cookie holds a small signed document plus a random nonce; nothing in it is trusted until its
-signature checks, and the CSRF token of a form is an HMAC of that nonce, so it dies with the cookie.
+A cookie holds a signed document naming a session kept on the server (access's `sessions`); nothing
+in it is trusted until its signature checks and the session is still open, and the CSRF token of a
+form is an HMAC of the session id, so it dies with the session.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from fastapi import Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from rapport.kernel.secrets import signing_secret
+
+
+def served_over_https(request: Request) -> bool:
+    """Whether customers reach this server over https: the request's own scheme, or RAPPORT_PUBLIC_URL
+    behind a proxy that speaks plain HTTP to it. A Secure cookie is then never sent in the clear."""
+    public_url = str(getattr(request.app.state.settings, "public_url", "") or "")
+    return request.url.scheme == "https" or public_url.startswith("https://")
 
 
 def secret_of(request: Request) -> str:
@@ -33,20 +41,25 @@ class SignedCookie:
     name: str
     salt: str
     path: str
-    max_age_s: int
+    lifetime: timedelta
+
+    @property
+    def max_age_s(self) -> int:
+        return int(self.lifetime.total_seconds())
 
     def _serializer(self, request: Request) -> URLSafeTimedSerializer:
         return URLSafeTimedSerializer(secret_of(request), salt=self.salt)
 
-    def issue(self, request: Request, response: Response, data: dict[str, Any]) -> None:
-        value = self._serializer(request).dumps({**data, "n": secrets.token_urlsafe(16)})
+    def issue(self, request: Request, response: Response, session_id: str) -> None:
+        """Set the cookie naming this server-side session (the id is also the CSRF nonce)."""
+        value = self._serializer(request).dumps({"n": session_id})
         response.set_cookie(
             self.name,
             value,
             max_age=self.max_age_s,
             httponly=True,
             samesite="lax",
-            secure=request.url.scheme == "https",
+            secure=served_over_https(request),
             path=self.path,
         )
 

@@ -1,24 +1,29 @@
-"""The customer portal's session: a signed cookie naming the customer's profile, apart from the staff one.
+"""The customer portal's session: a signed cookie naming a session kept on the server, apart from the
+staff one.
 
-The cookie holds only the profile id and a random nonce. The profile is looked up again on every
-request: a merged profile answers its survivor, an erased one voids the session at once. The
-profile a page shows comes only from here, never from the URL or a form.
+The session names the customer's profile, looked up again on every request: a merged profile answers
+its survivor, an erased one voids the session at once, and signing out ends it on the server, so a
+copied cookie stops working. The profile a page shows comes only from here, never from the URL or a
+form.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
 
+from rapport.access import service as access
 from rapport.access.customers import signed_in_profile
 from rapport.web.cookies import SignedCookie, csrf_matches
 from rapport.web.panels import sites_of
 from rapport.web.session import PageError, check_same_site
 
 # Path /portal: never sent to the console, the API or the unsubscribe page.
-PORTAL_COOKIE = SignedCookie("rapport_portal", "rapport.portal.session", "/portal", 2 * 60 * 60)
+PORTAL_LIFETIME = timedelta(hours=2)
+PORTAL_COOKIE = SignedCookie("rapport_portal", "rapport.portal.session", "/portal", PORTAL_LIFETIME)
 
 
 class PortalSignInRequired(Exception):
@@ -37,11 +42,15 @@ class PortalSession:
 
 
 def start_portal_session(request: Request, response: Response, profile_id: str) -> None:
-    PORTAL_COOKIE.issue(request, response, {"p": profile_id})
+    session_id = access.open_session(request.app.state.db, "portal", profile_id, PORTAL_LIFETIME)
+    PORTAL_COOKIE.issue(request, response, session_id)
     request.state.portal_session = None  # the new cookie counts from the next request
 
 
 def end_portal_session(request: Request, response: Response) -> None:
+    session = read_portal_session(request)
+    if session is not None:
+        access.end_session(request.app.state.db, session.nonce)
     PORTAL_COOKIE.clear(response)
     request.state.portal_session = None
 
@@ -52,9 +61,10 @@ def read_portal_session(request: Request) -> PortalSession | None:
         return request.state.portal_session  # type: ignore[no-any-return]
     session = None
     data = PORTAL_COOKIE.read(request)
-    if data is not None and isinstance(data.get("p"), str) and data["p"]:
+    if data is not None:
         with request.app.state.db.read() as conn:
-            canonical = signed_in_profile(conn, data["p"])
+            subject = access.session_subject(conn, "portal", data["n"])
+            canonical = signed_in_profile(conn, subject) if subject else None
         session = PortalSession(canonical, data["n"], PORTAL_COOKIE.csrf(request, data["n"])) if canonical else None
     request.state.portal_session = session
     return session

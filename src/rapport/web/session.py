@@ -1,23 +1,26 @@
-"""The console's session: a signed cookie naming the staff token, and CSRF tokens bound to it.
+"""The console's session: a signed cookie naming a session kept on the server, and CSRF tokens bound
+to it.
 
-The cookie holds only the token's id and a random nonce; the staff member is looked up again on
-every request, so revoking a token signs its sessions out at once.
+The session names the staff token; the staff member is looked up again on every request, and signing
+out or revoking the token ends the session on the server, so a copied cookie stops working at once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request, Response
 
+from rapport.access import service as access
 from rapport.access.model import GRANTS, Permission, Staff
-from rapport.access.service import staff_by_id
 from rapport.web.cookies import SignedCookie, csrf_matches
 
-CONSOLE_COOKIE = SignedCookie("rapport_console", "rapport.console.session", "/", 12 * 60 * 60)
+CONSOLE_LIFETIME = timedelta(hours=12)
+CONSOLE_COOKIE = SignedCookie("rapport_console", "rapport.console.session", "/", CONSOLE_LIFETIME)
 
 class SignInRequired(Exception):
     """Raised by a page that needs a signed-in staff member; answered with a redirect."""
@@ -45,10 +48,13 @@ class Session:
 
 
 def start_session(request: Request, response: Response, staff: Staff) -> None:
-    CONSOLE_COOKIE.issue(request, response, {"t": staff.token_id})
+    session_id = access.open_session(request.app.state.db, "console", str(staff.token_id), CONSOLE_LIFETIME)
+    CONSOLE_COOKIE.issue(request, response, session_id)
 
 
-def end_session(response: Response) -> None:
+def end_session(request: Request, response: Response, session: Session | None) -> None:
+    if session is not None:
+        access.end_session(request.app.state.db, session.nonce)
     CONSOLE_COOKIE.clear(response)
 
 
@@ -58,9 +64,10 @@ def read_session(request: Request) -> Session | None:
         return request.state.console_session  # type: ignore[no-any-return]
     session = None
     data = CONSOLE_COOKIE.read(request)
-    if data is not None and isinstance(data.get("t"), int):
+    if data is not None:
         with request.app.state.db.read() as conn:
-            staff = staff_by_id(conn, data["t"])
+            subject = access.session_subject(conn, "console", data["n"])
+            staff = access.staff_by_id(conn, int(subject)) if subject and subject.isdigit() else None
         session = Session(staff, data["n"], CONSOLE_COOKIE.csrf(request, data["n"])) if staff else None
     request.state.console_session = session
     return session
@@ -111,11 +118,17 @@ def requires(permission: Permission) -> Callable[[Session], Session]:
 
 
 def check_same_site(request: Request) -> None:
-    """A browser says where a form came from; refuse one sent from another site."""
+    """A browser says where a form came from; accept only this origin (scheme, host and port).
+
+    Another port or a sibling subdomain is the same *site* but another origin, and a page there could
+    post a form here: a login CSRF signs the victim in as the attacker. `Sec-Fetch-Site` says which it
+    was; a page with `Referrer-Policy: no-referrer` (the portal's link page) posts with `Origin: null`,
+    so `null` proves nothing either way and Fetch Metadata decides. A client that sends neither header
+    is no browser, so no CSRF is possible."""
     origin = request.headers.get("origin")
     if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host", ""):
         raise PageError(403, "Request refused", "The form was sent from another site.")
-    if request.headers.get("sec-fetch-site") == "cross-site":
+    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
         raise PageError(403, "Request refused", "The form was sent from another site.")
 
 

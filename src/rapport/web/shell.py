@@ -92,7 +92,7 @@ def sign_out(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
     if session is not None:
         check_csrf(request, session, csrf)
     response = redirect("/console/sign-in")
-    end_session(response)
+    end_session(request, response, session)
     return response
 
 

@@ -1,0 +1,103 @@
+"""Sessions live on the server: signing out, revoking the token or erasing the customer ends them,
+so a copied cookie stops working; cookies are Secure behind https; forms from another origin on the
+same site (another port, a sibling subdomain) are refused, login included."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from browser.portal_seed import csrf_of, link_path, seed_two
+from rapport.access.service import create_token, revoke_token
+from rapport.access.store import sessions
+from rapport.app import create_app
+from rapport.settings import load_settings
+
+CONSOLE_COOKIE, PORTAL_COOKIE = "rapport_console", "rapport_portal"
+
+
+def _console_sign_in(client: Any, token: str) -> str:
+    client.cookies.clear()
+    res = client.post("/console/sign-in", data={"token": token}, follow_redirects=False)
+    assert res.status_code == 303, res.text
+    return str(client.cookies[CONSOLE_COOKIE])
+
+
+def _signed_in_console(client: Any, cookie: str) -> bool:
+    client.cookies.clear()
+    client.cookies.set(CONSOLE_COOKIE, cookie)
+    res = client.get("/console", follow_redirects=False)
+    return res.status_code == 200
+
+
+def test_a_copied_console_cookie_stops_working_at_sign_out(client, admin_token):
+    copied = _console_sign_in(client, admin_token)
+    csrf = csrf_of(client.get("/console").text)
+    assert client.post("/console/sign-out", data={"csrf": csrf}, follow_redirects=False).status_code == 303
+    assert not _signed_in_console(client, copied), "the cookie still signs in after signing out"
+    other = _console_sign_in(client, admin_token)  # another session of the same token is unaffected
+    assert _signed_in_console(client, other)
+
+
+def test_revoking_a_token_ends_its_console_sessions(client, db):
+    staff, token = create_token(db, "agent", "kiosk")
+    cookie = _console_sign_in(client, token)
+    assert _signed_in_console(client, cookie)
+    revoke_token(db, staff.token_id, "cli:test")
+    with db.read() as conn:
+        ended = conn.execute(sa.select(sessions.c.ended_at).where(sessions.c.subject == str(staff.token_id))).all()
+    assert ended and all(row.ended_at is not None for row in ended)
+    assert not _signed_in_console(client, cookie)
+
+
+def test_a_copied_portal_cookie_stops_working_at_sign_out(client, make_source, admin_headers):
+    ada, _ = seed_two(client, make_source, admin_headers)
+    client.cookies.clear()
+    assert client.post(link_path(client, admin_headers, ada.id), follow_redirects=False).status_code == 303
+    copied = str(client.cookies[PORTAL_COOKIE])
+    csrf = csrf_of(client.get("/portal").text)
+    assert client.post("/portal/sign-out", data={"csrf": csrf}, follow_redirects=False).status_code == 303
+    client.cookies.clear()
+    client.cookies.set(PORTAL_COOKIE, copied, path="/portal")
+    res = client.get("/portal", follow_redirects=False)
+    assert res.status_code == 303 and res.headers["location"] == "/portal/sign-in"
+
+
+@pytest.mark.parametrize(("public_url", "secure"), [("https://cx.example.com", True), ("http://127.0.0.1:8000", False)])
+def test_cookies_are_secure_when_customers_reach_us_over_https(database_url, db, admin_token, public_url, secure):
+    settings = load_settings(database_url=database_url, processor="off", public_url=public_url)
+    with TestClient(create_app(settings, db)) as client:
+        res = client.post("/console/sign-in", data={"token": admin_token}, follow_redirects=False)
+    cookie = res.headers["set-cookie"].lower()
+    assert res.status_code == 303 and ("; secure" in cookie) is secure, cookie
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"origin": "http://testserver:8081"},  # another port of the same host
+        {"origin": "http://evil.testserver"},  # a sibling subdomain
+        {"origin": "null", "sec-fetch-site": "same-site"},  # a sandboxed frame on the same site
+        {"sec-fetch-site": "same-site"},
+        {"sec-fetch-site": "cross-site"},
+    ],
+)
+def test_login_csrf_from_the_same_site_is_refused(client, admin_token, headers):
+    client.cookies.clear()
+    res = client.post("/console/sign-in", data={"token": admin_token}, headers=headers, follow_redirects=False)
+    assert res.status_code == 403 and CONSOLE_COOKIE not in res.cookies, headers
+
+
+def test_a_form_from_this_origin_signs_in(client, admin_token):
+    for headers in (
+        {"origin": "http://testserver", "sec-fetch-site": "same-origin"},
+        {"origin": "null", "sec-fetch-site": "same-origin"},  # from a page with Referrer-Policy: no-referrer
+        {"sec-fetch-site": "none"},
+        {},
+    ):
+        client.cookies.clear()
+        res = client.post("/console/sign-in", data={"token": admin_token}, headers=headers, follow_redirects=False)
+        assert res.status_code == 303, headers
