@@ -4,6 +4,7 @@ same site (another port, a sibling subdomain) are refused, login included."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -11,9 +12,11 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from browser.portal_seed import csrf_of, link_path, seed_two
+from rapport.access.customers import create_portal_link, redeem_portal_link
 from rapport.access.service import create_token, revoke_token
 from rapport.access.store import sessions
 from rapport.app import create_app
+from rapport.kernel.errors import Gone
 from rapport.settings import load_settings
 
 CONSOLE_COOKIE, PORTAL_COOKIE = "rapport_console", "rapport_portal"
@@ -101,3 +104,32 @@ def test_a_form_from_this_origin_signs_in(client, admin_token):
         client.cookies.clear()
         res = client.post("/console/sign-in", data={"token": admin_token}, headers=headers, follow_redirects=False)
         assert res.status_code == 303, headers
+
+
+def _race(db: Any, token: str, racers: int) -> tuple[list[str], int]:
+    """Redeem one link from `racers` threads released at once: who got a session, how many were refused."""
+    start, won, refused = threading.Barrier(racers), [], []
+
+    def redeem() -> None:
+        start.wait(timeout=10)
+        try:
+            won.append(redeem_portal_link(db, token))
+        except Gone:
+            refused.append(1)
+
+    threads = [threading.Thread(target=redeem) for _ in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return won, len(refused)
+
+
+def test_a_link_redeemed_at_the_same_moment_signs_in_once(client, db, make_source, admin_headers):
+    """Many redemptions of one link racing each other: exactly one gets a session (PostgreSQL's read
+    committed let two read it unused and both mark it used)."""
+    ada, _ = seed_two(client, make_source, admin_headers)
+    for _attempt in range(10):
+        token = create_portal_link(db, ada.id, created_by="staff:test").rsplit("/", 1)[-1]
+        won, refused = _race(db, token, 4)
+        assert len(won) == 1 and refused == 3, (won, refused)

@@ -76,7 +76,11 @@ def redeem_portal_link(db: Database, token: str) -> str:
     serializer = _serializer(db)  # before the transaction: it may read the secret
     with db.write() as conn:
         row = _usable_link(conn, serializer, token)
-        conn.execute(portal_links.update().where(portal_links.c.nonce == row.nonce).values(used_at=utcnow()))
+        # Spent only if still unspent: two redemptions that both read it unused (PostgreSQL's read
+        # committed lets them) cannot both win; the second updates nothing and is refused.
+        unspent = sa.and_(portal_links.c.nonce == row.nonce, portal_links.c.used_at.is_(None))
+        if conn.execute(portal_links.update().where(unspent).values(used_at=utcnow())).rowcount != 1:
+            raise Gone("link_expired", "this sign-in link was used or has expired; ask for a new one")
         canonical = conn.execute(sa.select(profiles.c.canonical_id).where(profiles.c.id == row.profile_id)).scalar()
     if canonical is None:
         raise Gone("link_expired", "this sign-in link no longer leads anywhere")
