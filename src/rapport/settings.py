@@ -73,6 +73,12 @@ class Settings(BaseSettings):
         description="smtp://[user:pass@]host:port, smtps://... or smtp+starttls://...; unset: no email is sent.",
     )
     mail_from: str = Field(default="Rapport <no-reply@rapport.localhost>", description="From: of outbound email.")
+    sign_in_links_per_client: int = Field(
+        default=10, ge=1, le=10_000, description="Portal sign-in links one client (IP) may ask for in 15 minutes."
+    )
+    sign_in_links_per_server: int = Field(
+        default=1_000, ge=1, le=1_000_000, description="Portal sign-in links all clients may ask for in 15 minutes."
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -133,3 +133,20 @@ def test_a_link_redeemed_at_the_same_moment_signs_in_once(client, db, make_sourc
         token = create_portal_link(db, ada.id, created_by="staff:test").rsplit("/", 1)[-1]
         won, refused = _race(db, token, 4)
         assert len(won) == 1 and refused == 3, (won, refused)
+
+
+def test_sign_in_links_are_limited_per_client_and_in_all(database_url, db, client, make_source, admin_headers):
+    seed_two(client, make_source, admin_headers)
+    settings = load_settings(
+        database_url=database_url, processor="off", sign_in_links_per_client=3, sign_in_links_per_server=5
+    )
+    with TestClient(create_app(settings, db), client=("198.51.100.7", 5000)) as one:
+        answers = [one.post("/portal/sign-in", data={"email": f"p{i}@example.com"}) for i in range(4)]
+        assert [a.status_code for a in answers] == [200, 200, 200, 429]
+        assert "Too many sign-in" in answers[-1].text and answers[-1].headers["content-type"].startswith("text/html")
+        # A known address gets the same answer as an unknown one: the limit tells nothing about them.
+        assert one.post("/portal/sign-in", data={"email": "ada@example.com"}).status_code == 429
+    with TestClient(create_app(settings, db), client=("198.51.100.8", 5000)) as other:
+        other.app.state.sign_in_limits = one.app.state.sign_in_limits  # one server: 3 of its 5 are used
+        codes = [other.post("/portal/sign-in", data={"email": f"q{i}@example.com"}).status_code for i in range(3)]
+        assert codes == [200, 200, 429], "another client is held by the limit in all"

@@ -16,6 +16,7 @@ from rapport.access.customers import check_portal_link, redeem_portal_link
 from rapport.db.engine import Database
 from rapport.identity.model import normalize_email
 from rapport.kernel.errors import DomainError
+from rapport.kernel.limits import WindowLimit
 from rapport.privacy.sign_in import request_sign_in_link
 from rapport.web.portal_render import render_portal
 from rapport.web.portal_session import check_portal_csrf, end_portal_session, read_portal_session, start_portal_session
@@ -27,6 +28,7 @@ router = APIRouter(prefix="/portal", include_in_schema=False)
 T = TypeVar("T")
 MAX_EMAIL = 320
 MAX_LINK_TOKEN = 512
+SIGN_IN_WINDOW_S = 15 * 60
 
 
 def _form(request: Request, error: str | None = None, email: str = "", status: int = 200) -> Response:
@@ -61,8 +63,27 @@ def ask_for_link(request: Request, tasks: BackgroundTasks, email: Annotated[str,
         return _form(
             request, "That does not look like an email address. Check it and try again.", email[:MAX_EMAIL], 400
         )
+    wait_s = _sign_in_limits(request).take(request.client.host if request.client else "")
+    if wait_s:  # the same answer for known and unknown addresses: it tells nothing about them
+        minutes = max(1, round(wait_s / 60))
+        raise PageError(
+            429, "Too many sign-in requests", f"Too many sign-in links were asked for. Try again in {minutes} minutes."
+        )
     tasks.add_task(request_sign_in_link, request.app.state.db, email)
     return render_portal(request, "portal/privacy/link_sent.html", {"title": "Check your email", "email": email})
+
+
+def _sign_in_limits(request: Request) -> WindowLimit:
+    """Per client (IP) and in all, so neither one client nor many can flood people's mailboxes or our
+    mail server; the per-address limit (privacy/sign_in.py) keeps any one mailbox quiet."""
+    state = request.app.state
+    if not hasattr(state, "sign_in_limits"):
+        settings = state.settings
+        state.sign_in_limits = WindowLimit(
+            settings.sign_in_links_per_client, settings.sign_in_links_per_server, SIGN_IN_WINDOW_S
+        )
+    limits: WindowLimit = state.sign_in_limits
+    return limits
 
 
 def _link_errors(request: Request, token: str, use: Callable[[Database, str], T]) -> T:
