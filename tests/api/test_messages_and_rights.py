@@ -259,16 +259,37 @@ def test_erasure_also_clears_dead_letters_that_mention_the_person(client, admin_
     assert client.get("/api/v1/dead-letters", headers=admin_headers).json()["items"] == []
 
 
-def test_portal_link_for_staff(client, admin_headers, grace, make_token):
+def test_portal_link_for_staff(client, admin_headers, grace, make_token, smtp):
     res = client.post(f"/api/v1/profiles/{grace}/portal-link", headers=admin_headers)
     assert res.status_code == 200 and res.json()["url"].startswith("http://127.0.0.1:8000/portal/auth/")
+    assert res.json()["status"] == "sent" and smtp.messages[-1]["To"] == EMAIL
+    # An agent may send a customer their link, but may not download or erase their data: the link,
+    # which would let them do both, goes only to the customer.
+    agent_headers = {"Authorization": f"Bearer {make_token('agent')}"}
+    agent = client.post(f"/api/v1/profiles/{grace}/portal-link", headers=agent_headers)
+    assert agent.status_code == 200 and agent.json()["status"] == "sent" and "url" not in agent.json()
+    [mailed] = [m for m in smtp.messages[1:] if m["To"] == EMAIL]
+    assert "/portal/auth/" in mailed.get_content() and mailed["Subject"] == "Your sign-in link"
     marketer = {"Authorization": f"Bearer {make_token('marketer')}"}
     assert client.post(f"/api/v1/profiles/{grace}/portal-link", headers=marketer).status_code == 403
     assert client.post("/api/v1/profiles/nobody/portal-link", headers=admin_headers).status_code == 404
     audit = client.get("/api/v1/audit", params={"profile_id": grace}, headers=admin_headers).json()["items"]
     made = [a for a in audit if a["action"] == "portal_link.created"]
-    assert len(made) == 1 and made[0]["actor"].startswith("staff:") and made[0]["channel"] == "api"
+    assert len(made) == 2 and all(a["actor"].startswith("staff:") and a["channel"] == "api" for a in made)
 
 
 def test_tracking_key_cannot_send_or_erase(client, source, grace):
     assert client.post(f"/api/v1/profiles/{grace}/erase", headers=basic_auth(source)).status_code == 401
+
+
+@pytest.mark.parametrize(("role", "purpose", "status"), [
+    ("marketer", "service", 403),
+    ("marketer", "marketing", 200),
+    ("agent", "service", 200),
+    ("admin", "service", 200),
+])
+def test_only_roles_that_serve_customers_send_service_messages(client, grace, make_token, role, purpose, status):
+    """A service message needs no consent: a marketer labelling a campaign "service" would skip opt-outs."""
+    body = {"profile_id": grace, "purpose": purpose, "subject": "Spring sale", "text": "20% off"}
+    res = client.post("/api/v1/messages", json=body, headers={"Authorization": f"Bearer {make_token(role)}"})
+    assert res.status_code == status, res.text

@@ -24,6 +24,7 @@ class Permission(StrEnum):
     CONSENT_WRITE = "consent:write"
     PREFERENCES_WRITE = "preferences:write"
     MESSAGES_SEND = "messages:send"
+    SERVICE_MESSAGES_SEND = "messages:send_service"
     DATA_EXPORT = "data:export"
     DATA_ERASE = "data:erase"
     PORTAL_LINK = "portal:link"
@@ -49,6 +50,9 @@ GRANTS: dict[Permission, Grant] = {
     Permission.CONSENT_WRITE: Grant(frozenset({"admin", "agent", "privacy"}), "record consent"),
     Permission.PREFERENCES_WRITE: Grant(frozenset({"admin", "agent", "privacy"}), "change preferences"),
     Permission.MESSAGES_SEND: Grant(frozenset({"admin", "marketer", "agent"}), "send messages"),
+    # A service message needs no consent, so only the roles that serve customers may label one so:
+    # a marketer's campaign sent as "service" would skip every opt-out.
+    Permission.SERVICE_MESSAGES_SEND: Grant(frozenset({"admin", "agent"}), "send service messages"),
     Permission.DATA_EXPORT: Grant(frozenset({"admin", "privacy"}), "see data export and erasure requests"),
     Permission.DATA_ERASE: Grant(frozenset({"admin", "privacy"}), "erase data"),
     Permission.PORTAL_LINK: Grant(frozenset({"admin", "agent", "privacy"}), "make portal sign-in links"),

@@ -8,7 +8,9 @@ from fastapi import APIRouter, Request
 from pydantic import Field
 
 from rapport.access.api import MessageSender
-from rapport.kernel.errors import RequestBody
+from rapport.access.model import GRANTS, Permission
+from rapport.consent.model import SERVICE
+from rapport.kernel.errors import ApiError, RequestBody
 from rapport.outbound.service import send_message
 
 router = APIRouter(prefix="/api/v1", tags=["messages"])
@@ -24,6 +26,11 @@ class MessageCreate(RequestBody):
 
 @router.post("/messages")
 def post_message(request: Request, body: MessageCreate, staff: MessageSender) -> dict[str, Any]:
+    """Send one message through the one permission check; `service` (needs no consent) only from roles
+    that serve customers."""
+    if body.purpose == SERVICE and not staff.may(Permission.SERVICE_MESSAGES_SEND):
+        what = GRANTS[Permission.SERVICE_MESSAGES_SEND].ability
+        raise ApiError(403, "forbidden", f"the {staff.role} role may not {what}")
     outcome = send_message(
         request.app.state.db,
         body.profile_id,

@@ -10,10 +10,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from rapport.access.api import AuditReader, DataEraser, DataExporter, PortalLinker
-from rapport.access.customers import create_portal_link
+from rapport.access.model import Permission
 from rapport.identity.service import members_of
 from rapport.kernel.audit import audit_trail
 from rapport.privacy.service import erase_profile, export_profile, export_zip
+from rapport.privacy.sign_in import mail_portal_link
 from rapport.privacy.store import data_requests
 
 router = APIRouter(prefix="/api/v1", tags=["privacy"])
@@ -40,8 +41,14 @@ def post_erase(request: Request, profile_id: str, staff: DataEraser) -> dict[str
 
 @router.post("/profiles/{profile_id}/portal-link")
 def post_portal_link(request: Request, profile_id: str, staff: PortalLinker) -> dict[str, Any]:
-    url = create_portal_link(request.app.state.db, profile_id, created_by=staff.actor, via="api")
-    return {"url": url}
+    """Mail the customer a one-time sign-in link (a service message, through the permission check).
+    Whoever holds the link can download and erase the customer's data, so the link itself is answered
+    only to roles that may do both; an agent who helps a caller only sends it."""
+    url, outcome = mail_portal_link(request.app.state.db, profile_id, actor=staff.actor)
+    answer: dict[str, Any] = {"status": outcome.status, "reason": outcome.reason}
+    if staff.may(Permission.DATA_EXPORT) and staff.may(Permission.DATA_ERASE):
+        answer["url"] = url
+    return answer
 
 
 @router.get("/data-requests")

@@ -10,12 +10,14 @@ from sqlalchemy.engine import Connection
 
 from rapport.access.customers import LINK_TTL, MAX_LINKS_PER_TTL, create_portal_link
 from rapport.access.store import portal_links
+from rapport.consent.model import SERVICE
 from rapport.consent.service import check_permission_for
 from rapport.db.engine import Database
 from rapport.identity.model import normalize_email
 from rapport.identity.store import identifiers
 from rapport.kernel.clock import utcnow
 from rapport.kernel.mail import MailError, build_email, send_email
+from rapport.outbound.service import Outcome, send_message
 
 log = logging.getLogger("rapport.portal")
 
@@ -60,3 +62,14 @@ def request_sign_in_link(db: Database, email: str) -> str | None:
         except MailError:
             log.exception("could not send the portal sign-in link")
     return url
+
+
+def mail_portal_link(db: Database, profile_id: str, *, actor: str) -> tuple[str, Outcome]:
+    """A sign-in link that staff had made for a customer, mailed to the customer like any service
+    message (and recorded in their contact history); the link and what became of the mail."""
+    url = create_portal_link(db, profile_id, created_by=actor, via="api")
+    text = f"You asked us for a link to sign in and see or manage your data:\n\n{url}\n\nIt works once, for 30 minutes."
+    outcome = send_message(
+        db, profile_id, channel="email", purpose=SERVICE, subject="Your sign-in link", text=text, actor=actor
+    )
+    return url, outcome
