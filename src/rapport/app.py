@@ -25,6 +25,7 @@ from rapport.settings import Settings
 
 if TYPE_CHECKING:
     from rapport.profiles.supervisor import ProcessorChild
+from rapport.web.docs import mount_docs
 from rapport.web.shell import mount_sites
 
 
@@ -78,7 +79,14 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
             if db is None:
                 database.dispose()
 
-    app = FastAPI(title="Rapport", version="0.1.0", lifespan=lifespan, default_response_class=JSONResponse)
+    app = FastAPI(
+        title="Rapport",
+        version="0.1.0",
+        lifespan=lifespan,
+        default_response_class=JSONResponse,
+        docs_url=None,  # web/docs.py serves /docs from local files; FastAPI's pages load scripts from a CDN
+        redoc_url=None,
+    )
     app.state.settings = settings
     app.state.ready = False
     install_error_handlers(app)
@@ -86,6 +94,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         for router in context.api:
             app.include_router(router)
     mount_sites(app, (page for context in contexts.CONTEXTS for page in context.pages), contexts.sites())
+    mount_docs(app)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> JSONResponse:
