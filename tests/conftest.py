@@ -92,11 +92,13 @@ class Mailbox:
         from aiosmtpd.controller import Controller
 
         self.messages: list[EmailMessage] = []
+        self.raw: list[bytes] = []  # the bytes as received, for tests that read what a receiver reads
         self.port = free_port()
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
         self.url = f"smtp://127.0.0.1:{self.port}"
 
     async def handle_DATA(self, _server: object, _session: object, envelope: object) -> str:  # noqa: N802 - aiosmtpd API
+        self.raw.append(envelope.content)  # type: ignore[attr-defined]
         self.messages.append(message_from_bytes(envelope.content, policy=default_policy))  # type: ignore[attr-defined]
         return "250 OK"
 

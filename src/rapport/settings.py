@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 import phonenumbers
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_BLOCKED_VALUES = (
@@ -73,6 +73,9 @@ class Settings(BaseSettings):
         description="smtp://[user:pass@]host:port, smtps://... or smtp+starttls://...; unset: no email is sent.",
     )
     mail_from: str = Field(default="Rapport <no-reply@rapport.localhost>", description="From: of outbound email.")
+    dkim_selector: str | None = Field(default=None, max_length=63, description="DKIM selector: sign outbound mail.")
+    dkim_domain: str | None = Field(default=None, max_length=253, description="DKIM signing domain (d=).")
+    dkim_private_key_file: Path | None = Field(default=None, description="PEM file of the DKIM private key.")
     sign_in_links_per_client: int = Field(
         default=10, ge=1, le=10_000, description="Portal sign-in links one client (IP) may ask for in 15 minutes."
     )
@@ -108,6 +111,15 @@ class Settings(BaseSettings):
         if value not in phonenumbers.SUPPORTED_REGIONS:
             raise ValueError(f"{value!r} is not an ISO 3166 region phonenumbers knows (e.g. US, GB, DE)")
         return value
+
+    @model_validator(mode="after")
+    def _dkim_complete(self) -> Settings:
+        given = [self.dkim_selector, self.dkim_domain, self.dkim_private_key_file]
+        if any(given) and not all(given):
+            raise ValueError("DKIM needs RAPPORT_DKIM_SELECTOR, RAPPORT_DKIM_DOMAIN and RAPPORT_DKIM_PRIVATE_KEY_FILE")
+        if self.dkim_private_key_file and not self.dkim_private_key_file.is_file():
+            raise ValueError(f"RAPPORT_DKIM_PRIVATE_KEY_FILE: no file at {self.dkim_private_key_file}")
+        return self
 
     @property
     def is_sqlite(self) -> bool:

@@ -1,21 +1,83 @@
-"""Email over real SMTP (RAPPORT_SMTP_URL), with RFC 2369 / RFC 8058 unsubscribe headers."""
+"""Email over real SMTP (RAPPORT_SMTP_URL), with RFC 2369 / RFC 8058 unsubscribe headers and, when
+configured, a DKIM signature over them.
+
+What receivers read is the bytes on the wire, so the unsubscribe header is written as RFC 2369 says
+(URLs in angle brackets, folded only between them): left to the email package, a long one is
+re-encoded as RFC 2047 words, which no receiver reads as URLs. Text that would end up in a header is
+refused here if it could break out of it (a line break, a control character, an encoded word).
+"""
 
 from __future__ import annotations
 
+import re
 import smtplib
+import unicodedata
+from dataclasses import dataclass
+from email import policy
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
+from functools import cache
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
+
+from rapport.settings import Settings
+
+# Headers set from the source are written as given (the unsubscribe header is set raw, pre-folded);
+# headers set by value are still folded by the policy.
+MAIL_POLICY = policy.SMTP.clone(refold_source="none")
+PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
+ENCODED_WORD = re.compile(r"=\?[^?]*\?[bqBQ]\?")
+SIGNED_HEADERS = (b"from", b"to", b"subject", b"date", b"message-id", b"list-unsubscribe", b"list-unsubscribe-post")
 
 
 class MailError(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class Dkim:
+    """Signs outbound mail as `domain` with the key published at `selector`._domainkey.`domain`."""
+
+    selector: str
+    domain: str
+    private_key: bytes
+
+
+@cache
+def _key(path: Path) -> bytes:
+    return path.read_bytes()
+
+
+def dkim_of(settings: Settings) -> Dkim | None:
+    """The DKIM signer the settings configure, or None (the key file is read once)."""
+    if not (settings.dkim_selector and settings.dkim_domain and settings.dkim_private_key_file):
+        return None
+    return Dkim(settings.dkim_selector, settings.dkim_domain, _key(settings.dkim_private_key_file))
+
+
+def header_text_problem(text: str) -> str | None:
+    """Why this text may not go into a header, or None: a control character (a line break among them)
+    could start a header of its own, and an encoded word could decode to one in the receiver."""
+    if any(unicodedata.category(ch) == "Cc" for ch in text):
+        return "holds a line break or another control character"
+    if ENCODED_WORD.search(text):
+        return "holds an RFC 2047 encoded word (=?charset?q?...?=)"
+    return None
+
+
+def plain_address(address: str) -> bool:
+    """An address in plain form only: local@domain, no name, comment, group or angle brackets."""
+    return PLAIN_ADDRESS.fullmatch(address) is not None
+
+
 def build_email(
     *, sender: str, to: str, subject: str, text: str, unsubscribe_url: str | None, unsubscribe_mailto: str | None
 ) -> EmailMessage:
-    msg = EmailMessage()
+    if not plain_address(to):
+        raise MailError(f"refused to write {to!r} into To: only plain addresses are sent to")
+    if problem := header_text_problem(subject):
+        raise MailError(f"refused a subject that {problem}")
+    msg = EmailMessage(policy=MAIL_POLICY)
     msg["From"] = sender
     msg["To"] = formataddr(("", to))
     msg["Subject"] = subject
@@ -23,18 +85,34 @@ def build_email(
     body = text
     if unsubscribe_url:
         links = [f"<{unsubscribe_url}>"] + ([f"<{unsubscribe_mailto}>"] if unsubscribe_mailto else [])
-        msg["List-Unsubscribe"] = ", ".join(links)
+        msg.set_raw("List-Unsubscribe", ",\r\n ".join(links))
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         body += f"\n\n--\nTo stop these emails, unsubscribe here: {unsubscribe_url}\n"
     msg.set_content(body)
     return msg
 
 
-def send_email(smtp_url: str, msg: EmailMessage, timeout: float = 10.0) -> None:
+def signed_bytes(msg: EmailMessage, dkim: Dkim | None) -> bytes:
+    """The message as sent, with a DKIM-Signature over From, To, Subject and both unsubscribe headers
+    when a key is configured (RFC 8058 asks that the signature cover them)."""
+    raw = msg.as_bytes()
+    if dkim is None:
+        return raw
+    import dkim as dkimpy  # only when signing is configured
+
+    present = [h for h in SIGNED_HEADERS if msg.get(h.decode()) is not None]
+    signature = dkimpy.sign(
+        raw, dkim.selector.encode(), dkim.domain.encode(), dkim.private_key, include_headers=present
+    )
+    return bytes(signature) + raw
+
+
+def send_email(smtp_url: str, msg: EmailMessage, timeout: float = 10.0, dkim: Dkim | None = None) -> None:
     """Deliver through the SMTP server named by a URL: smtp://[user:pass@]host:port, smtps://, smtp+starttls://."""
     parts = urlsplit(smtp_url)
     host, port = parts.hostname or "localhost", parts.port
     try:
+        raw = signed_bytes(msg, dkim)
         if parts.scheme == "smtps":
             client: smtplib.SMTP = smtplib.SMTP_SSL(host, port or 465, timeout=timeout)
         else:
@@ -44,6 +122,11 @@ def send_email(smtp_url: str, msg: EmailMessage, timeout: float = 10.0) -> None:
                 client.starttls()
             if parts.username:
                 client.login(unquote(parts.username), unquote(parts.password or ""))
-            client.send_message(msg)
+            client.sendmail(_address_of(msg["From"]), [str(msg["To"])], raw)
     except (OSError, smtplib.SMTPException) as exc:
         raise MailError(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _address_of(header: object) -> str:
+    addresses = getattr(header, "addresses", ())
+    return str(addresses[0].addr_spec) if addresses else str(header)

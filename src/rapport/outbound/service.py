@@ -15,7 +15,7 @@ from rapport.db.engine import Database
 from rapport.identity.service import members_of
 from rapport.kernel.clock import utcnow
 from rapport.kernel.errors import Invalid
-from rapport.kernel.mail import MailError, build_email, send_email
+from rapport.kernel.mail import MailError, build_email, dkim_of, header_text_problem, send_email
 
 CHANNELS = ("email",)
 
@@ -57,6 +57,8 @@ def send_message(
         raise Invalid("unsupported_channel", f"channel must be one of {', '.join(CHANNELS)}")
     if purpose not in (SERVICE, *PURPOSES):
         raise Invalid("invalid_purpose", f"purpose must be one of {', '.join((SERVICE, *PURPOSES))}")
+    if problem := header_text_problem(subject):
+        raise Invalid("invalid_subject", f"the subject {problem}, which could forge a header of the mail")
     with db.read() as conn:
         canonical, members = members_of(conn, profile_id)
         emails = contact_points(conn, members, "email")
@@ -79,11 +81,10 @@ def _deliver(db: Database, profile_id: str, to: str, purpose: str, subject: str,
     url = mailto = None
     if purpose != SERVICE:
         url, mailto = unsubscribe_links(db, UnsubscribeTarget(profile_id, purpose, "email", to))
-    msg = build_email(
-        sender=db.settings.mail_from, to=to, subject=subject, text=text, unsubscribe_url=url, unsubscribe_mailto=mailto
-    )
     try:
-        send_email(db.settings.smtp_url or "", msg)
+        links = {"unsubscribe_url": url, "unsubscribe_mailto": mailto}
+        msg = build_email(sender=db.settings.mail_from, to=to, subject=subject, text=text, **links)
+        send_email(db.settings.smtp_url or "", msg, dkim=dkim_of(db.settings))
     except MailError as exc:
         return Outcome("failed", f"SMTP delivery failed: {exc}", profile_id, to)
     return Outcome("sent", "permission granted; delivered to the SMTP server", profile_id, to)

@@ -16,7 +16,7 @@ from rapport.db.engine import Database
 from rapport.identity.model import normalize_email
 from rapport.identity.store import identifiers
 from rapport.kernel.clock import utcnow
-from rapport.kernel.mail import MailError, build_email, send_email
+from rapport.kernel.mail import MailError, build_email, dkim_of, send_email
 from rapport.outbound.service import Outcome, send_message
 
 log = logging.getLogger("rapport.portal")
@@ -49,16 +49,16 @@ def request_sign_in_link(db: Database, email: str) -> str | None:
     with db.read() as conn:  # a service message, but still through the one check (erasure, suppression)
         allowed = check_permission_for(conn, profile_id, "service", "email", contact_point=address)
     if db.settings.smtp_url and allowed:
-        msg = build_email(
-            sender=db.settings.mail_from,
-            to=address,
-            subject="Your sign-in link",
-            text=f"Sign in to see and manage your data:\n\n{url}\n\nThe link works once, for 30 minutes.",
-            unsubscribe_url=None,
-            unsubscribe_mailto=None,
-        )
         try:
-            send_email(db.settings.smtp_url, msg)
+            msg = build_email(
+                sender=db.settings.mail_from,
+                to=address,
+                subject="Your sign-in link",
+                text=f"Sign in to see and manage your data:\n\n{url}\n\nThe link works once, for 30 minutes.",
+                unsubscribe_url=None,
+                unsubscribe_mailto=None,
+            )
+            send_email(db.settings.smtp_url, msg, dkim=dkim_of(db.settings))
         except MailError:
             log.exception("could not send the portal sign-in link")
     return url
