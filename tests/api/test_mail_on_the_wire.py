@@ -4,11 +4,13 @@ and a DKIM signature a receiver verifies over both unsubscribe headers."""
 
 from __future__ import annotations
 
+import base64
 import re
-import subprocess
 
 import dkim
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 from fastapi.testclient import TestClient
 
 from factories import profile_by, send_batch
@@ -75,11 +77,12 @@ def test_only_plain_addresses_are_written_into_to(to):
 
 
 def test_mail_is_dkim_signed_over_both_unsubscribe_headers(database_url, make_source, admin_token, smtp, tmp_path):
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     key = tmp_path / "dkim.pem"
-    subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True)
-    public = subprocess.run(
-        ["openssl", "rsa", "-in", str(key), "-pubout", "-outform", "DER"], check=True, capture_output=True
-    ).stdout
+    key.write_bytes(
+        private.private_bytes(Encoding.PEM, PrivateFormat.TraditionalOpenSSL, NoEncryption())  # as openssl genrsa
+    )
+    public = private.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
     settings = load_settings(
         database_url=database_url,
         processor="thread",
@@ -98,7 +101,7 @@ def test_mail_is_dkim_signed_over_both_unsubscribe_headers(database_url, make_so
     finally:
         signing_db.dispose()
     raw = smtp.raw[-1]
-    record = b"v=DKIM1; k=rsa; p=" + __import__("base64").b64encode(public)
+    record = b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
 
     def dns(name: bytes, timeout: int = 5) -> bytes:
         return record if name == b"mail2026._domainkey.shop.example." else b""
