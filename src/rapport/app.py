@@ -10,10 +10,12 @@ from fastapi import FastAPI
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from rapport import consumers
 from rapport.access.api import MetricsReader
 from rapport.access.api import router as staff_router
 from rapport.collect.api import router as tracking_router
 from rapport.collect.backpressure import LagGate
+from rapport.collect.consumer import start_consumers
 from rapport.collect.log import LogWriter
 from rapport.collect.metrics import metrics_registry
 from rapport.collect.service import RateLimiter, SourceDirectory
@@ -23,7 +25,7 @@ from rapport.db.engine import Database, open_database
 from rapport.db.migrate import head_revision, is_up_to_date
 from rapport.errors import JSONResponse, error_response, install_error_handlers
 from rapport.profiles.api import router as profiles_router
-from rapport.profiles.processor import CONSUMER, applied_offset, run_processor
+from rapport.profiles.processor import CONSUMER, applied_offset
 from rapport.settings import Settings
 from rapport.web.pages import mount_console
 
@@ -33,7 +35,7 @@ class SchemaOutOfDate(RuntimeError):
 
 
 def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
-    """The HTTP application. The processor runs in a thread when settings.processor == "thread"."""
+    """The HTTP application. The log's consumers run in its threads when settings.processor == "thread"."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -44,26 +46,24 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         app.state.sources = SourceDirectory(database)
         app.state.rate_limiter = RateLimiter()
         app.state.log_writer = LogWriter(database)
-        app.state.metrics, app.state.ingest_counters = metrics_registry(database, CONSUMER)
+        running = consumers.CONSUMERS  # read at start: tests register one of their own beside them
+        app.state.metrics, app.state.ingest_counters = metrics_registry(
+            database, [kind.name for kind in running], CONSUMER
+        )
         app.state.lag_gate = None
         if settings.processor != "off" and settings.ingest_max_lag_s > 0:
             app.state.lag_gate = LagGate(
                 lambda: applied_offset(database), settings.ingest_max_lag_s, settings.ingest_hold_s
             )
         stop = threading.Event()
-        worker = None
-        if settings.processor == "thread":
-            worker = threading.Thread(
-                target=run_processor, args=(database, stop), name="rapport-processor", daemon=True
-            )
-            worker.start()
+        workers = start_consumers(database, running, stop) if settings.processor == "thread" else []
         app.state.ready = True
         try:
             yield
         finally:
             app.state.ready = False
             stop.set()
-            if worker:
+            for worker in workers:
                 worker.join(timeout=10)
             app.state.log_writer.close()
             if db is None:

@@ -28,7 +28,7 @@ from rapport.db.migrate import head_revision, is_up_to_date, upgrade
 from rapport.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
-    from rapport.profiles.supervisor import ProcessorChild
+    from rapport.collect.supervisor import ConsumerChild
 
 app = typer.Typer(help="Rapport: customer experience management.", no_args_is_help=True, add_completion=False)
 admin = typer.Typer(help="Administration: sources and their write keys, staff tokens.", no_args_is_help=True)
@@ -80,13 +80,14 @@ def migrate() -> None:
     out.print(f"schema at {head_revision(db)}")
 
 
-def start_processor(settings: Settings) -> ProcessorChild | None:
-    """The event processor in its own, supervised, process (RAPPORT_PROCESSOR=process)."""
+def start_processor(settings: Settings) -> ConsumerChild | None:
+    """The log's consumers in their own, supervised, process (RAPPORT_PROCESSOR=process)."""
     if settings.processor != "process":
         return None
-    from rapport.profiles.supervisor import ProcessorChild
+    from rapport.collect.supervisor import ConsumerChild
+    from rapport.consumers import CONSUMERS
 
-    return ProcessorChild(settings).start()
+    return ConsumerChild(settings, CONSUMERS).start()
 
 
 # How `serve` runs uvicorn (bench/_patched_serve.py's workers prototype runs it the same way).
@@ -105,10 +106,10 @@ def run_server(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     from rapport.app import create_app
-    from rapport.profiles.processor import GC_THRESHOLDS
+    from rapport.collect.consumer import GC_THRESHOLDS
 
     processor = start_processor(settings)
-    gc.set_threshold(*GC_THRESHOLDS)  # ingest allocates much and keeps little (see profiles.processor)
+    gc.set_threshold(*GC_THRESHOLDS)  # ingest allocates much and keeps little (see collect.consumer)
     try:
         config = uvicorn.Config(create_app(settings), host=host, port=port, **UVICORN_OPTIONS)
         uvicorn.Server(config).run()
@@ -334,17 +335,30 @@ def replay_unprocessable(
     event: Annotated[
         list[int] | None, typer.Option("--event", help="Only this event (its log offset); repeat for more.")
     ] = None,
+    consumer: Annotated[
+        str | None, typer.Option(help="Only what this consumer set aside (e.g. profiles); default: every consumer.")
+    ] = None,
 ) -> None:
-    """Apply the events the processor set aside (dead letters `unprocessable`), once their cause is
-    fixed. Each that applies loses its dead letter; one that fails again stays set aside (exit 1)."""
-    from rapport.profiles.poison import replay
+    """Apply the events consumers set aside (dead letters `unprocessable`), once their cause is fixed,
+    for the consumer that set each aside. Each that applies loses its dead letter; one that fails
+    again stays set aside (exit 1)."""
+    from rapport.collect.poison import replay
+    from rapport.consumers import CONSUMERS, by_name
 
+    kinds = CONSUMERS
+    if consumer is not None:
+        named = by_name(consumer)
+        if named is None:
+            known = ", ".join(kind.name for kind in CONSUMERS)
+            err.print(f"no consumer is named {consumer!r}; the consumers are: {known}", markup=False)
+            raise typer.Exit(2)
+        kinds = (named,)
     db = _database()
-    done = replay(db, _operator(), event)
-    for event_id in done.applied:
-        print(f"{event_id}\tapplied")
-    for event_id, error in done.failed:
-        print(f"{event_id}\tstill set aside: {error}")
+    done = replay(db, kinds, _operator(), event)
+    for event_id, name in done.applied:
+        print(f"{event_id}\tapplied\t{name}")
+    for event_id, name, error in done.failed:
+        print(f"{event_id}\tstill set aside\t{name}\t{error}")
     out.print(f"{len(done.applied)} applied, {len(done.failed)} still set aside", markup=False)
     if done.failed:
         raise typer.Exit(1)

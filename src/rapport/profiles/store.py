@@ -9,6 +9,8 @@ from rapport.collect.store import UNPROCESSABLE, dead_letters, events
 from rapport.db.metadata import BigId, JSONDoc, UTCDateTime, metadata
 from rapport.db.registry import PersonalData, by_profile, register
 
+CONSUMER = "profiles"  # the profile processor's name in log_offsets and on the events it set aside
+
 profile_traits = sa.Table(
     "profile_traits",
     metadata,
@@ -54,8 +56,10 @@ register(
 
 def _persons_events(ids: list[str], contacts: list[str]) -> sa.ColumnElement[bool]:
     """The events on the person's profiles, and those the processor set aside (on no profile) that
-    mention one of the person's identifiers or names (profiles/poison.py)."""
-    set_aside = sa.select(dead_letters.c.event_id).where(dead_letters.c.code == UNPROCESSABLE)
+    mention one of the person's identifiers or names (collect/poison.py)."""
+    set_aside = sa.select(dead_letters.c.event_id).where(
+        dead_letters.c.code == UNPROCESSABLE, dead_letters.c.consumer == CONSUMER
+    )
     text = sa.cast(events.c.payload, sa.Text)
     return sa.or_(
         events.c.id.in_(sa.select(profile_events.c.event_id).where(profile_events.c.profile_id.in_(ids))),
