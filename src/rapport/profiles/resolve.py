@@ -22,6 +22,8 @@ from sqlalchemy.engine import Connection
 
 from rapport.collect.consumer import moment_of
 from rapport.collect.importer import IMPORT_LIBRARY
+from rapport.collect.internal import profile_hint
+from rapport.collect.model import INTERNAL_CHANNEL
 from rapport.collect.store import sources
 from rapport.consent.model import (
     CONSENT_EVENT,
@@ -101,6 +103,7 @@ class Resolver:
         """Place every event of the batch on a profile, in memory: the graph cache and a `Batch`."""
         settled = self.graph.settled
         payloads, pairs = self._decode(rows)
+        hinted = self._hinted(conn, rows, payloads)
         found: list[list[Identifier] | None] = []
         by_pair: dict[Pair, list[Identifier]] = {}  # equal pairs extract equally
         for p, pair in zip(payloads, pairs, strict=True):
@@ -128,7 +131,10 @@ class Resolver:
             zip(rows, payloads, found, strict=True)
         ):
             pair = pairs[n]
-            if ids is None or pair in settled:  # settled before or earlier in this batch: nothing to resolve
+            if n in hinted:  # an internal source named the profile: placed there, identifiers unread
+                if (profile_id := hinted[n]) is None:
+                    continue  # that profile was erased since: the event is on none
+            elif ids is None or pair in settled:  # settled before or earlier in this batch: nothing to resolve
                 profile_id = settled[pair]  # type: ignore[index]
             else:
                 if n in aliases:  # decided now, so an id taken earlier in this batch counts
@@ -138,11 +144,12 @@ class Resolver:
                     settled[pair] = profile_id
             batch.assignments.append((profile_id, timestamp, event_id))
             channel, source_name = self._source(conn, source_id)
-            batch.channels[profile_id].add(channel)
+            if channel != INTERNAL_CHANNEL:  # what a context recorded is no channel the person used
+                batch.channels[profile_id].add(channel)
             if payload is None:  # its two ids were all it held
                 continue
             if may_state_consent(payload):
-                via = _via(payload)
+                via = _via(payload, channel)
                 for record in consent_from_message(payload, channel, moment_of(timestamp), f"{via}:{source_name}"):
                     batch.consents.append((profile_id, record, channel))
             for key, value in extract_traits(payload).items():
@@ -173,6 +180,24 @@ class Resolver:
             payloads.append(payload)
             pairs.append(id_pair(payload))
         return payloads, pairs
+
+    def _hinted(
+        self, conn: Connection, rows: Sequence[Any], payloads: list[dict[str, Any] | None]
+    ) -> dict[int, str | None]:
+        """The events of internal sources that name their profile (`context.rapport.profileId`), by
+        position: that profile, or None where it no longer exists. From any other source the name is
+        a client's claim and means nothing. Batches without internal events pay one set of source ids."""
+        internal = {s for s in {row[1] for row in rows} if self._source(conn, s)[0] == INTERNAL_CHANNEL}
+        if not internal:
+            return {}
+        named = {n: pid for n, row in enumerate(rows) if row[1] in internal and (pid := profile_hint(payloads[n]))}
+        wanted = sorted(set(named.values()))
+        existing: set[str] = set()
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i : i + 500]
+            sql = f"SELECT id FROM profiles WHERE id IN ({','.join('?' * len(chunk))})"
+            existing.update(pid for (pid,) in bulk.query(conn, sql, chunk))
+        return {n: pid if pid in existing else None for n, pid in named.items()}
 
     def _load_channels(self, conn: Connection, profile_ids: set[str]) -> None:
         ids = sorted(profile_ids)
@@ -286,8 +311,10 @@ class Resolver:
         bulk.executemany(conn, "UPDATE profiles SET channels = ? WHERE id = ?", changed)
 
 
-def _via(payload: dict[str, Any]) -> str:
+def _via(payload: dict[str, Any], channel: str) -> str:
     """How consent stated in an event reached us, for the ledger."""
+    if channel == INTERNAL_CHANNEL:
+        return "internal"
     library = (payload.get("context") or {}).get("library")
     return "import" if isinstance(library, dict) and library.get("name") == IMPORT_LIBRARY else "tracking"
 
