@@ -73,7 +73,7 @@ def _patch_split_log() -> None:
 
     from rapport.collect.log import LOG_LOCK
     from rapport.db import engine, migrate
-    from rapport.profiles.processor import GRAPH_LOCK
+    from rapport.identity.graph import GRAPH_LOCK
 
     plain = engine._sqlite_engine
     schema_pragmas = ("journal_mode=WAL", "synchronous", "secure_delete", "cache_size")
@@ -164,7 +164,7 @@ def _patch_workers() -> None:
     def run_server(settings: Any, host: str, port: int) -> None:
         import uvicorn
 
-        from rapport.profiles.processor import GC_THRESHOLDS
+        from rapport.collect.consumer import GC_THRESHOLDS
 
         processor = rapport.app.start_processor(settings)
         gc.set_threshold(*GC_THRESHOLDS)

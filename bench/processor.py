@@ -77,9 +77,10 @@ def main() -> None:
 
     import gc
 
-    from rapport.profiles.processor import GC_THRESHOLDS, Processor
+    from rapport.collect.consumer import GC_THRESHOLDS
+    from rapport.profiles.processor import Processor
 
-    gc.set_threshold(*GC_THRESHOLDS)  # as the processor process runs (run_processor)
+    gc.set_threshold(*GC_THRESHOLDS)  # as the processor process runs (run_consumer)
     results = []
     for n in range(args.repeat):
         work = fresh_dir("rapport-bench-proc-")

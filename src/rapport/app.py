@@ -14,28 +14,29 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from rapport import contexts
 from rapport.access.api import MetricsReader
 from rapport.collect.backpressure import LagGate
+from rapport.collect.consumer import start_consumers
 from rapport.collect.log import LogWriter
 from rapport.collect.metrics import metrics_registry
 from rapport.collect.service import RateLimiter, SourceDirectory
 from rapport.db.engine import Database, open_database
 from rapport.db.migrate import head_revision, is_up_to_date
 from rapport.kernel.errors import JSONResponse, error_response, install_error_handlers
-from rapport.profiles.processor import CONSUMER, applied_offset, run_processor
+from rapport.profiles.processor import CONSUMER, applied_offset
 from rapport.settings import Settings
 
 if TYPE_CHECKING:
-    from rapport.profiles.supervisor import ProcessorChild
+    from rapport.collect.supervisor import ConsumerChild
 from rapport.web.docs import mount_docs
 from rapport.web.shell import mount_sites
 
 
-def start_processor(settings: Settings) -> ProcessorChild | None:
-    """The event processor in its own, supervised, process (RAPPORT_PROCESSOR=process)."""
+def start_processor(settings: Settings) -> ConsumerChild | None:
+    """The log's consumers in their own, supervised, process (RAPPORT_PROCESSOR=process)."""
     if settings.processor != "process":
         return None
-    from rapport.profiles.supervisor import ProcessorChild
+    from rapport.collect.supervisor import ConsumerChild
 
-    return ProcessorChild(settings).start()
+    return ConsumerChild(settings, contexts.CONSUMERS).start()
 
 
 class SchemaOutOfDate(RuntimeError):
@@ -43,7 +44,7 @@ class SchemaOutOfDate(RuntimeError):
 
 
 def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
-    """The HTTP application. The processor runs in a thread when settings.processor == "thread"."""
+    """The HTTP application. The log's consumers run in its threads when settings.processor == "thread"."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -54,26 +55,24 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         app.state.sources = SourceDirectory(database)
         app.state.rate_limiter = RateLimiter()
         app.state.log_writer = LogWriter(database)
-        app.state.metrics, app.state.ingest_counters = metrics_registry(database, CONSUMER)
+        running = contexts.CONSUMERS  # read at start: tests add one of their own beside them
+        app.state.metrics, app.state.ingest_counters = metrics_registry(
+            database, [kind.name for kind in running], CONSUMER
+        )
         app.state.lag_gate = None
         if settings.processor != "off" and settings.ingest_max_lag_s > 0:
             app.state.lag_gate = LagGate(
                 lambda: applied_offset(database), settings.ingest_max_lag_s, settings.ingest_hold_s
             )
         stop = threading.Event()
-        worker = None
-        if settings.processor == "thread":
-            worker = threading.Thread(
-                target=run_processor, args=(database, stop), name="rapport-processor", daemon=True
-            )
-            worker.start()
+        workers = start_consumers(database, running, stop) if settings.processor == "thread" else []
         app.state.ready = True
         try:
             yield
         finally:
             app.state.ready = False
             stop.set()
-            if worker:
+            for worker in workers:
                 worker.join(timeout=10)
             app.state.log_writer.close()
             if db is None:

@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -27,9 +27,6 @@ from rapport.db.engine import Database, open_database
 from rapport.db.migrate import head_revision, is_up_to_date, upgrade
 from rapport.kernel.errors import EXIT_CODE, DomainError
 from rapport.settings import Settings, SettingsError, load_settings
-
-if TYPE_CHECKING:
-    pass
 
 app = typer.Typer(help="Rapport: customer experience management.", no_args_is_help=True, add_completion=False)
 admin = typer.Typer(help="Administration: sources and their write keys, staff tokens.", no_args_is_help=True)
@@ -98,10 +95,10 @@ def run_server(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     from rapport.app import create_app
-    from rapport.profiles.processor import GC_THRESHOLDS
+    from rapport.collect.consumer import GC_THRESHOLDS
 
     processor = start_processor(settings)
-    gc.set_threshold(*GC_THRESHOLDS)  # ingest allocates much and keeps little (see profiles.processor)
+    gc.set_threshold(*GC_THRESHOLDS)  # ingest allocates much and keeps little (see collect.consumer)
     try:
         config = uvicorn.Config(create_app(settings), host=host, port=port, **UVICORN_OPTIONS)
         uvicorn.Server(config).run()
@@ -327,17 +324,30 @@ def replay_unprocessable(
     event: Annotated[
         list[int] | None, typer.Option("--event", help="Only this event (its log offset); repeat for more.")
     ] = None,
+    consumer: Annotated[
+        str | None, typer.Option(help="Only what this consumer set aside (e.g. profiles); default: every consumer.")
+    ] = None,
 ) -> None:
-    """Apply the events the processor set aside (dead letters `unprocessable`), once their cause is
-    fixed. Each that applies loses its dead letter; one that fails again stays set aside (exit 1)."""
-    from rapport.profiles.poison import replay
+    """Apply the events consumers set aside (dead letters `unprocessable`), once their cause is fixed,
+    for the consumer that set each aside. Each that applies loses its dead letter; one that fails
+    again stays set aside (exit 1)."""
+    from rapport import contexts
+    from rapport.collect.poison import replay
 
+    kinds = contexts.CONSUMERS
+    if consumer is not None:
+        named = contexts.consumer_named(consumer)
+        if named is None:
+            known = ", ".join(kind.name for kind in contexts.CONSUMERS)
+            err.print(f"no consumer is named {consumer!r}; the consumers are: {known}", markup=False)
+            raise typer.Exit(2)
+        kinds = (named,)
     db = _database()
-    done = replay(db, _operator(), event)
-    for event_id in done.applied:
-        print(f"{event_id}\tapplied")
-    for event_id, error in done.failed:
-        print(f"{event_id}\tstill set aside: {error}")
+    done = replay(db, kinds, _operator(), event)
+    for event_id, name in done.applied:
+        print(f"{event_id}\tapplied\t{name}")
+    for event_id, name, error in done.failed:
+        print(f"{event_id}\tstill set aside\t{name}\t{error}")
     out.print(f"{len(done.applied)} applied, {len(done.failed)} still set aside", markup=False)
     if done.failed:
         raise typer.Exit(1)

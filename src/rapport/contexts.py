@@ -20,6 +20,7 @@ from rapport.access import store as access_store
 from rapport.collect import api as collect_api
 from rapport.collect import console as collect_console
 from rapport.collect import store as collect_store
+from rapport.collect.consumer import ConsumerType
 from rapport.consent import api as consent_api
 from rapport.consent import console as consent_console
 from rapport.consent import portal as consent_portal
@@ -40,6 +41,7 @@ from rapport.profiles import console as profiles_console
 from rapport.profiles import console_merges
 from rapport.profiles import portal as profiles_portal
 from rapport.profiles import store as profiles_store
+from rapport.profiles.processor import Processor
 from rapport.web.panels import NavEntry, Panel, PortalHook, Sites
 
 
@@ -54,6 +56,7 @@ class Context:
     profile_panels: tuple[Panel, ...] = ()  # on the Customer 360
     my_data_panels: tuple[Panel, ...] = ()  # on the portal's "My data"
     portal_hooks: tuple[PortalHook, ...] = ()
+    consumers: tuple[ConsumerType, ...] = ()  # what reacts to the log; a consumer's name is its offset
 
     @property
     def personal_data(self) -> tuple[PersonalData, ...]:
@@ -94,6 +97,7 @@ CONTEXTS: tuple[Context, ...] = (
         stores=(profiles_store,),
         api=(profiles_api.router,),
         pages=(profiles_console.router, console_merges.router),
+        consumers=(Processor,),  # the identity graph, traits, timeline, consent stated in events
         console_nav=profiles_console.NAV,
         profile_panels=profiles_console.PROFILE_PANELS + console_merges.PROFILE_PANELS,
         my_data_panels=profiles_portal.MY_DATA_PANELS,
@@ -125,6 +129,16 @@ def sites() -> Sites:
     )
 
 
+# The log's consumers, every context's: `rapport serve` runs them all, `/metrics` shows each one's lag,
+# `rapport admin replay-unprocessable --consumer NAME` replays what one set aside. Never rename one
+# that has run: its name keys its offset.
+CONSUMERS: tuple[ConsumerType, ...] = tuple(kind for context in CONTEXTS for kind in context.consumers)
+
+
+def consumer_named(name: str) -> ConsumerType | None:
+    return next((kind for kind in CONSUMERS if kind.name == name), None)
+
+
 REGISTRY = registry.install(entry for context in CONTEXTS for entry in context.personal_data)
 
-__all__ = ["CONTEXTS", "REGISTRY", "Context", "metadata", "sites"]
+__all__ = ["CONSUMERS", "CONTEXTS", "REGISTRY", "Context", "consumer_named", "metadata", "sites"]

@@ -65,6 +65,6 @@ def test_lag_is_read_from_the_database_whoever_wrote_the_log(db, make_source):
     raw = [{"type": "page", "anonymousId": f"a-{i}"} for i in range(3)]
     with db.write() as conn:
         append_messages(conn, web.id, [normalize_message(m, Envelope({}, {}, None, received)) for m in raw], [])
-    gauges = {m.name: m.samples[0].value for m in PipelineCollector(db, CONSUMER).collect()}
+    gauges = {m.name: m.samples[0].value for m in PipelineCollector(db, [CONSUMER], CONSUMER).collect()}
     assert gauges["rapport_processor_lag_events"] == 3 and gauges["rapport_processor_offset"] == 0
     assert 29 <= gauges["rapport_processor_lag_seconds"] < 120

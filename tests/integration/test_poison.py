@@ -1,5 +1,5 @@
 """An event the processor cannot apply is set aside, and every other event still reaches its profile;
-a database that is unavailable for a while sets nothing aside (profiles/poison.py)."""
+a database that is unavailable for a while sets nothing aside (collect/poison.py)."""
 
 from __future__ import annotations
 
@@ -11,18 +11,20 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from factories import count_rows, says
+from factories import count_rows
 from rapport.cli import app as cli
+from rapport.collect.consumer import run_consumer
 from rapport.collect.log import append_messages
 from rapport.collect.metrics import PipelineCollector
 from rapport.collect.model import Envelope, normalize_message
+from rapport.collect.poison import ATTEMPTS, MOST_IN_A_ROW, replay
 from rapport.collect.store import UNPROCESSABLE, dead_letters, events
+from rapport.contexts import CONSUMERS
 from rapport.identity.store import identifiers
 from rapport.kernel.audit import audit_log
 from rapport.privacy.service import erase_profile, export_profile
-from rapport.profiles import processor as processor_module
-from rapport.profiles.poison import ATTEMPTS, MOST_IN_A_ROW, replay
-from rapport.profiles.processor import CONSUMER, applied_offset, run_processor
+from rapport.profiles import resolve as resolve_module
+from rapport.profiles.processor import CONSUMER, Processor, applied_offset
 from rapport.profiles.store import profile_events, profile_traits
 
 
@@ -34,7 +36,7 @@ def _append(db, source, messages) -> int:
 
 def _run_until(db, head: int, timeout_s: float = 30.0) -> None:
     stop = threading.Event()
-    worker = threading.Thread(target=run_processor, args=(db, stop), kwargs={"retry_s": 0.01}, daemon=True)
+    worker = threading.Thread(target=run_consumer, args=(Processor(db), stop), kwargs={"retry_s": 0.01}, daemon=True)
     worker.start()
     deadline = time.monotonic() + timeout_s
     while applied_offset(db) < head and time.monotonic() < deadline:
@@ -50,7 +52,7 @@ def _users(db) -> set[str]:
 
 
 def test_an_event_that_always_fails_is_set_aside_and_the_rest_applied(db, source, monkeypatch):
-    real = processor_module.extract_traits
+    real = resolve_module.extract_traits
     calls = {"poison": 0}
 
     def extract(payload):  # a bug that only this event's data meets
@@ -59,7 +61,7 @@ def test_an_event_that_always_fails_is_set_aside_and_the_rest_applied(db, source
             raise KeyError("plan")
         return real(payload)
 
-    monkeypatch.setattr(processor_module, "extract_traits", extract)
+    monkeypatch.setattr(resolve_module, "extract_traits", extract)
     before = [{"type": "identify", "userId": f"before-{n}", "traits": {"plan": "free"}} for n in range(5)]
     poison = {"type": "identify", "userId": "poisoned", "traits": {"plan": "poison"}}
     after = [{"type": "identify", "userId": f"after-{n}", "traits": {"plan": "pro"}} for n in range(5)]
@@ -74,13 +76,13 @@ def test_an_event_that_always_fails_is_set_aside_and_the_rest_applied(db, source
     assert letter.code == UNPROCESSABLE and letter.source_id == source.id
     assert f"event {kept}" in letter.reason and "KeyError" in letter.reason
     assert '"poisoned"' in letter.payload  # and the event itself stays in the log, to replay once fixed
-    gauges = {m.name: m.samples[0].value for m in PipelineCollector(db, CONSUMER).collect()}
+    gauges = {m.name: m.samples[0].value for m in PipelineCollector(db, [CONSUMER], CONSUMER).collect()}
     assert gauges["rapport_unprocessable_events"] == 1 and gauges["rapport_processor_lag_events"] == 0
 
 
 @pytest.mark.parametrize("failures", [ATTEMPTS * 3])
 def test_an_unavailable_database_sets_nothing_aside(db, source, monkeypatch, failures):
-    real = processor_module.Processor._flush
+    real = resolve_module.Resolver.flush
     left = {"n": failures}
 
     def flush(self, conn, batch):
@@ -89,7 +91,7 @@ def test_an_unavailable_database_sets_nothing_aside(db, source, monkeypatch, fai
             raise sa.exc.OperationalError("INSERT ...", {}, Exception("database is locked"))
         return real(self, conn, batch)
 
-    monkeypatch.setattr(processor_module.Processor, "_flush", flush)
+    monkeypatch.setattr(resolve_module.Resolver, "flush", flush)
     head = _append(db, source, [{"type": "identify", "userId": f"u{n}"} for n in range(4)])
     _run_until(db, head)
     assert left["n"] == 0 and _users(db) == {f"u{n}" for n in range(4)}
@@ -98,7 +100,7 @@ def test_an_unavailable_database_sets_nothing_aside(db, source, monkeypatch, fai
 
 
 def test_a_batch_that_fails_only_as_a_whole_is_applied_one_event_at_a_time(db, source, monkeypatch):
-    real = processor_module.Processor._flush
+    real = resolve_module.Resolver.flush
     seen = []
 
     def flush(self, conn, batch):
@@ -107,7 +109,7 @@ def test_a_batch_that_fails_only_as_a_whole_is_applied_one_event_at_a_time(db, s
             raise ValueError("batches break")
         return real(self, conn, batch)
 
-    monkeypatch.setattr(processor_module.Processor, "_flush", flush)
+    monkeypatch.setattr(resolve_module.Resolver, "flush", flush)
     head = _append(db, source, [{"type": "identify", "userId": f"u{n}"} for n in range(4)])
     _run_until(db, head)
     assert _users(db) == {f"u{n}" for n in range(4)}
@@ -117,27 +119,26 @@ def test_a_batch_that_fails_only_as_a_whole_is_applied_one_event_at_a_time(db, s
 
 
 def test_a_set_aside_event_is_replayed_once_its_cause_is_fixed(db, source, monkeypatch, database_url):
-    real = processor_module.extract_traits
+    real = resolve_module.extract_traits
 
     def broken(payload):
         if (payload.get("traits") or {}).get("plan") == "poison":
             raise KeyError("plan")
         return real(payload)
 
-    monkeypatch.setattr(processor_module, "extract_traits", broken)
+    monkeypatch.setattr(resolve_module, "extract_traits", broken)
     head = _append(db, source, [{"type": "identify", "userId": "poisoned", "traits": {"plan": "poison"}}])
     head = _append(db, source, [{"type": "track", "userId": "poisoned", "event": "Later"}])
     _run_until(db, head)
-    assert replay(db, "cli:test").failed[0][0] == head - 1  # still broken: it stays set aside
+    assert replay(db, CONSUMERS, "cli:test").failed[0][0] == head - 1  # still broken: it stays set aside
     with db.read() as conn:
         assert conn.execute(sa.select(dead_letters.c.event_id)).scalars().all() == [head - 1]
 
-    monkeypatch.setattr(processor_module, "extract_traits", real)  # the fix is deployed
+    monkeypatch.setattr(resolve_module, "extract_traits", real)  # the fix is deployed
     monkeypatch.setenv("RAPPORT_DATABASE_URL", database_url)
     result = CliRunner().invoke(cli, ["admin", "replay-unprocessable"])
     assert result.exit_code == 0, result.output
-    assert f"{head - 1}\tapplied" in result.output.splitlines()  # tab-separated, for scripts: plain print
-    assert says(result.output, "1 applied, 0 still set aside"), result.output
+    assert f"{head - 1}\tapplied" in result.output and "1 applied, 0 still set aside" in result.output
     with db.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(dead_letters)).scalar_one() == 0
         [audited] = conn.execute(sa.select(audit_log).where(audit_log.c.action == "event.replayed")).all()
@@ -149,15 +150,15 @@ def test_a_set_aside_event_is_replayed_once_its_cause_is_fixed(db, source, monke
     assert len({r.profile_id for r in timeline}) == 1  # on the profile the event after it went to
     assert audited.details["event_id"] == head - 1 and audited.actor.startswith("cli:")
     assert traits == {"plan": "poison"}
-    assert replay(db, "cli:test").applied == []  # nothing is applied twice
-    nothing = replay(db, "cli:test", only=[0, -1, 2**70])  # past 64 bits was a traceback on PostgreSQL
+    assert replay(db, CONSUMERS, "cli:test").applied == []  # nothing is applied twice
+    nothing = replay(db, CONSUMERS, "cli:test", only=[0, -1, 2**70])  # past 64 bits was a traceback on PostgreSQL
     assert (nothing.applied, nothing.failed) == ([], [])
 
 
 def test_erasure_reaches_the_events_set_aside_and_export_shows_them(db, source, monkeypatch):
-    real = processor_module.extract_traits
+    real = resolve_module.extract_traits
     monkeypatch.setattr(
-        processor_module,
+        resolve_module,
         "extract_traits",
         lambda p: (_ for _ in ()).throw(KeyError("plan")) if (p.get("traits") or {}).get("plan") else real(p),
     )
@@ -183,10 +184,10 @@ def test_erasure_reaches_the_events_set_aside_and_export_shows_them(db, source, 
 def test_a_processor_that_fails_on_every_event_sets_only_a_few_aside(db, source, monkeypatch):
     """A bad deploy, not bad events: past MOST_IN_A_ROW set aside with none applied between them,
     the processor only retries, so the log is not turned into dead letters one event at a time."""
-    monkeypatch.setattr(processor_module, "extract_traits", lambda _payload: {}["broken"])
+    monkeypatch.setattr(resolve_module, "extract_traits", lambda _payload: {}["broken"])
     head = _append(db, source, [{"type": "identify", "userId": f"u{n}"} for n in range(MOST_IN_A_ROW + 4)])
     stop = threading.Event()
-    worker = threading.Thread(target=run_processor, args=(db, stop), kwargs={"retry_s": 0.01}, daemon=True)
+    worker = threading.Thread(target=run_consumer, args=(Processor(db), stop), kwargs={"retry_s": 0.01}, daemon=True)
     worker.start()
     deadline = time.monotonic() + 30
     while count_rows(db, dead_letters) < MOST_IN_A_ROW and time.monotonic() < deadline:

@@ -12,10 +12,11 @@ from rapport.collect.log import append_messages
 from rapport.collect.model import Accepted, Envelope, normalize_message
 from rapport.collect.service import create_source
 from rapport.db import bulk
-from rapport.db.engine import open_database
+from rapport.db.engine import Database, open_database
 from rapport.db.migrate import upgrade
 from rapport.kernel.clock import utcnow
 from rapport.profiles.processor import Processor
+from rapport.profiles.resolve import Resolver
 from rapport.settings import load_settings
 
 
@@ -24,12 +25,18 @@ class _NeverSettles(dict):  # type: ignore[type-arg]
         pass
 
 
+class _NeverSettling(Resolver):
+    def forget(self, version: int = -1) -> None:
+        super().forget(version)
+        self.graph.settled = _NeverSettles()
+
+
 class _Uncached(Processor):
     """Resolves every event from its identifiers, as if no pair were ever settled."""
 
-    def _forget(self, version: int = -1) -> None:
-        super()._forget(version)
-        self.graph.settled = _NeverSettles()
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        self.resolver = _NeverSettling(self.resolver.rules)
 
 
 def _seen_person(user: str, anon: str) -> dict[str, Any]:

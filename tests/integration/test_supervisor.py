@@ -1,14 +1,25 @@
-"""The processor child's watcher: a child that dies is started again; one told to stop is not."""
+"""The consumers' child process: a child that dies is started again, one told to stop is not, and one
+child runs every consumer it is given."""
 
 from __future__ import annotations
 
 import os
 import signal
 import time
+from datetime import UTC, datetime
 
 import pytest
+import sqlalchemy as sa
 
-from rapport.profiles.supervisor import ProcessorChild
+from counting_consumer import Counting, counted
+from rapport.collect.consumer import consumer_offset
+from rapport.collect.log import append_messages
+from rapport.collect.model import Envelope, normalize_message
+from rapport.collect.service import Source
+from rapport.collect.supervisor import ConsumerChild
+from rapport.contexts import CONSUMERS
+from rapport.db.engine import Database
+from rapport.profiles.processor import Processor
 from rapport.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -32,7 +43,7 @@ def _catches_sigterm(pid: int) -> bool:
 
 
 def test_a_child_killed_is_started_again_and_one_that_exits_cleanly_is_not(settings: Settings) -> None:
-    child = ProcessorChild(settings, restart_delay_s=0.1).start()
+    child = ConsumerChild(settings, CONSUMERS, restart_delay_s=0.1).start()
     try:
         first = child._process
         assert first is not None and first.pid is not None
@@ -50,3 +61,23 @@ def test_a_child_killed_is_started_again_and_one_that_exits_cleanly_is_not(setti
         assert child._process is second, "a processor that was told to stop was started again"
     finally:
         child.stop()
+
+
+def test_one_child_runs_every_consumer_it_is_given(settings: Settings, db: Database, source: Source) -> None:
+    counted.create(db.writer, checkfirst=True)
+    try:
+        envelope = Envelope({}, {}, None, datetime.now(UTC))
+        messages = [
+            normalize_message({"type": "track", "userId": f"u{n}", "event": "Tick"}, envelope) for n in range(9)
+        ]
+        with db.write() as conn:
+            head = append_messages(conn, source.id, messages, []).offset  # type: ignore[arg-type]
+        child = ConsumerChild(settings, (Processor, Counting)).start()
+        try:
+            assert _wait_for(lambda: min(consumer_offset(db, k.name) for k in (Processor, Counting)) == head)
+        finally:
+            child.stop()
+        with db.read() as conn:
+            assert conn.execute(sa.select(sa.func.count()).select_from(counted)).scalar_one() == head
+    finally:
+        counted.drop(db.writer)

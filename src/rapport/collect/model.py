@@ -18,6 +18,10 @@ import orjson
 from rapport.collect import jsondoc
 
 CHANNELS = ("web", "mobile", "store", "call_center", "email", "chat", "social", "other")
+# The channel of the sources through which contexts record what happens in them (collect/internal.py):
+# not one of CHANNELS, so no client source can be made with it, and no write key reaches one.
+INTERNAL_CHANNEL = "internal"
+INTERNAL_PREFIX = "internal:"  # internal sources are named `internal:<context>`; no client source may be
 MESSAGE_TYPES = ("identify", "track", "page", "screen", "group", "alias")
 SHORT_TYPES = {"i": "identify", "t": "track", "p": "page", "s": "screen", "g": "group", "a": "alias"}
 ID_FIELDS = ("userId", "anonymousId", "groupId", "previousId")
@@ -140,9 +144,15 @@ def _id_string(value: Any) -> str | None:
 
 
 def normalize_message(
-    raw: Any, envelope: Envelope, *, type_hint: str | None = None, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    raw: Any,
+    envelope: Envelope,
+    *,
+    type_hint: str | None = None,
+    max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+    needs_id: bool = True,
 ) -> Accepted | Rejected:
-    """Apply the spec to one message: defaults, id strings, the timestamps, and the checks."""
+    """Apply the spec to one message: defaults, id strings, the timestamps, and the checks.
+    `needs_id=False` is for internal events that name their profile instead (collect/internal.py)."""
     if not isinstance(raw, dict):
         return Rejected("invalid_message", "a message must be a JSON object", raw)
     try:
@@ -175,7 +185,7 @@ def normalize_message(
             msg.pop(field, None)
         else:
             msg[field] = value
-    problem = _missing_required(msg)
+    problem = _missing_required(msg, needs_id)
     if problem:
         return Rejected(problem[0], problem[1], raw)
     msg["context"] = _merge(envelope.context, msg.get("context") or {})
@@ -210,13 +220,13 @@ def _unwritable(exc: orjson.JSONEncodeError) -> tuple[str, str]:
     return "invalid_value", f"the message holds a value that cannot be stored: {exc}"
 
 
-def _missing_required(msg: dict[str, Any]) -> tuple[str, str] | None:
+def _missing_required(msg: dict[str, Any], needs_id: bool = True) -> tuple[str, str] | None:
     kind = msg["type"]
     if kind == "alias":
         if "userId" not in msg or "previousId" not in msg:
             return "missing_id", "alias needs both `userId` and `previousId`"
         return None
-    if "userId" not in msg and "anonymousId" not in msg:
+    if needs_id and "userId" not in msg and "anonymousId" not in msg:
         return "missing_id", "a message needs a `userId` or an `anonymousId`"
     if kind == "track" and (not isinstance(msg.get("event"), str) or not msg["event"].strip()):
         return "missing_event", "a track message needs a non-empty `event` name"

@@ -49,6 +49,10 @@ class UnknownSource(SourceError):
 
 NAME_LENGTH = sources.c.name.type.length  # type: ignore[attr-defined]
 
+# Enabled, and not one through which Rapport's contexts record events (collect/internal.py): those
+# have no usable write key, and are never listed, rotated or disabled as a client's.
+_CLIENT_SOURCE = sa.and_(sources.c.disabled_at.is_(None), sources.c.channel != model.INTERNAL_CHANNEL)
+
 
 def create_source(
     db: Database,
@@ -67,6 +71,8 @@ def create_source(
         raise SourceError("a source needs a name")
     if len(name) > NAME_LENGTH:
         raise SourceError(f"a source's name is at most {NAME_LENGTH} characters")
+    if name.startswith(model.INTERNAL_PREFIX):
+        raise SourceError(f"names starting with {model.INTERNAL_PREFIX!r} are Rapport's own (collect/internal.py)")
     if channel not in model.CHANNELS:
         raise SourceError(f"channel must be one of {', '.join(model.CHANNELS)}")
     if not 0 < max_message_bytes <= max_batch_bytes <= model.LARGEST_BATCH_BYTES:
@@ -95,7 +101,7 @@ def _change_source(db: Database, name: str, actor: str, action: str, channel: st
     if len(name) > NAME_LENGTH:  # PostgreSQL would refuse to compare it
         raise UnknownSource(f"no enabled source is named {name[:40]!r}...")
     with db.write() as conn:
-        row = conn.execute(sa.select(sources).where(sources.c.name == name, sources.c.disabled_at.is_(None))).first()
+        row = conn.execute(sa.select(sources).where(sources.c.name == name, _CLIENT_SOURCE)).first()
         if row is None:
             raise UnknownSource(f"no enabled source is named {name!r}")
         conn.execute(sources.update().where(sources.c.id == row.id).values(**values))
@@ -116,7 +122,7 @@ def disable_source(db: Database, name: str, actor: str, channel: str = "cli") ->
 
 
 def list_sources(conn: Connection) -> list[Source]:
-    rows = conn.execute(sa.select(sources).where(sources.c.disabled_at.is_(None)).order_by(sources.c.id))
+    rows = conn.execute(sa.select(sources).where(_CLIENT_SOURCE).order_by(sources.c.id))
     return [_source(r) for r in rows]
 
 
@@ -156,9 +162,7 @@ class SourceDirectory:
         if hit and now - hit[1] < self.ttl_s:
             return hit[0]
         with self.db.read() as conn:
-            row = conn.execute(
-                sa.select(sources).where(sources.c.write_key == key, sources.c.disabled_at.is_(None))
-            ).first()
+            row = conn.execute(sa.select(sources).where(sources.c.write_key == key, _CLIENT_SOURCE)).first()
         source = _source(row) if row else None
         with self._lock:
             if source:

@@ -61,7 +61,7 @@ sa.Index(
     postgresql_where=_UNTIMED,
 )
 
-UNPROCESSABLE = "unprocessable"  # the code of a dead letter for an event the processor set aside (profiles/poison.py)
+UNPROCESSABLE = "unprocessable"  # the code of a dead letter for an event a consumer set aside (collect/poison.py)
 dead_letters = sa.Table(
     "dead_letters",
     metadata,
@@ -71,7 +71,8 @@ dead_letters = sa.Table(
     sa.Column("code", sa.String(64), nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("payload", sa.Text, nullable=False),
-    sa.Column("event_id", BigId),  # the log offset of an event the processor set aside (UNPROCESSABLE)
+    sa.Column("event_id", BigId),  # the log offset of an event a consumer set aside (UNPROCESSABLE)
+    sa.Column("consumer", sa.String(64)),  # which consumer set it aside; the others applied it (migration 0010)
     sa.Index("ix_dead_letters_received", "received_at"),
 )
 

@@ -101,14 +101,21 @@ class Database:
     def write(self, lock: str | None = None) -> Iterator[Connection]:
         """One write transaction; `lock` names a PostgreSQL advisory lock to serialize on."""
         with self.writer.begin() as conn:
-            if lock and self.dialect == "postgresql":
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": lock})
+            if lock:
+                advisory_lock(conn, lock)
             yield conn
 
     def dispose(self) -> None:
         self.engine.dispose()
         if self.writer is not self.engine:
             self.writer.dispose()
+
+
+def advisory_lock(conn: Connection, name: str) -> None:
+    """Hold the PostgreSQL advisory lock `name` until this transaction ends: what serializes a kind
+    of writer there. On SQLite a write transaction already holds the one write lock."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": name})
 
 
 def open_database(settings: Settings) -> Database:

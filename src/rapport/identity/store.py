@@ -7,8 +7,13 @@ first took them, so a merge moves nothing and an undo is exact.
 
 from __future__ import annotations
 
-import sqlalchemy as sa
+from collections.abc import Sequence
+from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from rapport.db import bulk
 from rapport.db.metadata import BigId, JSONDoc, UTCDateTime, metadata
 from rapport.kernel.registry import PersonalData, by_profile
 
@@ -64,6 +69,36 @@ graph_version = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("version", BigId, nullable=False),
 )
+
+def write_graph(
+    conn: Connection,
+    new_profiles: Sequence[tuple[Any, ...]],
+    new_identifiers: Sequence[tuple[Any, ...]],
+    new_merges: Sequence[dict[str, Any]],
+) -> None:
+    """A batch's changes to the graph, in bulk, in the caller's transaction (the profile processor's
+    write path): new profiles (id, canonical id, created, channels), new identifiers (key, type,
+    value, profile, first event, created), and merges in the order they were made, since a profile
+    absorbed earlier in the batch may itself be absorbed later."""
+    insert_profiles = "INSERT INTO profiles (id, canonical_id, created_at, channels) VALUES (?, ?, ?, ?)"
+    bulk.executemany(conn, insert_profiles, new_profiles)
+    bulk.executemany(
+        conn,
+        "INSERT INTO identifiers (key, type, value, profile_id, first_event_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        sorted(new_identifiers),
+        as_given=True,
+    )
+    pairs = [(m["survivor_id"], m["absorbed_id"]) for m in new_merges]
+    bulk.executemany(conn, "UPDATE profiles SET canonical_id = ? WHERE canonical_id = ?", pairs)
+    bulk.executemany(conn, "UPDATE profiles SET merged_into = ? WHERE id = ?", pairs)
+    if new_merges:
+        conn.execute(merges.insert(), list(new_merges))
+
+
+def set_channels(conn: Connection, changed: Sequence[tuple[Any, str]]) -> None:
+    """New channel lists (a stored JSON list, profile id) of profiles first seen on another channel."""
+    bulk.executemany(conn, "UPDATE profiles SET channels = ? WHERE id = ?", changed)
+
 
 # What of this context is personal data: export and erasure are driven from it (rapport.contexts).
 PERSONAL_DATA = (

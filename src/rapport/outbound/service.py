@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 from sqlalchemy.engine import Connection
 
+from rapport.collect.internal import record_event
 from rapport.consent.model import PURPOSES, SERVICE
 from rapport.consent.service import check_permission_for, contact_points
 from rapport.consent.store import contact_history
@@ -29,7 +30,8 @@ class Outcome:
 
 
 def _record(conn: Connection, outcome: Outcome, *, channel: str, purpose: str, subject: str, actor: str) -> None:
-    conn.execute(
+    """The contact history row and, in the same transaction, the event on the person's timeline."""
+    history_id = conn.execute(
         contact_history.insert().values(
             profile_id=outcome.profile_id,
             at=utcnow(),
@@ -41,6 +43,16 @@ def _record(conn: Connection, outcome: Outcome, *, channel: str, purpose: str, s
             reason=outcome.reason,
             actor=actor,
         )
+    ).inserted_primary_key[0]  # type: ignore[index]
+    # Named by its profile, so it lands on exactly that one and joins nothing; the address stays
+    # out of it (the contact history holds it): one copy fewer of a contact point.
+    record_event(
+        conn,
+        "outbound",
+        event=f"{channel.capitalize()} {outcome.status.capitalize()}",  # Email Sent, Email Suppressed ...
+        profile_id=outcome.profile_id,
+        properties={"purpose": purpose, "subject": subject[:300], "status": outcome.status, "reason": outcome.reason},
+        message_id=f"contact-history-{history_id}",
     )
 
 

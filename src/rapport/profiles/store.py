@@ -3,11 +3,19 @@ timeline (which profile took each event of the log)."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
+from collections.abc import Sequence
+from typing import Any
 
-from rapport.collect.store import UNPROCESSABLE, dead_letters, events
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from rapport.collect.model import INTERNAL_CHANNEL
+from rapport.collect.store import UNPROCESSABLE, dead_letters, events, sources
+from rapport.db import bulk
 from rapport.db.metadata import BigId, JSONDoc, UTCDateTime, metadata
 from rapport.kernel.registry import PersonalData, by_profile
+
+CONSUMER = "profiles"  # the profile processor's name in log_offsets and on the events it set aside
 
 profile_traits = sa.Table(
     "profile_traits",
@@ -36,14 +44,38 @@ profile_events = sa.Table(
 
 
 def _persons_events(ids: list[str], contacts: list[str]) -> sa.ColumnElement[bool]:
-    """The events on the person's profiles, and those the processor set aside (on no profile) that
-    mention one of the person's identifiers or names (profiles/poison.py)."""
-    set_aside = sa.select(dead_letters.c.event_id).where(dead_letters.c.code == UNPROCESSABLE)
+    """The events on the person's profiles; those the processor set aside (on no profile) that
+    mention one of the person's identifiers or names (collect/poison.py); and those a context
+    recorded about one of the person's profiles (collect/internal.py), placed yet or not."""
+    set_aside = sa.select(dead_letters.c.event_id).where(
+        dead_letters.c.code == UNPROCESSABLE, dead_letters.c.consumer == CONSUMER
+    )
+    internal = sa.select(sources.c.id).where(sources.c.channel == INTERNAL_CHANNEL)
     text = sa.cast(events.c.payload, sa.Text)
     return sa.or_(
         events.c.id.in_(sa.select(profile_events.c.event_id).where(profile_events.c.profile_id.in_(ids))),
         sa.and_(events.c.id.in_(set_aside), sa.or_(sa.false(), *[text.contains(v, autoescape=True) for v in contacts])),
+        sa.and_(
+            events.c.source_id.in_(internal),
+            sa.or_(sa.false(), *[text.contains(f'"{p}"', autoescape=True) for p in ids]),
+        ),
     )
+
+def write_timeline(conn: Connection, assignments: Sequence[tuple[Any, ...]], traits: Sequence[tuple[Any, ...]]) -> None:
+    """A batch's events placed on profiles (profile, time, event) and the traits they carried
+    (profile, key, value, source, observed at, event), in bulk: a trait keeps its newest value by time."""
+    insert_events = "INSERT INTO profile_events (profile_id, timestamp, event_id) VALUES (?, ?, ?)"
+    bulk.executemany(conn, insert_events, sorted(assignments), as_given=True)
+    bulk.executemany(
+        conn,
+        "INSERT INTO profile_traits (profile_id, key, value, source_id, observed_at, event_id) "
+        "VALUES (?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (profile_id, key) DO UPDATE SET value = excluded.value, source_id = excluded.source_id, "
+        "observed_at = excluded.observed_at, event_id = excluded.event_id "
+        "WHERE profile_traits.observed_at <= excluded.observed_at",
+        traits,
+    )
+
 
 # What of this context is personal data: export and erasure are driven from it (rapport.contexts).
 PERSONAL_DATA = (
