@@ -139,13 +139,11 @@ def _patch_split_log() -> None:
     engine.Database.write = write  # type: ignore[method-assign]
     migrate.upgrade = upgrade
     import rapport.app
-    import rapport.cli
+    import rapport.kernel.commands
 
     rapport.app.open_database = open_database  # type: ignore[attr-defined]
-    if hasattr(rapport.cli, "open_database"):
-        rapport.cli.open_database = open_database  # type: ignore[attr-defined]
-    if hasattr(rapport.cli, "upgrade"):
-        rapport.cli.upgrade = upgrade  # type: ignore[attr-defined]
+    rapport.kernel.commands.open_database = open_database  # type: ignore[attr-defined]
+    rapport.kernel.commands.upgrade = upgrade  # type: ignore[attr-defined]
 
 
 def app_factory() -> Any:

@@ -12,16 +12,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from types import ModuleType
 
+import typer
 from fastapi import APIRouter
 
 from rapport.access import api as access_api
+from rapport.access import cli as access_cli
 from rapport.access import console as access_console
 from rapport.access import store as access_store
 from rapport.collect import api as collect_api
+from rapport.collect import cli as collect_cli
 from rapport.collect import console as collect_console
 from rapport.collect import store as collect_store
 from rapport.collect.consumer import ConsumerType
 from rapport.consent import api as consent_api
+from rapport.consent import cli as consent_cli
 from rapport.consent import console as consent_console
 from rapport.consent import portal as consent_portal
 from rapport.consent import store as consent_store
@@ -57,6 +61,8 @@ class Context:
     my_data_panels: tuple[Panel, ...] = ()  # on the portal's "My data"
     portal_hooks: tuple[PortalHook, ...] = ()
     consumers: tuple[ConsumerType, ...] = ()  # what reacts to the log; a consumer's name is its offset
+    commands: tuple[typer.Typer, ...] = ()  # `rapport COMMAND`
+    admin_commands: tuple[typer.Typer, ...] = ()  # `rapport admin COMMAND`
 
     @property
     def personal_data(self) -> tuple[PersonalData, ...]:
@@ -73,6 +79,7 @@ CONTEXTS: tuple[Context, ...] = (
         api=(access_api.router,),
         pages=(access_console.router,),
         console_nav=access_console.NAV,
+        admin_commands=(access_cli.admin,),
     ),
     Context(
         "collect",
@@ -80,6 +87,8 @@ CONTEXTS: tuple[Context, ...] = (
         api=(collect_api.router,),
         pages=(collect_console.router,),
         console_nav=collect_console.NAV,
+        commands=(collect_cli.commands,),
+        admin_commands=(collect_cli.admin,),
     ),
     Context(
         "consent",
@@ -90,6 +99,7 @@ CONTEXTS: tuple[Context, ...] = (
         profile_panels=consent_console.PROFILE_PANELS,
         my_data_panels=consent_portal.MY_DATA_PANELS,
         portal_hooks=(consent_portal.PORTAL_HOOK,),
+        commands=(consent_cli.commands,),
     ),
     Context("outbound", api=(outbound_api.router,)),
     Context(

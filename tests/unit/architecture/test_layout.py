@@ -9,6 +9,7 @@ import pkgutil
 from pathlib import Path
 
 import pytest
+import typer
 from fastapi import APIRouter
 
 import rapport
@@ -42,6 +43,9 @@ def test_what_a_context_defines_is_what_it_contributes(package: str) -> None:
         name = found.name
         module = importlib.import_module(f"rapport.{package}.{name}")
         routers += [v for v in vars(module).values() if isinstance(v, APIRouter)]
+        if name == "cli":  # every group of commands a context's cli.py makes is listed
+            groups = [v for v in vars(module).values() if isinstance(v, typer.Typer)]
+            assert groups and all(g in context.commands + context.admin_commands for g in groups), package
         for attr, field in (
             ("NAV", "console_nav"),
             ("PORTAL_NAV", "portal_nav"),
