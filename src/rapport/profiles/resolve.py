@@ -132,7 +132,7 @@ class Resolver:
             zip(rows, payloads, found, strict=True)
         ):
             pair = pairs[n]
-            if n in hinted:  # an internal source named the profile: placed there, identifiers unread
+            if hinted and n in hinted:  # an internal source named the profile: placed there, ids unread
                 if (profile_id := hinted[n]) is None:
                     continue  # that profile was erased since: the event is on none
             elif ids is None or pair in settled:  # settled before or earlier in this batch: nothing to resolve
