@@ -55,7 +55,7 @@ PERSONAL_DATA = (
     ),
     PersonalData(
         sessions,
-        lambda ids, _contacts: sa.and_(sessions.c.site == "portal", sessions.c.subject.in_(ids)),
+        lambda ids, _keys: sa.and_(sessions.c.site == "portal", sessions.c.subject.in_(ids)),
         description="the person's signed-in sessions on the customer portal",
     ),
 )

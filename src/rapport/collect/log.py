@@ -21,7 +21,8 @@ from sqlalchemy.engine import Connection
 
 from rapport.collect.jsondoc import dumps_anything
 from rapport.collect.model import Accepted, Rejected
-from rapport.collect.store import dead_letters, events
+from rapport.collect.store import dead_letters, events, record_subjects
+from rapport.collect.subjects import subject_keys
 from rapport.db.bulk import sqlite_time
 from rapport.db.engine import Database
 from rapport.kernel.clock import utcnow
@@ -164,21 +165,16 @@ def _append_portable(conn: Connection, source_id: int, messages: list[Accepted])
 
 
 def _dead_letters(conn: Connection, source_id: int, rejected: list[Rejected]) -> None:
+    """The rejected messages, with whom each is about (for export and erasure)."""
     if rejected:
         now = utcnow()
-        conn.execute(
-            dead_letters.insert(),
-            [
-                {
-                    "source_id": source_id,
-                    "received_at": now,
-                    "code": r.code,
-                    "reason": r.reason,
-                    "payload": dumps_anything(r.payload),
-                }
-                for r in rejected
-            ],
-        )
+        payloads = [dumps_anything(r.payload) for r in rejected]
+        rows = [
+            {"source_id": source_id, "received_at": now, "code": r.code, "reason": r.reason, "payload": payload}
+            for r, payload in zip(rejected, payloads, strict=True)
+        ]
+        ids = conn.execute(dead_letters.insert().returning(dead_letters.c.id, sort_by_parameter_order=True), rows)
+        record_subjects(conn, list(zip(ids.scalars(), map(subject_keys, payloads), strict=True)))
 
 
 def _last_offset(conn: Connection) -> int:

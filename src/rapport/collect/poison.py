@@ -31,7 +31,8 @@ from sqlalchemy.engine import Connection
 
 from rapport.collect.jsondoc import dumps_anything
 from rapport.collect.service import read_offset, write_offset
-from rapport.collect.store import UNPROCESSABLE, dead_letters, events
+from rapport.collect.store import UNPROCESSABLE, dead_letters, events, record_subjects
+from rapport.collect.subjects import subject_keys
 from rapport.db.engine import Database
 from rapport.db.metadata import MAX_ROW_ID
 from rapport.kernel.audit import record_audit
@@ -122,17 +123,19 @@ def set_aside(db: Database, consumer: str, lock: str, offset: int, exc: Exceptio
         if row is None:
             return
         reason = f"the {consumer} consumer could not apply event {row.id} (left in the log, passed over): {exc!r}"
-        conn.execute(
+        payload = dumps_anything(row.payload)
+        letter_id = conn.execute(
             dead_letters.insert().values(
                 source_id=row.source_id,
                 received_at=utcnow(),
                 code=UNPROCESSABLE,
                 reason=reason[:2000],
-                payload=dumps_anything(row.payload),
+                payload=payload,
                 event_id=row.id,
                 consumer=consumer,
             )
-        )
+        ).inserted_primary_key[0]  # type: ignore[index]
+        record_subjects(conn, [(letter_id, subject_keys(payload))])
         write_offset(conn, consumer, row.id)
     log.error("the %s consumer set event %s aside as unprocessable: %r", consumer, row.id, exc)
 

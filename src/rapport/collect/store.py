@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from rapport.db.metadata import BigId, JSONDoc, UTCDateTime, metadata
 from rapport.kernel.registry import PersonalData
@@ -85,15 +86,39 @@ log_offsets = sa.Table(
 )
 
 
-def _mentions(column: sa.Column[str]):  # type: ignore[no-untyped-def]
-    """Rows not linked to a profile that mention one of the person's contact values."""
-    return lambda _ids, contacts: sa.or_(sa.false(), *[column.contains(v, autoescape=True) for v in contacts])
+# Whom each dead letter is about, by the normalized identifiers in it (collect/subjects.py): how
+# export and erasure find a person's rejected messages, which hold no profile link.
+dead_letter_subjects = sa.Table(
+    "dead_letter_subjects",
+    metadata,
+    sa.Column("key", sa.String(400), primary_key=True),
+    sa.Column(
+        "dead_letter_id", BigId, sa.ForeignKey("dead_letters.id", ondelete="CASCADE"), primary_key=True, index=True
+    ),
+)
+
+
+def about(keys: list[str]) -> sa.Select[tuple[int]]:
+    """The ids of the dead letters that name one of these keys (collect/subjects.py's person_keys)."""
+    return sa.select(dead_letter_subjects.c.dead_letter_id).where(dead_letter_subjects.c.key.in_(keys))
+
+
+def record_subjects(conn: Connection, letters: list[tuple[int, set[str]]]) -> None:
+    rows = [{"dead_letter_id": letter_id, "key": key} for letter_id, keys in letters for key in sorted(keys)]
+    if rows:
+        conn.execute(dead_letter_subjects.insert(), rows)
 
 # What of this context is personal data: export and erasure are driven from it (rapport.contexts).
 PERSONAL_DATA = (
     PersonalData(
         dead_letters,
-        _mentions(dead_letters.c.payload),
-        description="rejected messages that mention the person",
+        lambda _ids, keys: dead_letters.c.id.in_(about(keys)),
+        found_through=("dead_letter_subjects",),
+        description="rejected messages that name one of the person's identifiers",
+    ),
+    PersonalData(
+        dead_letter_subjects,
+        lambda _ids, keys: dead_letter_subjects.c.key.in_(keys),
+        description="which rejected messages name which of the person's identifiers",
     ),
 )

@@ -13,7 +13,8 @@ from typing import Literal
 
 import sqlalchemy as sa
 
-# Rows of the subject: given the person's profile ids and contact-point values, a WHERE clause.
+# Rows of the subject: given the person's profile ids and identifier keys (`email:x@y.z`, and each
+# phone's digit spellings, collect/subjects.py), a WHERE clause.
 Finder = Callable[[list[str], list[str]], sa.ColumnElement[bool]]
 
 
@@ -49,4 +50,4 @@ def personal_data() -> dict[str, PersonalData]:
 
 
 def by_profile(column: sa.Column[str]) -> Finder:
-    return lambda profile_ids, _contacts: column.in_(profile_ids)
+    return lambda profile_ids, _keys: column.in_(profile_ids)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from rapport.collect.subjects import person_keys
 from rapport.consent.service import suppression_digest
 from rapport.consent.store import suppressions
 from rapport.db.engine import Database
@@ -28,9 +30,7 @@ from rapport.kernel.audit import record_audit
 from rapport.kernel.clock import utcnow
 from rapport.kernel.registry import PersonalData, personal_data
 from rapport.privacy.store import data_requests
-from rapport.profiles.store import profile_traits
 
-NAME_TRAITS = ("name", "firstName", "lastName", "first_name", "last_name", "email", "phone")
 SUPPRESSED_TYPES = ("email", "phone")
 
 
@@ -45,31 +45,70 @@ def due_date(received: datetime) -> datetime:
     return received + timedelta(days=30)
 
 
-def _contacts(conn: Connection, members: list[str]) -> list[str]:
-    """Values that identify the person, to find rows that mention them without a profile link."""
-    values = set(conn.execute(sa.select(identifiers.c.value).where(identifiers.c.profile_id.in_(members))).scalars())
-    traits = conn.execute(
-        sa.select(profile_traits.c.value).where(
-            profile_traits.c.profile_id.in_(members), profile_traits.c.key.in_(NAME_TRAITS)
-        )
-    ).scalars()
-    values.update(v for v in traits if isinstance(v, str))
-    return sorted(v for v in values if len(v) >= 3)
+def _keys(conn: Connection, members: list[str]) -> list[str]:
+    """The person's identifier keys, and each phone in the spellings a message may use: how rows with
+    no profile link (dead letters, events set aside) are found, never by a substring of a name."""
+    found = conn.execute(sa.select(identifiers.c.key).where(identifiers.c.profile_id.in_(members))).scalars()
+    return person_keys(found)
+
+
+def _contact_values(conn: Connection, members: list[str]) -> list[str]:
+    """The person's email addresses and phone numbers as they are stored, longest first."""
+    query = sa.select(identifiers.c.value).where(
+        identifiers.c.profile_id.in_(members), identifiers.c.type.in_(SUPPRESSED_TYPES)
+    )
+    return sorted(set(conn.execute(query).scalars()), key=len, reverse=True)
+
+
+def _scrub(conn: Connection, entry: PersonalData, members: list[str], keys: list[str], contact: list[str]) -> int:
+    """Rows kept by legal duty (the audit log) keep what happened, not whom to reach: free text staff
+    typed about the person (a merge reason, a consent's source) loses their addresses and numbers."""
+    if not contact:
+        return 0
+    pattern = re.compile("|".join(re.escape(value) for value in contact), re.IGNORECASE)
+    key = list(entry.table.primary_key.columns)
+    changed = 0
+    for row in conn.execute(sa.select(entry.table).where(entry.find(members, keys))).mappings():
+        text = {name: value for name, value in row.items() if isinstance(value, str | dict | list)}
+        cleaned = {name: _without(value, pattern) for name, value in text.items()}
+        updates = {name: value for name, value in cleaned.items() if value != row[name]}
+        if updates:
+            conn.execute(entry.table.update().where(*[c == row[c.name] for c in key]).values(**updates))
+            changed += 1
+    return changed
+
+
+def _without(value: Any, pattern: re.Pattern[str]) -> Any:
+    if isinstance(value, str):
+        return pattern.sub("[erased]", value)
+    if isinstance(value, dict):
+        return {k: _without(v, pattern) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without(v, pattern) for v in value]
+    return value
 
 
 def _in_order() -> list[PersonalData]:
     """Registered stores, those that reference others first, so deletes never break a foreign key;
-    a store found through others (`found_through`) goes before them, so they still find its rows."""
+    a store found through others (`found_through`) goes before them, so they still find its rows
+    (repeated until nothing moves: one found through a store that is itself found through another)."""
     order = {t.name: i for i, t in enumerate(reversed(metadata.sorted_tables))}
     entries = sorted(personal_data().values(), key=lambda e: order[e.table.name])
-    for entry in [e for e in entries if e.found_through]:
-        entries.remove(entry)
-        entries.insert(min(i for i, e in enumerate(entries) if e.table.name in entry.found_through), entry)
-    return entries
+    for _ in range(len(entries)):
+        moved = False
+        for entry in [e for e in entries if e.found_through]:
+            first = min(i for i, e in enumerate(entries) if e.table.name in entry.found_through)
+            if entries.index(entry) > first:
+                entries.remove(entry)
+                entries.insert(first, entry)
+                moved = True
+        if not moved:
+            return entries
+    raise RuntimeError("personal data found through each other in a circle")
 
 
-def _rows(conn: Connection, entry: PersonalData, members: list[str], contacts: list[str]) -> list[dict[str, Any]]:
-    return [dict(r._mapping) for r in conn.execute(sa.select(entry.table).where(entry.find(members, contacts)))]
+def _rows(conn: Connection, entry: PersonalData, members: list[str], keys: list[str]) -> list[dict[str, Any]]:
+    return [dict(r._mapping) for r in conn.execute(sa.select(entry.table).where(entry.find(members, keys)))]
 
 
 def _track(conn: Connection, canonical: str, kind: str, actor: str, via: str, receipt: dict[str, Any]) -> int:
@@ -103,9 +142,9 @@ def export_profile(db: Database, profile_id: str, *, actor: str, via: str) -> di
     """Everything held about the person, store by store, as one JSON-ready document."""
     with db.write() as conn:
         canonical, members = members_of(conn, profile_id)
-        contacts = _contacts(conn, members)
+        keys = _keys(conn, members)
         stores = {
-            e.table.name: {"description": e.description, "rows": _rows(conn, e, members, contacts)} for e in _in_order()
+            e.table.name: {"description": e.description, "rows": _rows(conn, e, members, keys)} for e in _in_order()
         }
         request_id = _track(conn, canonical, "export", actor, via, {n: len(s["rows"]) for n, s in stores.items()})
     return {"profile_id": canonical, "request_id": request_id, "generated_at": utcnow(), "stores": stores}
@@ -158,13 +197,15 @@ def erase_profile(db: Database, profile_id: str, *, actor: str, via: str) -> dic
     contact points so they get no marketing if they come back; write a receipt per store."""
     with db.write(lock=GRAPH_LOCK) as conn:
         canonical, members = members_of(conn, profile_id)
-        contacts = _contacts(conn, members)
+        keys = _keys(conn, members)
         receipt: dict[str, Any] = {"suppressions": {"action": "salted hashes kept", "rows": _suppress(conn, members)}}
+        contact = _contact_values(conn, members)
         for entry in _in_order():
             if entry.erase == "retain":
-                receipt[entry.table.name] = {"action": "retained (no contact data)", "rows": None}
+                scrubbed = _scrub(conn, entry, members, keys, contact)
+                receipt[entry.table.name] = {"action": "retained, contact data removed", "rows": scrubbed}
                 continue
-            deleted = conn.execute(entry.table.delete().where(entry.find(members, contacts))).rowcount
+            deleted = conn.execute(entry.table.delete().where(entry.find(members, keys))).rowcount
             receipt[entry.table.name] = {"action": "deleted", "rows": deleted}
         bump_version(conn)  # the processor must forget the erased identifiers
         request_id = _track(conn, canonical, "erasure", actor, via, receipt)

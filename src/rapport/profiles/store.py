@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from rapport.collect.model import INTERNAL_CHANNEL
-from rapport.collect.store import UNPROCESSABLE, dead_letters, events, sources
+from rapport.collect.store import UNPROCESSABLE, about, dead_letters, events, sources
 from rapport.db import bulk
 from rapport.db.metadata import BigId, JSONDoc, UTCDateTime, metadata
 from rapport.kernel.registry import PersonalData, by_profile
@@ -43,18 +43,18 @@ profile_events = sa.Table(
 )
 
 
-def _persons_events(ids: list[str], contacts: list[str]) -> sa.ColumnElement[bool]:
-    """The events on the person's profiles; those the processor set aside (on no profile) that
-    mention one of the person's identifiers or names (collect/poison.py); and those a context
-    recorded about one of the person's profiles (collect/internal.py), placed yet or not."""
+def _persons_events(ids: list[str], keys: list[str]) -> sa.ColumnElement[bool]:
+    """The events on the person's profiles; those the processor set aside (on no profile) whose dead
+    letter names one of the person's identifiers (collect/poison.py, collect/subjects.py); and those a
+    context recorded about one of the person's profiles (collect/internal.py), placed yet or not."""
     set_aside = sa.select(dead_letters.c.event_id).where(
-        dead_letters.c.code == UNPROCESSABLE, dead_letters.c.consumer == CONSUMER
+        dead_letters.c.code == UNPROCESSABLE, dead_letters.c.consumer == CONSUMER, dead_letters.c.id.in_(about(keys))
     )
     internal = sa.select(sources.c.id).where(sources.c.channel == INTERNAL_CHANNEL)
     text = sa.cast(events.c.payload, sa.Text)
     return sa.or_(
         events.c.id.in_(sa.select(profile_events.c.event_id).where(profile_events.c.profile_id.in_(ids))),
-        sa.and_(events.c.id.in_(set_aside), sa.or_(sa.false(), *[text.contains(v, autoescape=True) for v in contacts])),
+        events.c.id.in_(set_aside),
         sa.and_(
             events.c.source_id.in_(internal),
             sa.or_(sa.false(), *[text.contains(f'"{p}"', autoescape=True) for p in ids]),
