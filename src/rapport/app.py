@@ -15,6 +15,7 @@ from rapport import contexts
 from rapport.access.api import MetricsReader
 from rapport.collect.backpressure import LagGate
 from rapport.collect.consumer import start_consumers
+from rapport.collect.cors import TrackingCors
 from rapport.collect.log import LogWriter
 from rapport.collect.metrics import metrics_registry
 from rapport.collect.service import RateLimiter, SourceDirectory
@@ -89,6 +90,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.ready = False
     install_error_handlers(app)
+    app.add_middleware(TrackingCors)  # outside TextGuard, so that its answers are readable too
     for context in contexts.CONTEXTS:
         for router in context.api:
             app.include_router(router)

@@ -4,14 +4,21 @@ Answers follow what the SDKs expect: 200 when accepted, 400 for anything a retry
 (SDKs retry other 4xx), 401 for an unknown write key, 429 with Retry-After when rate-limited.
 While the profiles lag too far behind, requests are held a while before they are taken
 (collect/backpressure.py).
+
+Browser libraries also load their settings from here (Segment's `/v1/projects/KEY/settings`,
+RudderStack's `/sourceConfig/`) and RudderStack's sends what is left at page hide with
+`navigator.sendBeacon` to `/beacon/v1/batch?writeKey=KEY`; collect/cors.py lets them read the answers.
+No route here reads cookies: a browser sends Rapport's own cookies along with a beacon.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import zlib
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 from fastapi import APIRouter, Request
@@ -73,9 +80,11 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return raw
 
 
-async def _ingest(request: Request, batch: bool, type_hint: str | None) -> JSONResponse:
+async def _ingest(request: Request, batch: bool, type_hint: str | None, key_in_query: bool = False) -> JSONResponse:
     received_at = utcnow()
     header_key = _write_key_from_headers(request)
+    if not header_key and key_in_query:  # sendBeacon can set no header; only the beacon route reads this
+        header_key = request.query_params.get("writeKey", "").strip() or None
     source: Source | None = None
     if header_key:
         source = _authenticate(request, header_key)
@@ -177,7 +186,55 @@ for _short, _type in model.SHORT_TYPES.items():
     _single_route(f"/v1/{_short}", _type)
 
 
+@router.post("/beacon/v1/batch", name="batch:/beacon/v1/batch")
+async def receive_beacon(request: Request) -> JSONResponse:
+    """RudderStack's page-hide path: `navigator.sendBeacon` with a text/plain batch and the key in the URL."""
+    return await _ingest(request, batch=True, type_hint=None, key_in_query=True)
+
+
+def _api_host(request: Request) -> tuple[str, str]:
+    """Where this server takes events, as Segment's settings name it: `host[:port][/path]/v1` and the
+    scheme. From RAPPORT_PUBLIC_URL, never from the request's Host header: anyone can set that, and an
+    answer naming their host, kept by a cache on the way, would send a website's events to them."""
+    url = urlsplit(request.app.state.settings.public_url)
+    return f"{url.netloc}{url.path.rstrip('/')}/v1", url.scheme
+
+
 @router.get("/v1/projects/{write_key}/settings")
 async def project_settings(request: Request, write_key: str) -> JSONResponse:
+    """What analytics.js (`@segment/analytics-next`) loads from its `cdnURL` at start-up: the write key
+    and where to send events. Remote metrics are off (`sampleRate` 0): they would go to Segment."""
     source = _authenticate(request, write_key)
-    return JSONResponse({"integrations": {"Segment.io": {"apiKey": source.write_key}}, "plan": {"track": {}}})
+    api_host, protocol = _api_host(request)
+    segment = {"apiKey": source.write_key, "apiHost": api_host, "protocol": protocol}
+    return JSONResponse({"integrations": {"Segment.io": segment}, "plan": {"track": {}}, "metrics": {"sampleRate": 0}})
+
+
+async def source_config(request: Request) -> JSONResponse:
+    """What RudderStack's JavaScript SDKs (v3 `@rudderstack/analytics-js`, v2 `rudder-sdk-js`) load from
+    their `configUrl`: an enabled source with no device-mode destinations, its error and metrics
+    reports off (they would go to RudderStack). The key comes as Basic user or, as the SDKs also send
+    it, `?writeKey=`. The source's id is opaque: a holder of the public key learns nothing more."""
+    key = _write_key_from_headers(request) or request.query_params.get("writeKey", "").strip() or None
+    source = _authenticate(request, key)
+    opaque_id = hashlib.sha256(f"rapport-source:{source.write_key}".encode()).hexdigest()[:24]
+    reports_off = {"errors": {"enabled": False}, "metrics": {"enabled": False}}
+    return JSONResponse(
+        {
+            "isHosted": False,
+            "source": {
+                "id": opaque_id,
+                "enabled": True,
+                "config": {"statsCollection": reports_off},
+                "destinations": [],
+            },
+        }
+    )
+
+
+# Both spellings (a redirect would cost the SDK a round trip), and HEAD: v3 probes for ad blockers with it.
+router.add_api_route("/sourceConfig/", source_config, methods=["GET"], name="source_config")
+for _path, _method in (("/sourceConfig/", "HEAD"), ("/sourceConfig", "GET"), ("/sourceConfig", "HEAD")):
+    router.add_api_route(
+        _path, source_config, methods=[_method], name=f"source_config:{_method}:{_path}", include_in_schema=False
+    )
