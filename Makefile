@@ -29,7 +29,7 @@ LINT_PATHS := $(wildcard src tests bench)
 BENCH_TOOLS := bench/pyspy_top.py
 BENCH ?= $(filter-out bench/_% $(BENCH_TOOLS),$(sort $(wildcard bench/*.py)))
 
-.PHONY: demo test lint bench system-deps install-dev install-demo lock upgrade-lock check-lock clean help
+.PHONY: demo test lint bench system-deps browser-sdks install-dev install-demo lock upgrade-lock check-lock clean help
 
 help:
 	@sed -n '3,8p' Makefile | sed 's/^# //'
@@ -37,7 +37,7 @@ help:
 demo: $(DEMO_STAMP)
 	$(BIN)/rapport demo $(ARGS)
 
-test: system-deps $(DEV_STAMP)
+test: system-deps browser-sdks $(DEV_STAMP)
 	$(BIN)/pytest $(ARGS)
 
 lint: $(DEV_STAMP)
@@ -53,6 +53,10 @@ bench: $(DEV_STAMP)
 
 system-deps:
 	@scripts/install-system-deps
+
+# The official browser libraries, from tests/clients/browser/package-lock.json, bundled by esbuild.
+browser-sdks:
+	@scripts/build-browser-sdks
 
 install-dev: $(DEV_STAMP)
 install-demo: $(DEMO_STAMP)
