@@ -50,6 +50,7 @@ class Server:
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
     patches: str = ""  # BENCH_PATCHES for bench/_patched_serve.py; empty: the real `rapport serve`
+    options: tuple[str, ...] = ()  # more `serve` options, e.g. ("--workers", "2")
 
     def start(self, log_dir: Path, timeout_s: float = 60.0) -> None:
         self.log_path = log_dir / f"serve-{self.port}.log"
@@ -60,7 +61,7 @@ class Server:
             command = [str(VENV_BIN / "python"), str(ROOT / "bench" / "_patched_serve.py")]
             env["BENCH_PATCHES"] = self.patches
         self.proc = subprocess.Popen(
-            [*command, "serve", "--host", HOST, "--port", str(self.port)],
+            [*command, "serve", "--host", HOST, "--port", str(self.port), *self.options],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -120,6 +121,36 @@ def descendants(pid: int) -> list[int]:
             found.append(child)
             todo.append(child)
     return found
+
+
+def listening(port: int, pids: list[int]) -> list[int]:
+    """Those of `pids` that hold the socket listening on `port`: the server and its uvicorn workers,
+    not the processor (spawned before the socket was opened, and spawn passes on no descriptors)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            cols = line.split()
+            if cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                inodes.add(f"socket:[{cols[9]}]")
+    return [pid for pid in pids if inodes & _open_files(pid)]
+
+
+def _open_files(pid: int) -> set[str]:
+    links = set()
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return links
+    for fd in fds:
+        try:
+            links.add(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except OSError:
+            continue  # closed meanwhile
+    return links
 
 
 def status_kb(pid: int, field_name: str) -> int:
