@@ -139,6 +139,22 @@ def listening(port: int, pids: list[int]) -> list[int]:
     return [pid for pid in pids if inodes & _open_files(pid)]
 
 
+def connection_owner(port: int, client_port: int, pids: list[int]) -> int | None:
+    """Which of `pids` holds the server end of the loopback connection from `client_port`."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            cols = line.split()
+            local, remote = int(cols[1].rsplit(":", 1)[1], 16), int(cols[2].rsplit(":", 1)[1], 16)
+            if local == port and remote == client_port:
+                inode = f"socket:[{cols[9]}]"
+                return next((pid for pid in pids if inode in _open_files(pid)), None)
+    return None
+
+
 def _open_files(pid: int) -> set[str]:
     links = set()
     try:

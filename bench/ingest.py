@@ -64,6 +64,7 @@ from _server import (  # noqa: E402
     VENV_BIN,
     Server,
     cmdline,
+    connection_owner,
     cpu_seconds,
     descendants,
     env_for,
@@ -92,9 +93,11 @@ def build_bodies(args: argparse.Namespace) -> tuple[list[bytes], int]:
 class Client(threading.Thread):
     """One keep-alive connection sending its share of the pre-built bodies, one request at a time."""
 
-    def __init__(self, port: int, auth: str, bodies: list[bytes], start: threading.Barrier) -> None:
+    def __init__(
+        self, conn: http.client.HTTPConnection, auth: str, bodies: list[bytes], start: threading.Barrier
+    ) -> None:
         super().__init__(daemon=True)
-        self.port, self.bodies, self.barrier = port, bodies, start
+        self.conn, self.bodies, self.barrier = conn, bodies, start
         self.headers = {"Content-Type": "application/json", "Authorization": auth}
         self.first = self.last = 0.0
         self.accepted = 0
@@ -104,8 +107,7 @@ class Client(threading.Thread):
         self.latencies: list[float] = []
 
     def run(self) -> None:
-        conn = http.client.HTTPConnection(HOST, self.port, timeout=120)
-        conn.connect()
+        conn = self.conn
         self.barrier.wait()
         self.first = time.perf_counter()
         try:
@@ -166,6 +168,30 @@ class SqliteLog:
 
     def close(self) -> None:
         self.conn.close()
+
+
+def spread_connections(port: int, count: int, workers: list[int], tries: int = 200) -> list[http.client.HTTPConnection]:
+    """`count` keep-alive connections, as evenly over the workers as they go: the kernel hands each
+    new connection to whichever worker accepts first, and with a few long-lived connections that
+    can leave a worker idle, so one that lands on a worker holding its share already is replaced."""
+    share = -(-count // len(workers))
+    held: dict[int, int] = dict.fromkeys(workers, 0)
+    connections: list[http.client.HTTPConnection] = []
+    for _ in range(tries):
+        if len(connections) == count:
+            break
+        conn = http.client.HTTPConnection(HOST, port, timeout=120)
+        conn.request("GET", "/healthz")  # answered: the worker that accepted it holds it now
+        conn.getresponse().read()
+        owner = connection_owner(port, conn.sock.getsockname()[1], workers)
+        if owner is None or held[owner] < share:
+            held[owner if owner is not None else workers[0]] += 1
+            connections.append(conn)
+        else:
+            conn.close()
+    else:
+        raise SystemExit(f"could not spread {count} connections over {len(workers)} workers in {tries} tries")
+    return connections
 
 
 def wait_for_workers(server: Server, workers: int, timeout_s: float = 60.0) -> tuple[list[int], list[int]]:
@@ -259,7 +285,8 @@ def serve_and_send(
         cpu0 = {p: cpu_seconds(p) for p in family + (descendants(postmaster) if postmaster else [])}
         client0, machine0 = resource.getrusage(resource.RUSAGE_SELF), machine_cpu()
         barrier = threading.Barrier(args.connections)
-        clients = [Client(server.port, auth, bodies[i :: args.connections], barrier) for i in range(args.connections)]
+        connections = spread_connections(server.port, args.connections, serving[1:] if workers > 1 else serving)
+        clients = [Client(c, auth, bodies[i :: args.connections], barrier) for i, c in enumerate(connections)]
         if args.database_url:
             sampler = _pg.WaitSampler(args.database_url).start()
         for c in clients:
@@ -449,6 +476,8 @@ def run_once(args: argparse.Namespace, bodies: list[bytes], total: int, workers:
         if not args.keep:
             shutil.rmtree(run_dir, ignore_errors=True)
     r["ratio"] = r["rate"] / r["raw_rate"]
+    if r["waits"]:  # the log lock's time per event, and the rate it would allow held all the time
+        r["lock_us"] = r["waits"]["lock_held"] * r["send_s"] / max(1, r["accepted"]) * 1e6
     r["cpu_us_server"] = r["cpu_server"] / total * 1e6
     r["cpu_us_processor"] = r["cpu_processor"] / total * 1e6
     return r
@@ -476,8 +505,9 @@ def describe(r: dict[str, Any], raw_name: str) -> str:
         holder = ", ".join(f"{k} {v:.0%}" for k, v in w["holder"].items())
         others = ", ".join(f"{k} {v:.2f}" for k, v in w["others"].items())
         line += (
-            f"\n    log lock: held {w['lock_held']:.0%} of the time, {w['lock_waiters']:.2f} appends waiting for it "
-            f"on average; its holder: {holder or '-'} | other active connections: {others or '-'} "
+            f"\n    log lock: held {w['lock_held']:.0%} of the time ({r['lock_us']:.0f} us an event: it allows "
+            f"{1e6 / max(r['lock_us'], 1e-9):,.0f} events/s held throughout), {w['lock_waiters']:.2f} appends waiting "
+            f"for it on average; its holder: {holder or '-'} | other active connections: {others or '-'} "
             f"({w['samples']} samples)"
         )
     return line
@@ -488,7 +518,7 @@ def summarize(args: argparse.Namespace, results: list[dict[str, Any]], raw_name:
     print(f"\nmedians of {args.repeat} runs ({label}" + (f", PATCHED: {args.patch}" if args.patch else "") + "):")
     print(
         f"  {'workers':>7} {'events/s':>9} {'raw ' + raw_name:>14} {'ratio':>6} {'visible s':>9} {'ack p99':>8} "
-        f"{'busy':>5} {'stolen':>6} {'lock held':>9} {'waiting':>7} {'us/ev srv':>9} {'us/ev proc':>10}"
+        f"{'busy':>5} {'stolen':>6} {'lock held':>9} {'us/ev':>5} {'waiting':>7} {'us/ev srv':>9} {'us/ev proc':>10}"
     )
     for workers in args.worker_counts:
         rs = [r for r in results if r["workers"] == workers]
@@ -499,10 +529,12 @@ def summarize(args: argparse.Namespace, results: list[dict[str, Any]], raw_name:
         waits = [r["waits"] for r in rs if r["waits"]]
         held = f"{median([w['lock_held'] for w in waits]):.0%}" if waits else "-"
         waiting = f"{median([w['lock_waiters'] for w in waits]):.2f}" if waits else "-"
+        lock_us = f"{median([r['lock_us'] for r in rs]):.0f}" if waits else "-"
         print(
             f"  {workers:>7} {med['rate']:>9,.0f} {med['raw_rate']:>14,.0f} {med['ratio']:>6.3f} "
             f"{fmt(median(vis)) if all(v is not None for v in vis) else 'n/a':>9} {med['p99_ack_ms']:>6.0f}ms "
-            f"{med['machine_busy_cores']:>5.2f} {med['machine_stolen_cores']:>6.2f} {held:>9} {waiting:>7} "
+            f"{med['machine_busy_cores']:>5.2f} {med['machine_stolen_cores']:>6.2f} "
+            f"{held:>9} {lock_us:>5} {waiting:>7} "
             f"{med['cpu_us_server']:>9.0f} {med['cpu_us_processor']:>10.0f}"
         )
     best = max(median([r["rate"] for r in results if r["workers"] == w]) for w in args.worker_counts)
