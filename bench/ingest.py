@@ -170,16 +170,20 @@ class SqliteLog:
         self.conn.close()
 
 
-def spread_connections(port: int, count: int, workers: list[int], tries: int = 200) -> list[http.client.HTTPConnection]:
+def spread_connections(
+    port: int, count: int, workers: list[int], timeout_s: float = 60.0
+) -> list[http.client.HTTPConnection]:
     """`count` keep-alive connections, as evenly over the workers as they go: the kernel hands each
     new connection to whichever worker accepts first, and with a few long-lived connections that
-    can leave a worker idle, so one that lands on a worker holding its share already is replaced."""
+    can leave a worker idle, so one that lands on a worker holding its share already is replaced.
+    A worker still starting accepts nothing yet: keep trying until it does, within `timeout_s`."""
     share = -(-count // len(workers))
     held: dict[int, int] = dict.fromkeys(workers, 0)
     connections: list[http.client.HTTPConnection] = []
-    for _ in range(tries):
-        if len(connections) == count:
-            break
+    deadline = time.monotonic() + timeout_s
+    while len(connections) < count:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"could not spread {count} connections over {len(workers)} workers in {timeout_s}s")
         conn = http.client.HTTPConnection(HOST, port, timeout=120)
         conn.request("GET", "/healthz")  # answered: the worker that accepted it holds it now
         conn.getresponse().read()
@@ -189,8 +193,7 @@ def spread_connections(port: int, count: int, workers: list[int], tries: int = 2
             connections.append(conn)
         else:
             conn.close()
-    else:
-        raise SystemExit(f"could not spread {count} connections over {len(workers)} workers in {tries} tries")
+            time.sleep(0.01)
     return connections
 
 
