@@ -351,6 +351,7 @@ def serve_and_send(
         "head": head,
         "lag_at_last_ack": lag_at_last_ack,
         "unassigned": unassigned,
+        "skipped": unassigned if caught_up else 0,  # on no profile once the processor passed them: lost to it
         "profiles": n_profiles,
         "rss_server_mb": sum(rss.get(p, 0) for p in serving) / 1024,
         "rss_processor_mb": sum(rss.get(p, 0) for p in processor_pids) / 1024,
@@ -501,16 +502,21 @@ def describe(r: dict[str, Any], raw_name: str) -> str:
         f"stolen {r['machine_stolen_cores']:.2f}; CPU us/event to caught-up: server {r['cpu_us_server']:.0f}, "
         f"processor {r['cpu_us_processor']:.0f} | profiles {r['profiles']} | check {r['check']}"
         + f" | retried {r['retries']}"
-        + (f" | ON NO PROFILE (skipped) {r['unassigned']}" if r["unassigned"] and r["visible_s"] is not None else "")
+        + (f" | ON NO PROFILE (skipped) {r['skipped']}" if r["skipped"] else "")
         + (f" | ERRORS {len(r['errors'])}: {r['errors'][:3]}" if r["errors"] else "")
     )
     if w := r["waits"]:
         holder = ", ".join(f"{k} {v:.0%}" for k, v in w["holder"].items())
         others = ", ".join(f"{k} {v:.2f}" for k, v in w["others"].items())
         line += (
-            f"\n    log lock: held {w['lock_held']:.0%} of the time ({r['lock_us']:.0f} us an event: it allows "
-            f"{1e6 / max(r['lock_us'], 1e-9):,.0f} events/s held throughout), {w['lock_waiters']:.2f} appends waiting "
-            f"for it on average; its holder: {holder or '-'} | other active connections: {others or '-'} "
+            f"\n    log lock: held {w['lock_held']:.0%} of the time"
+            + (
+                f" ({r['lock_us']:.0f} us an event: it allows {1e6 / r['lock_us']:,.0f} events/s held throughout)"
+                if r["lock_us"]
+                else ""
+            )
+            + f", {w['lock_waiters']:.2f} appends waiting for it on average; its holder: {holder or '-'} | "
+            f"other active connections: {others or '-'} "
             f"({w['samples']} samples)"
         )
     return line
@@ -540,6 +546,12 @@ def summarize(args: argparse.Namespace, results: list[dict[str, Any]], raw_name:
             f"{held:>9} {lock_us:>5} {waiting:>7} "
             f"{med['cpu_us_server']:>9.0f} {med['cpu_us_processor']:>10.0f}"
         )
+    if any(r["skipped"] for r in results):
+        skipped = "; ".join(
+            f"{w} workers: {', '.join(str(r['skipped']) for r in results if r['workers'] == w)}"
+            for w in args.worker_counts
+        )
+        print(f"  EVENTS ON NO PROFILE after the processor caught up (it passed over them): {skipped}")
     best = max(median([r["rate"] for r in results if r["workers"] == w]) for w in args.worker_counts)
     rss = max(r["rss_total_mb"] for r in results)
     print(
