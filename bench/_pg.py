@@ -10,6 +10,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -59,10 +60,10 @@ def server_settings(url: str) -> str:
 
 def postmaster_pid(url: str) -> int:
     """The server's postmaster, whose children are the backends: their CPU is the database's."""
-    with connect(url) as conn:
+    with connect(url) as conn:  # read while the backend lives: it ends with its connection
         row = conn.execute("SELECT pg_backend_pid()").fetchone()
-    assert row
-    stat = open(f"/proc/{row[0]}/stat").read()  # noqa: PTH123, SIM115 - one read; a local server only
+        assert row
+        stat = Path(f"/proc/{row[0]}/stat").read_text()  # a local server only
     return int(stat.rsplit(")", 1)[1].split()[1])
 
 

@@ -193,3 +193,52 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def spread_connections(
+    port: int, count: int, workers: list[int], timeout_s: float = 60.0
+) -> list[http.client.HTTPConnection]:
+    """`count` keep-alive connections, as evenly over the workers as they go: the kernel hands each
+    new connection to whichever worker accepts first, and with a few long-lived connections that
+    can leave a worker idle, so one that lands on a worker holding its share already is replaced.
+    A worker still starting accepts nothing yet: keep trying until it does, within `timeout_s`."""
+    share = -(-count // len(workers))
+    held: dict[int, int] = dict.fromkeys(workers, 0)
+    connections: list[http.client.HTTPConnection] = []
+    deadline = time.monotonic() + timeout_s
+    while len(connections) < count:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"could not spread {count} connections over {len(workers)} workers in {timeout_s}s")
+        conn = http.client.HTTPConnection(HOST, port, timeout=120)
+        conn.request("GET", "/healthz")  # answered: the worker that accepted it holds it now
+        conn.getresponse().read()
+        owner = connection_owner(port, conn.sock.getsockname()[1], workers)
+        if owner is None or held[owner] < share:
+            held[owner if owner is not None else workers[0]] += 1
+            connections.append(conn)
+        else:
+            conn.close()
+            time.sleep(0.01)
+    return connections
+
+
+def wait_for_workers(server: Server, workers: int, timeout_s: float = 60.0) -> tuple[list[int], list[int]]:
+    """(server pids, processor pids) once the server and each of its workers hold the listening
+    socket: the server alone with one worker, the idle uvicorn parent and N workers with more."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        family = server.family()
+        serving = listening(server.port, family)
+        if len(serving) >= (1 if workers == 1 else workers + 1):
+            break
+        if time.monotonic() > deadline:
+            raise SystemExit(f"only {len(serving)} of {workers} workers came up within {timeout_s}s")
+        time.sleep(0.1)
+    if workers > 1:
+        time.sleep(1.0)  # a worker holds the socket before its lifespan has opened the database
+    processors = [
+        p
+        for p in family
+        if p not in serving and "multiprocessing" in cmdline(p) and "resource_tracker" not in cmdline(p)
+    ]
+    return serving, processors
