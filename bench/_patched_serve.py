@@ -12,11 +12,18 @@ are applied at import, so the processor child (multiprocessing spawn re-runs thi
              lock. The log writer writes through a connection to the log file alone, the processor
              through one to the main file alone; reads see both (unqualified names resolve to the
              attached file). The tables move there right after the migrations at `serve`.
-  workers    BENCH_WORKERS (default 2) uvicorn worker processes share the port, each with its own
-             event loop and log writer (so two GILs for HTTP and normalization); one processor.
-             Rate limits, the lag gate and metrics stay per process here: a prototype only.
-             bench/ingest.py counts the workers' CPU and RSS with the processor's (all are
-             multiprocessing children); the server's own figures are then the idle parent's.
+  workers    lets `serve --workers N` (bench/ingest.py --workers) run on SQLite too, which rapport
+             refuses: several server processes, each with its own event loop and log writer, wait
+             for SQLite's one write lock. On PostgreSQL `--workers` needs no patch. (This was the
+             prototype of `serve --workers`; its figures in bench/README.md are `--workers 2`.)
+  no-log-lock UNSAFE, diagnosis only: appends on PostgreSQL take no `rapport:event-log` advisory lock,
+             to measure what serializing them costs. Two appends may then commit their offsets out
+             of order, and the processor, which reads in offset order, can pass over an event for
+             good: bench/ingest.py prints such events as `skipped`.
+  pg-encode-first  PostgreSQL: the log writer encodes its rows (payload JSON, the multi-row INSERT and
+             its parameters) before it takes the log lock, as it already does on SQLite, and sends
+             them on the driver's cursor; as shipped, SQLAlchemy encodes them inside the transaction,
+             under the lock -- collect/log.py _prepare
   committime A diagnostic, not an optimization: the log writer times each group's phases (encode,
              wait for the write lock, insert, commit) and writes them at exit to BENCH_COMMIT_LOG
              (default /tmp/commit_spans.txt), one line per group: start, four durations, events.
@@ -146,41 +153,61 @@ def _patch_split_log() -> None:
     rapport.kernel.commands.upgrade = upgrade  # type: ignore[attr-defined]
 
 
-def app_factory() -> Any:
-    """The app as a uvicorn worker builds it: settings from the environment, as `serve` reads them."""
-    from rapport.app import create_app
-    from rapport.settings import Settings
-
-    return create_app(Settings.model_validate_json(os.environ["BENCH_SETTINGS_JSON"]))
-
-
 def _patch_workers() -> None:
-    import gc
-
     import rapport.cli
 
-    def run_server(settings: Any, host: str, port: int) -> None:
-        import uvicorn
+    refuse = rapport.cli._refuse_workers
 
-        from rapport.collect.consumer import GC_THRESHOLDS
+    def allow_sqlite(settings: Any, workers: int) -> None:
+        refuse(settings.model_copy(update={"database_url": "postgresql://bench"}), workers)
 
-        processor = rapport.app.start_processor(settings)
-        gc.set_threshold(*GC_THRESHOLDS)
-        os.environ["BENCH_SETTINGS_JSON"] = settings.model_dump_json()
-        try:
-            uvicorn.run(
-                "_patched_serve:app_factory",
-                factory=True,
-                workers=int(os.environ.get("BENCH_WORKERS", "2")),
-                host=host,
-                port=port,
-                **rapport.cli.UVICORN_OPTIONS,
-            )
-        finally:
-            if processor is not None:
-                processor.stop()
+    rapport.cli._refuse_workers = allow_sqlite
 
-    rapport.cli.run_server = run_server
+
+def _patch_no_log_lock() -> None:
+    from rapport.collect.log import LOG_LOCK
+    from rapport.db import engine
+
+    original = engine.Database.write
+
+    @contextmanager
+    def write(self: Any, lock: str | None = None) -> Iterator[Any]:
+        with original(self, None if lock == LOG_LOCK else lock) as conn:
+            yield conn
+
+    engine.Database.write = write  # type: ignore[method-assign]
+
+
+def _patch_pg_encode_first() -> None:
+    import orjson
+
+    from rapport.collect import log
+
+    original = log._prepare
+    columns = (
+        "source_id, message_id, type, event, timestamp, received_at, payload, original_timestamp, user_id, anonymous_id"
+    )
+    row = "(%s,%s,%s,%s,%s,%s,%s::jsonb,%s,%s,%s)"
+
+    def prepare(source_id: int, accepted: list[Any], rejected: list[Any], dialect: str) -> Any:
+        prepared = original(source_id, accepted, rejected, dialect)
+        if dialect != "postgresql" or not prepared.unique:
+            return prepared
+        chunks = []  # log._run_sqlite runs these on the driver's cursor; psycopg reads them as well
+        for start in range(0, len(prepared.unique), 2000):  # 20,000 parameters, under PostgreSQL's 65,535
+            chunk = prepared.unique[start : start + 2000]
+            params: list[Any] = []
+            for m in chunk:
+                payload = orjson.dumps(m.payload, option=orjson.OPT_NON_STR_KEYS).decode()
+                get = m.payload.get
+                params += (source_id, m.message_id, m.type, m.event, m.timestamp, m.received_at, payload)
+                params += (m.original, get("userId"), get("anonymousId"))
+            sql = f"INSERT INTO events ({columns}) VALUES " + ",".join([row] * len(chunk))
+            chunks.append((sql + " ON CONFLICT DO NOTHING RETURNING id", params))
+        prepared.sqlite_chunks = chunks
+        return prepared
+
+    log._prepare = prepare
 
 
 def _patch_committime() -> None:
@@ -220,12 +247,14 @@ def _patch_committime() -> None:
 ALL = {
     "committime": _patch_committime,
     "workers": _patch_workers,
+    "no-log-lock": _patch_no_log_lock,
+    "pg-encode-first": _patch_pg_encode_first,
     "flock": _patch_flock,
     "split-log": _patch_split_log,
 }
 import rapport  # noqa: E402
 
-# A uvicorn worker imports this file twice (as `__mp_main__` and as `_patched_serve`): patch once.
+# Patch once per process, whatever imports this file (spawned children run it as `__mp_main__`).
 if not getattr(rapport, "_bench_patched", False):
     rapport._bench_patched = True  # type: ignore[attr-defined]
     for _name, _apply in ALL.items():

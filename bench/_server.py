@@ -50,6 +50,7 @@ class Server:
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
     patches: str = ""  # BENCH_PATCHES for bench/_patched_serve.py; empty: the real `rapport serve`
+    options: tuple[str, ...] = ()  # more `serve` options, e.g. ("--workers", "2")
 
     def start(self, log_dir: Path, timeout_s: float = 60.0) -> None:
         self.log_path = log_dir / f"serve-{self.port}.log"
@@ -60,7 +61,7 @@ class Server:
             command = [str(VENV_BIN / "python"), str(ROOT / "bench" / "_patched_serve.py")]
             env["BENCH_PATCHES"] = self.patches
         self.proc = subprocess.Popen(
-            [*command, "serve", "--host", HOST, "--port", str(self.port)],
+            [*command, "serve", "--host", HOST, "--port", str(self.port), *self.options],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -122,6 +123,52 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def listening(port: int, pids: list[int]) -> list[int]:
+    """Those of `pids` that hold the socket listening on `port`: the server and its uvicorn workers,
+    not the processor (spawned before the socket was opened, and spawn passes on no descriptors)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            cols = line.split()
+            if cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                inodes.add(f"socket:[{cols[9]}]")
+    return [pid for pid in pids if inodes & _open_files(pid)]
+
+
+def connection_owner(port: int, client_port: int, pids: list[int]) -> int | None:
+    """Which of `pids` holds the server end of the loopback connection from `client_port`."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            cols = line.split()
+            local, remote = int(cols[1].rsplit(":", 1)[1], 16), int(cols[2].rsplit(":", 1)[1], 16)
+            if local == port and remote == client_port:
+                inode = f"socket:[{cols[9]}]"
+                return next((pid for pid in pids if inode in _open_files(pid)), None)
+    return None
+
+
+def _open_files(pid: int) -> set[str]:
+    links = set()
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return links
+    for fd in fds:
+        try:
+            links.add(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except OSError:
+            continue  # closed meanwhile
+    return links
+
+
 def status_kb(pid: int, field_name: str) -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -146,3 +193,52 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def spread_connections(
+    port: int, count: int, workers: list[int], timeout_s: float = 60.0
+) -> list[http.client.HTTPConnection]:
+    """`count` keep-alive connections, as evenly over the workers as they go: the kernel hands each
+    new connection to whichever worker accepts first, and with a few long-lived connections that
+    can leave a worker idle, so one that lands on a worker holding its share already is replaced.
+    A worker still starting accepts nothing yet: keep trying until it does, within `timeout_s`."""
+    share = -(-count // len(workers))
+    held: dict[int, int] = dict.fromkeys(workers, 0)
+    connections: list[http.client.HTTPConnection] = []
+    deadline = time.monotonic() + timeout_s
+    while len(connections) < count:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"could not spread {count} connections over {len(workers)} workers in {timeout_s}s")
+        conn = http.client.HTTPConnection(HOST, port, timeout=120)
+        conn.request("GET", "/healthz")  # answered: the worker that accepted it holds it now
+        conn.getresponse().read()
+        owner = connection_owner(port, conn.sock.getsockname()[1], workers)
+        if owner is None or held[owner] < share:
+            held[owner if owner is not None else workers[0]] += 1
+            connections.append(conn)
+        else:
+            conn.close()
+            time.sleep(0.01)
+    return connections
+
+
+def wait_for_workers(server: Server, workers: int, timeout_s: float = 60.0) -> tuple[list[int], list[int]]:
+    """(server pids, processor pids) once the server and each of its workers hold the listening
+    socket: the server alone with one worker, the idle uvicorn parent and N workers with more."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        family = server.family()
+        serving = listening(server.port, family)
+        if len(serving) >= (1 if workers == 1 else workers + 1):
+            break
+        if time.monotonic() > deadline:
+            raise SystemExit(f"only {len(serving)} of {workers} workers came up within {timeout_s}s")
+        time.sleep(0.1)
+    if workers > 1:
+        time.sleep(1.0)  # a worker holds the socket before its lifespan has opened the database
+    processors = [
+        p
+        for p in family
+        if p not in serving and "multiprocessing" in cmdline(p) and "resource_tracker" not in cmdline(p)
+    ]
+    return serving, processors

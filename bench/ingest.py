@@ -1,16 +1,28 @@
-"""Ingest throughput of `rapport serve`, as a ratio to raw SQLite inserts of the same rows.
+"""Ingest throughput of `rapport serve`, as a ratio to raw inserts of the same rows into the same database.
 
-Starts the real server (and so its processor child) on loopback with a fresh SQLite database, sends
+Starts the real server (and so its processor child) on loopback with a fresh SQLite database, or
+with `--database-url` on a PostgreSQL database whose schema it recreates before every run, sends
 pre-built Segment batches (`POST /v1/batch`, random UUID messageIds as the SDKs send them) from N
 keep-alive connections, and prints:
 
   * accepted events/s, first send to last 2xx;
   * seconds from the last 2xx until the processor has put every event on a profile;
-  * peak RSS (VmHWM) of the server process and of its processor child;
-  * the baseline: python sqlite3 inserting the very rows the server stored (same schema, same
-    pragmas, one commit per batch) in the same process, and the ratio ingest rate / raw rate;
-  * CPU seconds of server, processor and this client while sending, and how many of the machine's
-    cores anything used meanwhile (`machine busy`) and the hypervisor gave elsewhere (`stolen`).
+  * peak RSS (VmHWM) of the server processes and of the processor child;
+  * the baseline: the very rows the server stored, inserted in the same process, one transaction
+    per batch of `--batch` rows: python sqlite3 (same schema, same pragmas) on SQLite; on PostgreSQL
+    psycopg into a copy of the events table on the same server, one multi-row `INSERT ... ON
+    CONFLICT DO NOTHING RETURNING id` per batch, as the log writer sends each request's rows;
+    and the ratio ingest rate / raw rate;
+  * CPU seconds of server, processor, this client (and on PostgreSQL its backends) while sending,
+    and how many of the machine's cores anything used meanwhile (`machine busy`) and the hypervisor
+    gave elsewhere (`stolen`);
+  * on PostgreSQL, what the log lock costs: pg_stat_activity and pg_locks sampled every 20 ms while
+    sending, the share of the time some append held `rapport:event-log`, how many appends waited
+    for it on average, and what its holder was doing (flushing WAL, on CPU in PostgreSQL, or idle
+    in its transaction waiting for the Python side).
+
+`--workers 1,2,4` measures `serve --workers N` for each count, in turn within each repeat, and prints
+the medians per count (more than one worker needs PostgreSQL, or `--patch workers` on SQLite).
 
 The server holds requests while the profiles lag more than RAPPORT_INGEST_MAX_LAG_S behind what it
 acknowledged (backpressure), so the rate is what the server and processor sustain together. Clients
@@ -18,7 +30,8 @@ retry a 429 or 5xx after Retry-After, as the SDKs do; the count is printed as `r
 
 Usage:  .venv/bin/python bench/ingest.py [--events 200000] [--batch 100] [--connections 4]
             [--repeat 3] [--synchronous FULL|NORMAL] [--sequential-ids] [--py-spy DIR]
-            [--patch NAMES]   (prototypes in bench/_patched_serve.py: split-log, workers, committime, ...)
+            [--database-url postgresql+psycopg://USER:PW@127.0.0.1:PORT/DB] [--workers 1,2,4]
+            [--patch NAMES]   (prototypes in bench/_patched_serve.py: split-log, no-log-lock, committime, ...)
         BENCH_TMPDIR=/dev/shm puts the run's files in memory (no disk cost; diagnosis only).
 
 The machine is shared and noisy: compare the ratios and the medians of several runs, not one run.
@@ -45,12 +58,23 @@ from typing import Any
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _server import HOST, VENV_BIN, Server, cmdline, cpu_seconds, env_for, free_port, fresh_dir, last_line, status_kb  # noqa: E402
-from _workload import median, messages, percentile, raw_insert_rate  # noqa: E402
-
-TARGET_RATE = 20_000
-TARGET_VISIBLE_S = 2.0
-TARGET_RSS_MB = 1024
+import _pg  # noqa: E402
+from _ingest_report import describe, summarize  # noqa: E402
+from _server import (  # noqa: E402
+    HOST,
+    VENV_BIN,
+    Server,
+    cpu_seconds,
+    descendants,
+    env_for,
+    free_port,
+    fresh_dir,
+    last_line,
+    spread_connections,
+    status_kb,
+    wait_for_workers,
+)
+from _workload import messages, percentile, raw_insert_rate  # noqa: E402
 
 
 def build_bodies(args: argparse.Namespace) -> tuple[list[bytes], int]:
@@ -65,9 +89,11 @@ def build_bodies(args: argparse.Namespace) -> tuple[list[bytes], int]:
 class Client(threading.Thread):
     """One keep-alive connection sending its share of the pre-built bodies, one request at a time."""
 
-    def __init__(self, port: int, auth: str, bodies: list[bytes], start: threading.Barrier) -> None:
+    def __init__(
+        self, conn: http.client.HTTPConnection, auth: str, bodies: list[bytes], start: threading.Barrier
+    ) -> None:
         super().__init__(daemon=True)
-        self.port, self.bodies, self.barrier = port, bodies, start
+        self.conn, self.bodies, self.barrier = conn, bodies, start
         self.headers = {"Content-Type": "application/json", "Authorization": auth}
         self.first = self.last = 0.0
         self.accepted = 0
@@ -77,8 +103,7 @@ class Client(threading.Thread):
         self.latencies: list[float] = []
 
     def run(self) -> None:
-        conn = http.client.HTTPConnection(HOST, self.port, timeout=120)
-        conn.connect()
+        conn = self.conn
         self.barrier.wait()
         self.first = time.perf_counter()
         try:
@@ -118,9 +143,27 @@ def _cores(before: tuple[float, float, float], after: tuple[float, float, float]
     return (after[index] - before[index]) / total * (os.cpu_count() or 1)
 
 
-def processor_offset(db: sqlite3.Connection) -> int:
-    row = db.execute("SELECT \"offset\" FROM log_offsets WHERE consumer = 'profiles'").fetchone()
-    return int(row[0]) if row else 0
+class SqliteLog:
+    """What the bench reads while the server runs on SQLite (bench/_pg.py's PgLog on PostgreSQL)."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30)
+        if Path(f"{db_path}-log").exists():  # the split-log prototype (bench/_patched_serve.py)
+            self.conn.execute("ATTACH DATABASE ? AS log", (f"file:{db_path}-log?mode=ro",))
+
+    def offset(self) -> int:
+        row = self.conn.execute("SELECT \"offset\" FROM log_offsets WHERE consumer = 'profiles'").fetchone()
+        return int(row[0]) if row else 0
+
+    def counts(self) -> tuple[int, int, int]:
+        """(events stored, events on no profile, profiles)."""
+        stored = self.conn.execute("SELECT count(*) FROM events").fetchone()[0]
+        placed = self.conn.execute("SELECT count(*) FROM profile_events").fetchone()[0]
+        profiles = self.conn.execute("SELECT count(*) FROM profiles WHERE id = canonical_id").fetchone()[0]
+        return stored, stored - placed, profiles
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 def start_py_spy(out_dir: Path, pids: dict[str, int], rate: int, idle: bool) -> list[subprocess.Popen[bytes]]:
@@ -163,45 +206,55 @@ def stop_py_spy(procs: list[subprocess.Popen[bytes]]) -> None:
             p.kill()
 
 
-def serve_and_send(args: argparse.Namespace, bodies: list[bytes], total: int, run_dir: Path) -> dict[str, Any]:
+def serve_and_send(
+    args: argparse.Namespace, bodies: list[bytes], total: int, run_dir: Path, workers: int
+) -> dict[str, Any]:
     db_path = run_dir / "bench.db"
     extra = dict(kv.split("=", 1) for kv in args.env)
+    if args.database_url:
+        _pg.reset_schema(args.database_url)
+        extra["RAPPORT_DATABASE_URL"] = args.database_url
     env = env_for(db_path, RAPPORT_SQLITE_SYNCHRONOUS=args.synchronous, RAPPORT_PROCESSOR=args.processor, **extra)
     write_key = last_line(["admin", "create-source", "bench", "--channel", "web", "--rate-limit", "10000000"], env)
     token = last_line(["admin", "create-token", "--role", "admin"], env)
     auth = "Basic " + base64.b64encode(f"{write_key}:".encode()).decode()
-    server = Server(free_port(), env, patches=args.patch)
+    options = ("--workers", str(workers)) if workers > 1 else ()
+    server = Server(free_port(), env, patches=args.patch, options=options)
     server.start(run_dir)
     spies: list[subprocess.Popen[bytes]] = []
+    sampler = None
     try:
-        family = server.family()
-        processor_pids = [
-            p for p in family[1:] if "multiprocessing" in cmdline(p) and "resource_tracker" not in cmdline(p)
-        ]
+        serving, processor_pids = wait_for_workers(server, workers)
+        family = [*serving, *processor_pids]
         if args.py_spy:
-            named = {"server": server.pid, **{f"processor-{p}": p for p in processor_pids}}
+            named = {f"server-{p}": p for p in serving} | {f"processor-{p}": p for p in processor_pids}
             spies = start_py_spy(Path(args.py_spy), named, args.py_spy_rate, args.py_spy_idle)
             time.sleep(1.0)
-        cpu0 = {p: cpu_seconds(p) for p in family}
+        log = _pg.PgLog(args.database_url) if args.database_url else SqliteLog(db_path)
+        postmaster = _pg.postmaster_pid(args.database_url) if args.database_url else None
+        cpu0 = {p: cpu_seconds(p) for p in family + (descendants(postmaster) if postmaster else [])}
         client0, machine0 = resource.getrusage(resource.RUSAGE_SELF), machine_cpu()
         barrier = threading.Barrier(args.connections)
-        clients = [Client(server.port, auth, bodies[i :: args.connections], barrier) for i in range(args.connections)]
+        connections = spread_connections(server.port, args.connections, serving[1:] if workers > 1 else serving)
+        clients = [Client(c, auth, bodies[i :: args.connections], barrier) for i, c in enumerate(connections)]
+        if args.database_url:
+            sampler = _pg.WaitSampler(args.database_url).start()
         for c in clients:
             c.start()
-        ro = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30)
-        if Path(f"{db_path}-log").exists():  # the split-log prototype (bench/_patched_serve.py)
-            ro.execute("ATTACH DATABASE ? AS log", (f"file:{db_path}-log?mode=ro",))
-        lag_at_last_ack = None
         deadline = time.monotonic() + args.send_timeout
         for c in clients:
             c.join(timeout=max(0.1, deadline - time.monotonic()))
         if any(c.is_alive() for c in clients):
             raise SystemExit(f"sending did not finish within {args.send_timeout}s")
+        if sampler:
+            sampler.stop()
         first = min(c.first for c in clients)
         last = max(c.last for c in clients)
         head = max(c.max_offset for c in clients)
-        lag_at_last_ack = head - processor_offset(ro)
+        lag_at_last_ack = head - log.offset()
         cpu_send = {p: cpu_seconds(p) - cpu0[p] for p in family}
+        # The backends the server opened meanwhile count from 0; those that ended meanwhile are lost.
+        cpu_db_send = sum(cpu_seconds(p) - cpu0.get(p, 0.0) for p in descendants(postmaster)) if postmaster else 0.0
         client1, machine1 = resource.getrusage(resource.RUSAGE_SELF), machine_cpu()
         errors = [e for c in clients for e in c.errors]
         accepted = sum(c.accepted for c in clients)
@@ -209,15 +262,13 @@ def serve_and_send(args: argparse.Namespace, bodies: list[bytes], total: int, ru
         caught_up = None
         wait_deadline = time.perf_counter() + (args.catchup_timeout if args.processor != "off" else 0)
         while time.perf_counter() < wait_deadline:
-            if processor_offset(ro) >= head:
+            if log.offset() >= head:
                 caught_up = time.perf_counter()
                 break
             time.sleep(0.01)
-        reached = processor_offset(ro)
-        stored = ro.execute("SELECT count(*) FROM events").fetchone()[0]
-        unassigned = stored - ro.execute("SELECT count(*) FROM profile_events").fetchone()[0]
-        n_profiles = ro.execute("SELECT count(*) FROM profiles WHERE id = canonical_id").fetchone()[0]
-        ro.close()
+        reached = log.offset()
+        stored, unassigned, n_profiles = log.counts()
+        log.close()
         cpu_all = {p: cpu_seconds(p) - cpu0[p] for p in family}
         rss = {p: status_kb(p, "VmHWM") for p in family}
         check = consistency_check(server.port, token, args) if args.processor != "off" else "skipped"
@@ -225,12 +276,15 @@ def serve_and_send(args: argparse.Namespace, bodies: list[bytes], total: int, ru
             stop_py_spy(spies)
             spies = []
     finally:
+        if sampler:
+            sampler.stop()
         if spies:
             stop_py_spy(spies)
         server.stop()
     latencies = [x for c in clients for x in c.latencies]
     send_s = last - first
     return {
+        "workers": workers,
         "events": total,
         "accepted": accepted,
         "stored": stored,
@@ -244,21 +298,25 @@ def serve_and_send(args: argparse.Namespace, bodies: list[bytes], total: int, ru
         "head": head,
         "lag_at_last_ack": lag_at_last_ack,
         "unassigned": unassigned,
+        "skipped": unassigned if caught_up else 0,  # on no profile once the processor passed them: lost to it
         "profiles": n_profiles,
-        "rss_server_mb": rss[server.pid] / 1024,
+        "rss_server_mb": sum(rss.get(p, 0) for p in serving) / 1024,
         "rss_processor_mb": sum(rss.get(p, 0) for p in processor_pids) / 1024,
         "rss_total_mb": sum(rss.values()) / 1024,
-        "cpu_server_send": cpu_send.get(server.pid, 0.0),
+        "cpu_server_send": sum(cpu_send.get(p, 0.0) for p in serving),
+        "cpu_workers_send": [cpu_send.get(p, 0.0) for p in serving[1:]] if workers > 1 else [],
         "cpu_client_send": (client1.ru_utime + client1.ru_stime) - (client0.ru_utime + client0.ru_stime),
         "machine_busy_cores": _cores(machine0, machine1, 0),
         "machine_stolen_cores": _cores(machine0, machine1, 1),
         "cpu_processor_send": sum(cpu_send.get(p, 0.0) for p in processor_pids),
-        "cpu_server": cpu_all.get(server.pid, 0.0),
+        "cpu_db_send": cpu_db_send,
+        "cpu_server": sum(cpu_all.get(p, 0.0) for p in serving),
         "cpu_processor": sum(cpu_all.get(p, 0.0) for p in processor_pids),
         "p50_ack_ms": percentile(latencies, 50) * 1000,
         "p99_ack_ms": percentile(latencies, 99) * 1000,
         "check": check,
         "db_path": db_path,
+        "waits": sampler.summary() if sampler else None,
     }
 
 
@@ -290,11 +348,7 @@ def raw_sqlite_rate(server_db: Path, run_dir: Path, batch: int, synchronous: str
     return raw_insert_rate(server_db, run_dir, synchronous, batch)
 
 
-def fmt(value: float | None, spec: str = ".2f") -> str:
-    return "n/a" if value is None else format(value, spec)
-
-
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--users", type=int, default=20_000)
@@ -303,6 +357,19 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--synchronous", choices=("FULL", "NORMAL"), default="FULL")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--database-url",
+        metavar="postgresql+psycopg://USER:PW@127.0.0.1:PORT/DB",
+        help="measure on this PostgreSQL database instead of a fresh SQLite file; its public schema is "
+        "dropped and created again before every run",
+    )
+    parser.add_argument(
+        "--workers",
+        default="1",
+        metavar="N[,N...]",
+        help="`serve --workers N`: one series per count, the runs of each repeat in turn (e.g. 1,2,4); "
+        "more than 1 needs --database-url (or --patch workers on SQLite)",
+    )
     parser.add_argument(
         "--sequential-ids",
         action="store_true",
@@ -327,96 +394,66 @@ def main() -> None:
         "--patch",
         default="",
         metavar="NAMES",
-        help="serve with PROTOTYPE changes from bench/_patched_serve.py (flock)",
+        help="serve with PROTOTYPE changes from bench/_patched_serve.py (flock, split-log, no-log-lock, ...)",
     )
     parser.add_argument("--py-spy", metavar="DIR", help="record py-spy raw profiles of server and processor into DIR")
     parser.add_argument("--py-spy-rate", type=int, default=100)
     parser.add_argument("--py-spy-idle", action="store_true", help="also sample waiting threads (wall-clock view)")
     parser.add_argument("--keep", action="store_true", help="keep the run directories under /tmp")
     args = parser.parse_args()
+    args.worker_counts = [int(n) for n in args.workers.split(",") if n.strip()]
+    if not args.worker_counts or min(args.worker_counts) < 1:
+        parser.error("--workers takes counts of at least 1, e.g. 1,2,4")
+    if args.database_url:
+        _pg.libpq_url(args.database_url)  # refuses anything but loopback before any work
     if args.py_spy:
         Path(args.py_spy).mkdir(parents=True, exist_ok=True)
+    return args
 
+
+def run_once(args: argparse.Namespace, bodies: list[bytes], total: int, workers: int) -> dict[str, Any]:
+    run_dir = fresh_dir("rapport-bench-ingest-")
+    try:
+        r = serve_and_send(args, bodies, total, run_dir, workers)
+        if args.database_url:
+            r["raw_rate"] = _pg.raw_insert_rate(args.database_url, args.batch)
+        else:
+            r["raw_rate"] = raw_sqlite_rate(r["db_path"], run_dir, args.batch, args.synchronous)
+    finally:
+        if not args.keep:
+            shutil.rmtree(run_dir, ignore_errors=True)
+    r["ratio"] = r["rate"] / r["raw_rate"]
+    if r["waits"]:  # the log lock's time per event, and the rate it would allow held all the time
+        r["lock_us"] = r["waits"]["lock_held"] * r["send_s"] / max(1, r["accepted"]) * 1e6
+    r["cpu_us_server"] = r["cpu_server"] / total * 1e6
+    r["cpu_us_processor"] = r["cpu_processor"] / total * 1e6
+    return r
+
+
+def main() -> None:
+    args = parse_args()
     t = time.perf_counter()
     bodies, total = build_bodies(args)
+    where = _pg.server_settings(args.database_url) if args.database_url else f"SQLite, synchronous={args.synchronous}"
     print(
         f"workload: {total} events ({args.users} people) in {len(bodies)} bodies of {args.batch}, "
         f"{sum(map(len, bodies)) / total:.0f} B/event, built in {time.perf_counter() - t:.1f}s; "
-        f"{args.connections} connections; synchronous={args.synchronous}; "
+        f"{args.connections} connections; workers {args.workers}; "
         f"messageIds {'sequential' if args.sequential_ids else 'random UUIDs'}"
-        + (f"; PATCHED: {args.patch}" if args.patch else ""),
+        + (f"; PATCHED: {args.patch}" if args.patch else "")
+        + f"\n{where}",
         flush=True,
     )
+    raw_name = "psycopg" if args.database_url else "sqlite3"
     results = []
     for n in range(args.repeat):
-        run_dir = fresh_dir("rapport-bench-ingest-")
-        try:
-            r = serve_and_send(args, bodies, total, run_dir)
-            r["raw_rate"] = raw_sqlite_rate(r["db_path"], run_dir, args.batch, args.synchronous)
-        finally:
-            if not args.keep:
-                shutil.rmtree(run_dir, ignore_errors=True)
-        r["ratio"] = r["rate"] / r["raw_rate"]
-        r["cpu_us_server"] = r["cpu_server"] / total * 1e6
-        r["cpu_us_processor"] = r["cpu_processor"] / total * 1e6
-        results.append(r)
-        print(
-            f"run {n + 1}: {r['rate']:,.0f} ev/s accepted ({r['send_s']:.1f}s; ack p50 {r['p50_ack_ms']:.0f} ms, "
-            f"p99 {r['p99_ack_ms']:.0f} ms) | raw sqlite {r['raw_rate']:,.0f} rows/s | ratio {r['ratio']:.3f} | "
-            f"visible {fmt(r['visible_s'])}s after last ack (lag then {r['lag_at_last_ack']} events; "
-            f"reached {r['reached']}/{r['head']}) | RSS server {r['rss_server_mb']:.0f} MB, "
-            f"processor {r['rss_processor_mb']:.0f} MB | CPU during send: server {r['cpu_server_send']:.1f}s, "
-            f"processor {r['cpu_processor_send']:.1f}s, client {r['cpu_client_send']:.1f}s, machine busy "
-            f"{r['machine_busy_cores']:.2f} of {os.cpu_count()} cores, stolen {r['machine_stolen_cores']:.2f}; "
-            f"CPU us/event to caught-up: server {r['cpu_us_server']:.0f}, "
-            f"processor {r['cpu_us_processor']:.0f} | profiles {r['profiles']} | check {r['check']}"
-            + f" | retried {r['retries']}"
-            + (f" | ERRORS {len(r['errors'])}: {r['errors'][:3]}" if r["errors"] else ""),
-            flush=True,
-        )
-        if r["accepted"] != total or r["stored"] != total:
-            print(f"  WARNING: accepted {r['accepted']}, stored {r['stored']}, sent {total}")
-    vis = [r["visible_s"] for r in results]
-    med_vis = median(vis) if all(v is not None for v in vis) else None
-    med = {
-        k: median([r[k] for r in results])
-        for k in (
-            "rate",
-            "raw_rate",
-            "ratio",
-            "rss_server_mb",
-            "rss_processor_mb",
-            "rss_total_mb",
-            "p99_ack_ms",
-            "cpu_us_server",
-            "cpu_us_processor",
-        )
-    }
-    print(
-        f"\nmedian of {len(results)} runs (synchronous={args.synchronous}"
-        + (f", PATCHED: {args.patch}" if args.patch else "")
-        + "):"
-    )
-    print(
-        f"  ingest rate          {med['rate']:>10,.0f} events/s   (target >= {TARGET_RATE:,}: "
-        f"{'met' if med['rate'] >= TARGET_RATE else 'NOT met'})"
-    )
-    print(f"  raw sqlite3 baseline {med['raw_rate']:>10,.0f} rows/s")
-    print(f"  RATIO ingest/raw     {med['ratio']:>10.3f}")
-    print(
-        f"  visible after ack    {fmt(med_vis):>10} s          (target <= {TARGET_VISIBLE_S}: "
-        f"{'met' if med_vis is not None and med_vis <= TARGET_VISIBLE_S else 'NOT met'})"
-    )
-    print(
-        f"  peak RSS             {med['rss_server_mb']:>10.0f} MB server + {med['rss_processor_mb']:.0f} MB processor "
-        f"= {med['rss_total_mb']:.0f} MB (target <= {TARGET_RSS_MB}: "
-        f"{'met' if med['rss_total_mb'] <= TARGET_RSS_MB else 'NOT met'})"
-    )
-    print(f"  ack latency p99      {med['p99_ack_ms']:>10.0f} ms")
-    print(
-        f"  CPU per event        {med['cpu_us_server']:>10.0f} us server + {med['cpu_us_processor']:.0f} us processor "
-        f"(20,000 events/s on 2 shared cores allows ~100 us in all)"
-    )
+        for workers in args.worker_counts:  # in turn, so that the machine's drift touches every count alike
+            r = run_once(args, bodies, total, workers)
+            results.append(r)
+            print(f"run {n + 1}, workers {workers}: {describe(r, raw_name)}", flush=True)
+            if r["accepted"] != total or r["stored"] != total:
+                print(f"  WARNING: accepted {r['accepted']}, stored {r['stored']}, sent {total}")
+    summarize(args, results, raw_name)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,7 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from rapport import contexts
 from rapport.access.api import MetricsReader
 from rapport.collect.backpressure import LagGate
-from rapport.collect.consumer import start_consumers
+from rapport.collect.consumer import GC_THRESHOLDS, start_consumers
 from rapport.collect.cors import TrackingCors
 from rapport.collect.log import LogWriter
 from rapport.collect.metrics import metrics_registry
@@ -23,7 +24,7 @@ from rapport.db.engine import Database, open_database
 from rapport.db.migrate import head_revision, is_up_to_date
 from rapport.kernel.errors import JSONResponse, error_response, install_error_handlers
 from rapport.profiles.processor import CONSUMER, applied_offset
-from rapport.settings import Settings
+from rapport.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from rapport.collect.supervisor import ConsumerChild
@@ -109,3 +110,13 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         return Response(generate_latest(app.state.metrics), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app as each process of `rapport serve --workers N` builds it (uvicorn's factory).
+
+    Workers are spawned, so they read RAPPORT_* from the environment as the parent did. None runs
+    the processor: with `process` the parent runs it (create_app starts one only for `thread`, which
+    `serve` refuses with workers), and keeping `process` keeps each worker's lag gate."""
+    gc.set_threshold(*GC_THRESHOLDS)  # as `serve` does: ingest allocates much and keeps little
+    return create_app(load_settings())

@@ -4,6 +4,7 @@ context's own commands (import, sources, tokens, unsubscribe mail) come from its
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,6 +13,7 @@ import typer
 from rapport import contexts
 from rapport.app import start_processor
 from rapport.db.migrate import head_revision
+from rapport.kernel import commands
 from rapport.kernel.commands import database, err, operator, out
 from rapport.settings import Settings
 
@@ -19,10 +21,10 @@ app = typer.Typer(help="Rapport: customer experience management.", no_args_is_he
 admin = typer.Typer(help="Administration: sources and their write keys, staff tokens.", no_args_is_help=True)
 app.add_typer(admin, name="admin")
 for context in contexts.CONTEXTS:
-    for commands in context.commands:
-        app.add_typer(commands)
-    for commands in context.admin_commands:
-        admin.add_typer(commands)
+    for group in context.commands:
+        app.add_typer(group)
+    for group in context.admin_commands:
+        admin.add_typer(group)
 
 
 @app.command()
@@ -42,7 +44,7 @@ UVICORN_OPTIONS: dict[str, Any] = {
 }
 
 
-def run_server(settings: Settings, host: str, port: int) -> None:
+def run_server(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     import gc
 
     import uvicorn
@@ -50,14 +52,42 @@ def run_server(settings: Settings, host: str, port: int) -> None:
     from rapport.app import create_app
     from rapport.collect.consumer import GC_THRESHOLDS
 
-    processor = start_processor(settings)
+    processor = start_processor(settings)  # one processor, whatever the number of workers
     gc.set_threshold(*GC_THRESHOLDS)  # ingest allocates much and keeps little (see collect.consumer)
     try:
-        config = uvicorn.Config(create_app(settings), host=host, port=port, **UVICORN_OPTIONS)
-        uvicorn.Server(config).run()
+        if workers == 1:
+            config = uvicorn.Config(create_app(settings), host=host, port=port, **UVICORN_OPTIONS)
+            uvicorn.Server(config).run()
+        else:
+            # Each worker is a fresh (spawned) process that reads its settings from RAPPORT_* as this
+            # one did; what `serve` decided itself must be in that environment too.
+            os.environ["RAPPORT_PUBLIC_URL"] = settings.public_url
+            uvicorn.run(
+                "rapport.app:app_from_environment",
+                factory=True,
+                workers=workers,
+                host=host,
+                port=port,
+                **UVICORN_OPTIONS,
+            )
     finally:
         if processor is not None:
             processor.stop()
+
+
+def _refuse_workers(settings: Settings, workers: int) -> None:
+    if workers > 1 and settings.is_sqlite:
+        err.print(
+            "[red]--workers needs PostgreSQL: SQLite has one writer, so more server processes would only wait "
+            "for each other's write lock (bench/README.md).[/red]"
+        )
+        raise typer.Exit(2)
+    if workers > 1 and settings.processor == "thread":
+        err.print(
+            "[red]RAPPORT_PROCESSOR=thread would run a processor in every worker; with --workers use process "
+            "(the default) or off.[/red]"
+        )
+        raise typer.Exit(2)
 
 
 @app.command()
@@ -65,15 +95,19 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     migrate: Annotated[bool, typer.Option("--migrate/--no-migrate", help="Upgrade the schema first.")] = True,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Server processes sharing the port (PostgreSQL only); one processor.")
+    ] = 1,
 ) -> None:
     """Serve the Tracking API, the staff API and the console."""
+    _refuse_workers(commands.settings(), workers)
     db = database(migrate=migrate)
     settings = db.settings
     db.dispose()
     if "public_url" not in settings.model_fields_set:  # links in emails point at this server
         settings = settings.model_copy(update={"public_url": f"http://{host}:{port}"})
     out.print(f"Rapport serving on http://{host}:{port} ({settings.database_url.split('://')[0]})")
-    run_server(settings, host, port)
+    run_server(settings, host, port, workers)
 
 
 @app.command()

@@ -35,6 +35,17 @@ def test_serve_refuses_an_old_schema_without_migrate(monkeypatch, tmp_path):
     assert says(result.output, "rapport migrate"), result.output
 
 
+def test_serve_workers_needs_postgresql_and_a_processor_of_its_own(monkeypatch, tmp_path):
+    result = invoke(monkeypatch, f"sqlite:///{tmp_path / 'one.db'}", "serve", "--workers", "2")
+    assert result.exit_code == 2
+    assert "--workers needs PostgreSQL: SQLite has one writer" in " ".join(result.output.split())
+    assert not (tmp_path / "one.db").exists(), "refused before the database was created"
+    monkeypatch.setenv("RAPPORT_PROCESSOR", "thread")  # nothing listens there: refused before connecting
+    result = invoke(monkeypatch, "postgresql+psycopg://rapport@127.0.0.1:1/none", "serve", "--workers", "2")
+    assert result.exit_code == 2
+    assert "would run a processor in every worker" in " ".join(result.output.split())
+
+
 def test_admin_commands_print_key_and_token_last(monkeypatch, database_url):
     result = invoke(monkeypatch, database_url, "admin", "create-source", "pos", "--channel", "store")
     assert result.exit_code == 0, result.output
