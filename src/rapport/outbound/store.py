@@ -49,9 +49,16 @@ def insert_mail(conn: Connection, mail: Mail, now: datetime, *, history_id: int 
     return int(conn.execute(outbox.insert().values(**values)).inserted_primary_key[0])  # type: ignore[index]
 
 
+def _sendable(now: datetime) -> sa.ColumnElement[bool]:
+    """Due, and its person has no other mail out (see `claim_due`)."""
+    busy = sa.select(outbox.c.profile_id).where(outbox.c.claimed_by.is_not(None), outbox.c.due_at > now)
+    return sa.and_(outbox.c.due_at <= now, outbox.c.profile_id.not_in(busy))
+
+
 def anything_due(conn: Connection, now: datetime) -> bool:
-    """A read, so an idle worker polling the outbox never takes SQLite's one write lock."""
-    return conn.execute(sa.select(outbox.c.id).where(outbox.c.due_at <= now).limit(1)).first() is not None
+    """A read, so an idle worker polling the outbox never takes SQLite's one write lock (nor one
+    waiting only for a person whose other mail is out)."""
+    return conn.execute(sa.select(outbox.c.id).where(_sendable(now)).limit(1)).first() is not None
 
 
 def claim_due(conn: Connection, worker: str, limit: int, now: datetime, lease: timedelta) -> list[Row[tuple]]:
@@ -64,10 +71,9 @@ def claim_due(conn: Connection, worker: str, limit: int, now: datetime, lease: t
     One mail per person is out at a time (two claims racing on PostgreSQL could each take one): so
     each one's permission check (a frequency cap) sees the ones sent before it, and a person's mails
     go out in the order they became due."""
-    busy = sa.select(outbox.c.profile_id).where(outbox.c.claimed_by.is_not(None), outbox.c.due_at > now)
     candidates = conn.execute(
         sa.select(outbox.c.id, outbox.c.profile_id)
-        .where(outbox.c.due_at <= now, outbox.c.profile_id.not_in(busy))
+        .where(_sendable(now))
         .order_by(outbox.c.due_at, outbox.c.id)
         .limit(limit * 4)
         .with_for_update(skip_locked=True)  # rendered on PostgreSQL only: SQLite has no row locks
