@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import time
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,6 +30,29 @@ def profile_by(client: TestClient, headers: dict[str, str], identifier: str) -> 
     items = res.json()["items"]
     assert len(items) <= 1
     return items[0] if items else None
+
+
+def settled_history(
+    client: TestClient, headers: dict[str, str], pid: str, timeout: float = 10.0
+) -> list[dict[str, Any]]:
+    """The person's contact history, newest first, once no message in it is still queued: the app's
+    outbox worker (a thread of the test's server, RAPPORT_PROCESSOR=thread) has sent or given up each."""
+    deadline = time.monotonic() + timeout
+    while True:
+        res = client.get(f"/api/v1/profiles/{pid}/contact-history", headers=headers)
+        assert res.status_code == 200, res.text
+        items: list[dict[str, Any]] = res.json()["items"]
+        if all(item["status"] != "queued" for item in items) or time.monotonic() > deadline:
+            return items
+        time.sleep(0.02)
+
+
+def eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
+    """The first true answer of `check`, asked until `timeout`; its last answer then."""
+    deadline = time.monotonic() + timeout
+    while not (answer := check()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return answer
 
 
 def identifiers_of(profile: dict[str, Any]) -> set[str]:

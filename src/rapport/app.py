@@ -23,6 +23,7 @@ from rapport.collect.service import RateLimiter, SourceDirectory
 from rapport.db.engine import Database, open_database
 from rapport.db.migrate import head_revision, is_up_to_date
 from rapport.kernel.errors import JSONResponse, error_response, install_error_handlers
+from rapport.outbound.metrics import OutboxCollector
 from rapport.profiles.processor import CONSUMER, applied_offset
 from rapport.settings import Settings, load_settings
 
@@ -33,12 +34,14 @@ from rapport.web.shell import mount_sites
 
 
 def start_processor(settings: Settings) -> ConsumerChild | None:
-    """The log's consumers in their own, supervised, process (RAPPORT_PROCESSOR=process)."""
+    """The log's consumers, and the contexts' workers beside them (the outbox's), in their own,
+    supervised, process (RAPPORT_PROCESSOR=process): one per `rapport serve`, however many server
+    processes it runs."""
     if settings.processor != "process":
         return None
     from rapport.collect.supervisor import ConsumerChild
 
-    return ConsumerChild(settings, contexts.CONSUMERS).start()
+    return ConsumerChild(settings, contexts.CONSUMERS, workers=contexts.WORKERS).start()
 
 
 class SchemaOutOfDate(RuntimeError):
@@ -46,7 +49,8 @@ class SchemaOutOfDate(RuntimeError):
 
 
 def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
-    """The HTTP application. The log's consumers run in its threads when settings.processor == "thread"."""
+    """The HTTP application. The log's consumers and the contexts' workers run in its threads when
+    settings.processor == "thread"."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -61,13 +65,16 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         app.state.metrics, app.state.ingest_counters = metrics_registry(
             database, [kind.name for kind in running], CONSUMER
         )
+        app.state.metrics.register(OutboxCollector(database))  # outbound's gauges: collect cannot import it
         app.state.lag_gate = None
         if settings.processor != "off" and settings.ingest_max_lag_s > 0:
             app.state.lag_gate = LagGate(
                 lambda: applied_offset(database), settings.ingest_max_lag_s, settings.ingest_hold_s
             )
         stop = threading.Event()
-        workers = start_consumers(database, running, stop) if settings.processor == "thread" else []
+        workers: list[threading.Thread] = []
+        if settings.processor == "thread":  # the outbox's worker too: tests set it aside by emptying WORKERS
+            workers = start_consumers(database, running, stop, contexts.WORKERS)
         app.state.ready = True
         try:
             yield

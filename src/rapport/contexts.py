@@ -23,7 +23,7 @@ from rapport.collect import api as collect_api
 from rapport.collect import cli as collect_cli
 from rapport.collect import console as collect_console
 from rapport.collect import store as collect_store
-from rapport.collect.consumer import ConsumerType
+from rapport.collect.consumer import ConsumerType, Worker
 from rapport.consent import api as consent_api
 from rapport.consent import cli as consent_cli
 from rapport.consent import console as consent_console
@@ -35,6 +35,8 @@ from rapport.identity import store as identity_store
 from rapport.kernel import audit, registry
 from rapport.kernel.registry import PersonalData
 from rapport.outbound import api as outbound_api
+from rapport.outbound import store as outbound_store
+from rapport.outbound.worker import run_outbox
 from rapport.privacy import api as privacy_api
 from rapport.privacy import console as privacy_console
 from rapport.privacy import portal as privacy_portal
@@ -61,6 +63,7 @@ class Context:
     my_data_panels: tuple[Panel, ...] = ()  # on the portal's "My data"
     portal_hooks: tuple[PortalHook, ...] = ()
     consumers: tuple[ConsumerType, ...] = ()  # what reacts to the log; a consumer's name is its offset
+    workers: tuple[Worker, ...] = ()  # loops that run beside the consumers, one per deployment
     commands: tuple[typer.Typer, ...] = ()  # `rapport COMMAND`
     admin_commands: tuple[typer.Typer, ...] = ()  # `rapport admin COMMAND`
 
@@ -101,7 +104,7 @@ CONTEXTS: tuple[Context, ...] = (
         portal_hooks=(consent_portal.PORTAL_HOOK,),
         commands=(consent_cli.commands,),
     ),
-    Context("outbound", api=(outbound_api.router,)),
+    Context("outbound", stores=(outbound_store,), api=(outbound_api.router,), workers=(run_outbox,)),
     Context(
         "profiles",
         stores=(profiles_store,),
@@ -145,10 +148,15 @@ def sites() -> Sites:
 CONSUMERS: tuple[ConsumerType, ...] = tuple(kind for context in CONTEXTS for kind in context.consumers)
 
 
+# The contexts' workers: they run where the consumers run (RAPPORT_PROCESSOR=process: the consumers'
+# child process; thread: the server; off: nowhere).
+WORKERS: tuple[Worker, ...] = tuple(work for context in CONTEXTS for work in context.workers)
+
+
 def consumer_named(name: str) -> ConsumerType | None:
     return next((kind for kind in CONSUMERS if kind.name == name), None)
 
 
 REGISTRY = registry.install(entry for context in CONTEXTS for entry in context.personal_data)
 
-__all__ = ["CONSUMERS", "CONTEXTS", "REGISTRY", "Context", "consumer_named", "metadata", "sites"]
+__all__ = ["CONSUMERS", "CONTEXTS", "REGISTRY", "WORKERS", "Context", "consumer_named", "metadata", "sites"]

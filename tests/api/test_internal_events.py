@@ -9,7 +9,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from factories import basic_auth, profile_by, send_batch
+from factories import basic_auth, profile_by, send_batch, settled_history
 from rapport.collect.internal import InternalEventError, record_event
 from rapport.collect.log import append_messages
 from rapport.collect.model import Envelope, normalize_message
@@ -51,7 +51,8 @@ def _internal_events(db) -> int:
 def test_a_sent_email_is_on_the_timeline_in_the_export_and_erased_with_the_person(
     client, admin_headers, ada, smtp, db, make_token
 ):
-    assert _send(client, admin_headers, ada)["status"] == "sent"
+    assert _send(client, admin_headers, ada)["status"] == "queued"
+    assert settled_history(client, admin_headers, ada)[0]["status"] == "sent"
     [sent, identify] = _timeline(client, admin_headers, ada)
     assert (sent["event"], sent["source"], sent["channel"]) == ("Email Sent", "internal:outbound", "internal")
     assert sent["payload"]["properties"] == {
@@ -81,7 +82,8 @@ def test_a_failed_or_suppressed_send_is_recorded_too(client, admin_headers, ada)
 
 
 def test_a_write_key_cannot_reach_an_internal_source_nor_name_a_profile(client, admin_headers, ada, source, db, smtp):
-    _send(client, admin_headers, ada)  # the outbound context's source now exists
+    _send(client, admin_headers, ada)
+    assert settled_history(client, admin_headers, ada)[0]["status"] == "sent"  # the outbound context's source exists
     forged = {"type": "track", "userId": "mallory", "event": "Email Sent", "context": {"rapport": {"profileId": ada}}}
     assert send_batch(client, source, [forged]).status_code == 200
     mallory = profile_by(client, admin_headers, "user_id:mallory")

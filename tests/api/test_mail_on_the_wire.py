@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 from fastapi.testclient import TestClient
 
-from factories import profile_by, send_batch
+from factories import profile_by, send_batch, settled_history
 from rapport.app import create_app
 from rapport.db.engine import open_database
 from rapport.kernel.mail import MailError, build_email
@@ -45,7 +45,8 @@ def _header(raw: bytes, name: str) -> bytes:
 
 def test_list_unsubscribe_is_two_urls_in_angle_brackets_on_the_wire(client, make_source, admin_headers, smtp):
     pid = _customer_with_marketing_consent(client, make_source, admin_headers)
-    assert _send(client, admin_headers, pid).json()["status"] == "sent"
+    assert _send(client, admin_headers, pid).json()["status"] == "queued"
+    assert settled_history(client, admin_headers, pid)[0]["status"] == "sent"
     value = _header(smtp.raw[-1], "List-Unsubscribe")
     assert b"=?" not in value, "RFC 2047 encoded words are not URLs to a receiver"
     urls = re.findall(rb"<([^<>\s]+)>", value)
@@ -97,7 +98,8 @@ def test_mail_is_dkim_signed_over_both_unsubscribe_headers(database_url, make_so
     try:
         with TestClient(create_app(settings, signing_db)) as client:
             pid = _customer_with_marketing_consent(client, make_source, headers)
-            assert _send(client, headers, pid).json()["status"] == "sent"
+            assert _send(client, headers, pid).json()["status"] == "queued"
+            assert settled_history(client, headers, pid)[0]["status"] == "sent"  # signed by this app's worker
     finally:
         signing_db.dispose()
     raw = smtp.raw[-1]

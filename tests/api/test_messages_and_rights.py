@@ -12,7 +12,7 @@ from urllib.parse import parse_qs
 import pytest
 from typer.testing import CliRunner
 
-from factories import basic_auth, profile_by, says, send_batch
+from factories import basic_auth, profile_by, says, send_batch, settled_history
 from rapport.cli import app as cli
 from rapport.contexts import REGISTRY, metadata
 
@@ -55,6 +55,12 @@ def marketing(client, headers, pid, subject="Spring sale"):
     return res.json()
 
 
+def marketing_sent(client, headers, pid, subject="Spring sale"):
+    """Send marketing and wait for the outbox worker: the message's contact history once it is final."""
+    assert marketing(client, headers, pid, subject)["status"] == "queued"
+    return settled_history(client, headers, pid)[0]
+
+
 def grant_marketing(client, headers, pid):
     body = {"purpose": "marketing", "channel": "email", "status": "granted", "source": "newsletter form"}
     assert client.post(f"/api/v1/profiles/{pid}/consents", json=body, headers=headers).status_code == 201
@@ -72,7 +78,7 @@ def test_marketing_email_carries_unsubscribe_headers_and_one_click_suppresses_ne
     client, admin_headers, grace, smtp
 ):
     grant_marketing(client, admin_headers, grace)
-    assert marketing(client, admin_headers, grace)["status"] == "sent"
+    assert marketing_sent(client, admin_headers, grace)["status"] == "sent"
     [mail] = smtp.messages
     assert mail["To"] == EMAIL and mail["Subject"] == "Spring sale"
     links = re.findall(r"<([^>]+)>", mail["List-Unsubscribe"])
@@ -103,7 +109,7 @@ def test_a_mail_to_the_unsubscribe_address_withdraws_at_once(
     client, admin_headers, grace, smtp, database_url, monkeypatch, tmp_path
 ):
     grant_marketing(client, admin_headers, grace)
-    assert marketing(client, admin_headers, grace)["status"] == "sent"
+    assert marketing_sent(client, admin_headers, grace)["status"] == "sent"
     mailto = re.findall(r"<([^>]+)>", smtp.messages[0]["List-Unsubscribe"])[1]
     monkeypatch.setenv("RAPPORT_DATABASE_URL", database_url)  # as the mail server's pipe runs it
 
@@ -133,7 +139,7 @@ def test_a_mail_to_the_unsubscribe_address_withdraws_at_once(
 
 def test_one_click_accepts_multipart_and_rejects_tampering(client, admin_headers, grace, smtp):
     grant_marketing(client, admin_headers, grace)
-    marketing(client, admin_headers, grace)
+    assert marketing_sent(client, admin_headers, grace)["status"] == "sent"
     path = re.findall(r"<([^>]+)>", smtp.messages[0]["List-Unsubscribe"])[0].removeprefix("http://127.0.0.1:8000")
     tampered = path[:-3] + ("AAA" if not path.endswith("AAA") else "BBB")
     res = client.post(tampered, files={"List-Unsubscribe": (None, "One-Click")})
@@ -152,7 +158,7 @@ def test_frequency_cap_and_quiet_hours_limit_outreach(client, admin_headers, gra
         json={"frequency_caps": {"email": {"max": 1, "per_days": 7}}},
         headers=admin_headers,
     )
-    assert marketing(client, admin_headers, grace)["status"] == "sent"
+    assert marketing_sent(client, admin_headers, grace)["status"] == "sent"
     second = marketing(client, admin_headers, grace)
     assert second["status"] == "suppressed" and "frequency cap" in second["reason"]
     client.put(
@@ -209,7 +215,7 @@ def test_erasure_removes_the_person_everywhere_and_suppresses_their_address(
     client, admin_headers, grace, make_token, source, db, smtp
 ):
     grant_marketing(client, admin_headers, grace)
-    marketing(client, admin_headers, grace)
+    assert marketing_sent(client, admin_headers, grace)["status"] == "sent"
     privacy = {"Authorization": f"Bearer {make_token('privacy')}"}
     res = client.post(f"/api/v1/profiles/{grace}/erase", headers=privacy)
     assert res.status_code == 200, res.text
@@ -263,12 +269,14 @@ def test_erasure_also_clears_dead_letters_that_mention_the_person(client, admin_
 def test_portal_link_for_staff(client, admin_headers, grace, make_token, smtp):
     res = client.post(f"/api/v1/profiles/{grace}/portal-link", headers=admin_headers)
     assert res.status_code == 200 and res.json()["url"].startswith("http://127.0.0.1:8000/portal/auth/")
-    assert res.json()["status"] == "sent" and smtp.messages[-1]["To"] == EMAIL
+    assert res.json()["status"] == "queued"
+    assert settled_history(client, admin_headers, grace)[0]["status"] == "sent" and smtp.messages[-1]["To"] == EMAIL
     # An agent may send a customer their link, but may not download or erase their data: the link,
     # which would let them do both, goes only to the customer.
     agent_headers = {"Authorization": f"Bearer {make_token('agent')}"}
     agent = client.post(f"/api/v1/profiles/{grace}/portal-link", headers=agent_headers)
-    assert agent.status_code == 200 and agent.json()["status"] == "sent" and "url" not in agent.json()
+    assert agent.status_code == 200 and agent.json()["status"] == "queued" and "url" not in agent.json()
+    assert [h["status"] for h in settled_history(client, admin_headers, grace)] == ["sent", "sent"]
     [mailed] = [m for m in smtp.messages[1:] if m["To"] == EMAIL]
     assert "/portal/auth/" in mailed.get_content() and mailed["Subject"] == "Your sign-in link"
     marketer = {"Authorization": f"Bearer {make_token('marketer')}"}
@@ -283,12 +291,15 @@ def test_tracking_key_cannot_send_or_erase(client, source, grace):
     assert client.post(f"/api/v1/profiles/{grace}/erase", headers=basic_auth(source)).status_code == 401
 
 
-@pytest.mark.parametrize(("role", "purpose", "status"), [
-    ("marketer", "service", 403),
-    ("marketer", "marketing", 200),
-    ("agent", "service", 200),
-    ("admin", "service", 200),
-])
+@pytest.mark.parametrize(
+    ("role", "purpose", "status"),
+    [
+        ("marketer", "service", 403),
+        ("marketer", "marketing", 200),
+        ("agent", "service", 200),
+        ("admin", "service", 200),
+    ],
+)
 def test_only_roles_that_serve_customers_send_service_messages(client, grace, make_token, role, purpose, status):
     """A service message needs no consent: a marketer labelling a campaign "service" would skip opt-outs."""
     body = {"profile_id": grace, "purpose": purpose, "subject": "Spring sale", "text": "20% off"}

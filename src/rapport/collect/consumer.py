@@ -15,7 +15,8 @@ processor was built with:
   applies what it set aside once the cause is fixed.
 
 The loop here runs one consumer; `rapport serve` runs every consumer in one child process, one
-thread each (collect/supervisor.py), or in the server's threads (`RAPPORT_PROCESSOR=thread`).
+thread each (collect/supervisor.py), or in the server's threads (`RAPPORT_PROCESSOR=thread`), and
+the contexts' workers (loops that read no log, such as the outbox's) beside them.
 """
 
 from __future__ import annotations
@@ -205,13 +206,22 @@ def run_consumer(
 
 
 ConsumerType = type[Consumer[Any]]
+# A loop that reads no log but runs where the consumers run, one per deployment, until the event is
+# set: a context's background work (outbound's outbox worker). A module-level function, so that the
+# consumers' child process, which is spawned, can import it by name.
+Worker = Callable[[Database, threading.Event], None]
 
 
-def start_consumers(db: Database, consumers: Sequence[ConsumerType], stop: threading.Event) -> list[threading.Thread]:
-    """Each consumer in a thread of its own, until `stop` is set."""
+def start_consumers(
+    db: Database, consumers: Sequence[ConsumerType], stop: threading.Event, workers: Sequence[Worker] = ()
+) -> list[threading.Thread]:
+    """Each consumer in a thread of its own, and each worker, until `stop` is set."""
     threads = [
         threading.Thread(target=run_consumer, args=(kind(db), stop), name=f"rapport-consumer-{kind.name}", daemon=True)
         for kind in consumers
+    ] + [
+        threading.Thread(target=work, args=(db, stop), name=f"rapport-worker-{work.__name__}", daemon=True)
+        for work in workers
     ]
     for thread in threads:
         thread.start()

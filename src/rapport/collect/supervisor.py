@@ -1,7 +1,8 @@
 """The consumers' child process of `rapport serve` and `rapport demo`, started again should it die.
 
 One child process runs every consumer it is given, each in a thread of its own
-(collect/consumer.py): ingest and the profile processor then use one core each. A child that died
+(collect/consumer.py), and the contexts' workers beside them (the outbox's): ingest and the
+profile processor then use one core each, and a hung mail server holds no server thread. A child that died
 (a crash, the OOM killer) would leave the server acknowledging events that no profile shows, and,
 with backpressure, holding every request; so a watcher thread starts a new child a second after it
 dies. A child that exits cleanly (code 0), or that a SIGTERM or SIGINT ended before its handlers
@@ -19,7 +20,7 @@ import threading
 from collections.abc import Sequence
 from multiprocessing.process import BaseProcess
 
-from rapport.collect.consumer import ConsumerType
+from rapport.collect.consumer import ConsumerType, Worker
 from rapport.settings import Settings
 
 log = logging.getLogger("rapport.processor")
@@ -30,9 +31,16 @@ STOPPED = (0, -signal.SIGTERM, -signal.SIGINT)
 
 
 class ConsumerChild:
-    def __init__(self, settings: Settings, consumers: Sequence[ConsumerType], restart_delay_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        consumers: Sequence[ConsumerType],
+        restart_delay_s: float = 1.0,
+        workers: Sequence[Worker] = (),
+    ) -> None:
         self.settings = settings
         self.consumers = tuple(consumers)  # classes: a spawned child imports them by name
+        self.workers = tuple(workers)  # module-level functions, imported by name likewise
         self.restart_delay_s = restart_delay_s
         self._process: BaseProcess | None = None
         self._stop = threading.Event()
@@ -60,7 +68,7 @@ class ConsumerChild:
     def _spawn(self) -> BaseProcess:
         process = multiprocessing.get_context("spawn").Process(
             target=consumers_main,
-            args=(self.settings.model_dump_json(), os.getpid(), self.consumers),
+            args=(self.settings.model_dump_json(), os.getpid(), self.consumers, self.workers),
             name="rapport-processor",
             daemon=True,
         )
@@ -85,8 +93,11 @@ class ConsumerChild:
                 self._process = self._spawn()
 
 
-def consumers_main(settings_json: str, parent_pid: int, consumers: Sequence[ConsumerType]) -> None:
-    """Entry point of the child process: every consumer in a thread, until a signal or its parent goes."""
+def consumers_main(
+    settings_json: str, parent_pid: int, consumers: Sequence[ConsumerType], workers: Sequence[Worker] = ()
+) -> None:
+    """Entry point of the child process: every consumer and worker in a thread, until a signal or its
+    parent goes."""
     from rapport.collect.consumer import start_consumers
     from rapport.db.engine import open_database
 
@@ -107,7 +118,7 @@ def consumers_main(settings_json: str, parent_pid: int, consumers: Sequence[Cons
     threading.Thread(target=watch_parent, daemon=True).start()
     db = open_database(Settings.model_validate_json(settings_json))
     try:
-        for thread in start_consumers(db, consumers, stop):
+        for thread in start_consumers(db, consumers, stop, workers):
             while thread.is_alive():  # joined with a timeout, so the signal handlers above get to run
                 thread.join(0.5)
     finally:

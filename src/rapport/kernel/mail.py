@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import smtplib
 import unicodedata
+from contextlib import suppress
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
@@ -31,7 +32,12 @@ SIGNED_HEADERS = (b"from", b"to", b"subject", b"date", b"message-id", b"list-uns
 
 
 class MailError(Exception):
-    pass
+    """The mail was not taken; `code` is the SMTP server's reply code when it gave one (4xx: try again
+    later, 5xx: never), None when there was no reply (refused, reset, timed out) or no server involved."""
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -70,8 +76,21 @@ def plain_address(address: str) -> bool:
     return PLAIN_ADDRESS.fullmatch(address) is not None
 
 
+def new_message_id(sender: str) -> str:
+    """A Message-ID in the sender's domain. Made once per message and kept, so that a mail sent again
+    (its first attempt's answer was lost) can be recognized by receivers as the same one."""
+    return make_msgid(domain=sender.rsplit("@", 1)[-1].strip("> ") or "localhost")
+
+
 def build_email(
-    *, sender: str, to: str, subject: str, text: str, unsubscribe_url: str | None, unsubscribe_mailto: str | None
+    *,
+    sender: str,
+    to: str,
+    subject: str,
+    text: str,
+    unsubscribe_url: str | None,
+    unsubscribe_mailto: str | None,
+    message_id: str | None = None,
 ) -> EmailMessage:
     if not plain_address(to):
         raise MailError(f"refused to write {to!r} into To: only plain addresses are sent to")
@@ -81,7 +100,7 @@ def build_email(
     msg["From"] = sender
     msg["To"] = formataddr(("", to))
     msg["Subject"] = subject
-    msg["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[-1].strip("> ") or "localhost")
+    msg["Message-ID"] = message_id or new_message_id(sender)
     body = text
     if unsubscribe_url:
         links = [f"<{unsubscribe_url}>"] + ([f"<{unsubscribe_mailto}>"] if unsubscribe_mailto else [])
@@ -108,23 +127,38 @@ def signed_bytes(msg: EmailMessage, dkim: Dkim | None) -> bytes:
 
 
 def send_email(smtp_url: str, msg: EmailMessage, timeout: float = 10.0, dkim: Dkim | None = None) -> None:
-    """Deliver through the SMTP server named by a URL: smtp://[user:pass@]host:port, smtps://, smtp+starttls://."""
+    """Deliver through the SMTP server named by a URL: smtp://[user:pass@]host:port, smtps://, smtp+starttls://.
+    `timeout` bounds each wait for the server, not the whole conversation."""
     parts = urlsplit(smtp_url)
     host, port = parts.hostname or "localhost", parts.port
+    client: smtplib.SMTP | None = None
     try:
         raw = signed_bytes(msg, dkim)
         if parts.scheme == "smtps":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(host, port or 465, timeout=timeout)
+            client = smtplib.SMTP_SSL(host, port or 465, timeout=timeout)
         else:
             client = smtplib.SMTP(host, port or 25, timeout=timeout)
-        with client:
-            if parts.scheme == "smtp+starttls":
-                client.starttls()
-            if parts.username:
-                client.login(unquote(parts.username), unquote(parts.password or ""))
-            client.sendmail(_address_of(msg["From"]), [str(msg["To"])], raw)
+        if parts.scheme == "smtp+starttls":
+            client.starttls()
+        if parts.username:
+            client.login(unquote(parts.username), unquote(parts.password or ""))
+        client.sendmail(_address_of(msg["From"]), [str(msg["To"])], raw)
     except (OSError, smtplib.SMTPException) as exc:
-        raise MailError(f"{type(exc).__name__}: {exc}") from exc
+        if client is not None:
+            client.close()
+        raise MailError(f"{type(exc).__name__}: {exc}", _reply_code(exc)) from exc
+    # The server has taken the mail: one that then fumbles QUIT must not have it sent a second time.
+    with suppress(OSError, smtplib.SMTPException):
+        client.quit()
+    client.close()
+
+
+def _reply_code(exc: Exception) -> int | None:
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return int(exc.smtp_code)
+    if isinstance(exc, smtplib.SMTPRecipientsRefused) and exc.recipients:
+        return min(int(code) for code, _text in exc.recipients.values())  # one recipient: its code
+    return None
 
 
 def _address_of(header: object) -> str:

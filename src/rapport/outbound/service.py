@@ -1,8 +1,11 @@
-"""Sending a message to a customer: the permission check first, then SMTP, then the contact history."""
+"""Sending a message to a customer: the permission check first, then the outbox, with its contact
+history row in the same transaction. The request never talks to the SMTP server: the outbox worker
+(outbound/worker.py) does, and records the final outcome with `record_outcome`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import quote
 
 from sqlalchemy.engine import Connection
@@ -16,44 +19,83 @@ from rapport.db.engine import Database
 from rapport.identity.service import members_of
 from rapport.kernel.clock import utcnow
 from rapport.kernel.errors import Invalid
-from rapport.kernel.mail import MailError, build_email, dkim_of, header_text_problem, send_email
+from rapport.kernel.mail import header_text_problem, new_message_id
+from rapport.outbound.model import QUEUED_REASON, Mail
+from rapport.outbound.store import insert_mail
 
 CHANNELS = ("email",)
 
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # sent | suppressed | failed
+    status: str  # queued | suppressed | failed now; the worker later makes a queued one sent | suppressed | failed
     reason: str
     profile_id: str
     contact_point: str | None
 
 
-def _record(conn: Connection, outcome: Outcome, *, channel: str, purpose: str, subject: str, actor: str) -> None:
-    """The contact history row and, in the same transaction, the event on the person's timeline."""
-    history_id = conn.execute(
-        contact_history.insert().values(
-            profile_id=outcome.profile_id,
-            at=utcnow(),
-            channel=channel,
-            purpose=purpose,
-            contact_point=outcome.contact_point,
-            subject=subject[:300],
-            status=outcome.status,
-            reason=outcome.reason,
-            actor=actor,
-        )
-    ).inserted_primary_key[0]  # type: ignore[index]
-    # Named by its profile, so it lands on exactly that one and joins nothing; the address stays
-    # out of it (the contact history holds it): one copy fewer of a contact point.
+def _history(conn: Connection, outcome: Outcome, *, channel: str, purpose: str, subject: str, actor: str) -> int:
+    values = {
+        "profile_id": outcome.profile_id,
+        "at": utcnow(),
+        "channel": channel,
+        "purpose": purpose,
+        "contact_point": outcome.contact_point,
+        "subject": subject[:300],
+        "status": outcome.status,
+        "reason": outcome.reason,
+        "actor": actor,
+    }
+    return int(conn.execute(contact_history.insert().values(**values)).inserted_primary_key[0])  # type: ignore[index]
+
+
+def _event(
+    conn: Connection,
+    history_id: int,
+    profile_id: str,
+    channel: str,
+    purpose: str,
+    subject: str,
+    status: str,
+    reason: str,
+) -> None:
+    """The outcome on the person's timeline. Named by its profile, so it lands on exactly that one and
+    joins nothing; the address stays out of it (the contact history holds it): one copy fewer of a
+    contact point. Last in its transaction (record_event holds the log's lock until the commit)."""
     record_event(
         conn,
         "outbound",
-        event=f"{channel.capitalize()} {outcome.status.capitalize()}",  # Email Sent, Email Suppressed ...
-        profile_id=outcome.profile_id,
-        properties={"purpose": purpose, "subject": subject[:300], "status": outcome.status, "reason": outcome.reason},
+        event=f"{channel.capitalize()} {status.capitalize()}",  # Email Sent, Email Suppressed ...
+        profile_id=profile_id,
+        properties={"purpose": purpose, "subject": subject[:300], "status": status, "reason": reason},
         message_id=f"contact-history-{history_id}",
     )
+
+
+def record_outcome(conn: Connection, history_id: int, status: str, reason: str) -> None:
+    """The final outcome of a queued message, in the worker's transaction: its contact history row
+    moves from queued to `status` (at the time of the outcome, which frequency caps count from), and
+    the outcome goes on the timeline as a message decided at once does."""
+    row = conn.execute(
+        contact_history.update()
+        .where(contact_history.c.id == history_id)
+        .values(status=status, reason=reason, at=utcnow())
+        .returning(
+            contact_history.c.profile_id,
+            contact_history.c.channel,
+            contact_history.c.purpose,
+            contact_history.c.subject,
+        )
+    ).first()
+    if row is not None:
+        _event(conn, history_id, row.profile_id, row.channel, row.purpose, row.subject or "", status, reason)
+
+
+def queue_mail(db: Database, mail: Mail) -> None:
+    """Queue a mail that leaves no contact history (a sign-in link the customer asked for); the
+    caller has asked the permission check, and the worker asks it again before sending."""
+    with db.write() as conn:
+        insert_mail(conn, mail, utcnow())
 
 
 def unsubscribe_links(db: Database, target: UnsubscribeTarget) -> tuple[str, str]:
@@ -63,8 +105,18 @@ def unsubscribe_links(db: Database, target: UnsubscribeTarget) -> tuple[str, str
 
 
 def send_message(
-    db: Database, profile_id: str, *, channel: str, purpose: str, subject: str, text: str, actor: str
+    db: Database,
+    profile_id: str,
+    *,
+    channel: str,
+    purpose: str,
+    subject: str,
+    text: str,
+    actor: str,
+    expires_at: datetime | None = None,
 ) -> Outcome:
+    """Decide, and queue the message when the permission check allows it: the answer is `queued`
+    once it is in the outbox (committed with its contact history row), never after SMTP."""
     if channel not in CHANNELS:
         raise Invalid("unsupported_channel", f"channel must be one of {', '.join(CHANNELS)}")
     if purpose not in (SERVICE, *PURPOSES):
@@ -83,20 +135,23 @@ def send_message(
     elif not db.settings.smtp_url:
         outcome = Outcome("failed", "no SMTP server is configured (RAPPORT_SMTP_URL)", canonical, to)
     else:
-        outcome = _deliver(db, canonical, to, purpose, subject, text)
+        outcome = Outcome("queued", QUEUED_REASON, canonical, to)
     with db.write() as conn:
-        _record(conn, outcome, channel=channel, purpose=purpose, subject=subject, actor=actor)
+        history_id = _history(conn, outcome, channel=channel, purpose=purpose, subject=subject, actor=actor)
+        if outcome.status == "queued" and to is not None:
+            mail = Mail(
+                profile_id=canonical,
+                channel=channel,
+                purpose=purpose,
+                contact_point=to,
+                subject=subject,
+                text=text,
+                actor=actor,
+                outreach=True,
+                message_id=new_message_id(db.settings.mail_from),
+                expires_at=expires_at,
+            )
+            insert_mail(conn, mail, utcnow(), history_id=history_id)
+        else:
+            _event(conn, history_id, canonical, channel, purpose, subject, outcome.status, outcome.reason)
     return outcome
-
-
-def _deliver(db: Database, profile_id: str, to: str, purpose: str, subject: str, text: str) -> Outcome:
-    url = mailto = None
-    if purpose != SERVICE:
-        url, mailto = unsubscribe_links(db, UnsubscribeTarget(profile_id, purpose, "email", to))
-    try:
-        links = {"unsubscribe_url": url, "unsubscribe_mailto": mailto}
-        msg = build_email(sender=db.settings.mail_from, to=to, subject=subject, text=text, **links)
-        send_email(db.settings.smtp_url or "", msg, dkim=dkim_of(db.settings))
-    except MailError as exc:
-        return Outcome("failed", f"SMTP delivery failed: {exc}", profile_id, to)
-    return Outcome("sent", "permission granted; delivered to the SMTP server", profile_id, to)
