@@ -59,7 +59,7 @@ contact_history = sa.Table(
     sa.Column("purpose", sa.String(32), nullable=False),
     sa.Column("contact_point", sa.String(360)),
     sa.Column("subject", sa.String(300)),
-    sa.Column("status", sa.String(16), nullable=False),  # sent | suppressed | failed
+    sa.Column("status", sa.String(16), nullable=False),  # queued | sent | suppressed | failed
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("actor", sa.String(200), nullable=False),
 )
