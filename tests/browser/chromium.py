@@ -6,6 +6,8 @@ Set RAPPORT_SCREENSHOT_DIR to keep screenshots of the pages the tests visit.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,3 +33,20 @@ def screenshot(tab: Any, name: str) -> None:
     folder = os.environ.get("RAPPORT_SCREENSHOT_DIR")
     if folder:
         tab.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True, animations="disabled")
+
+
+@contextmanager
+def launched() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright; under CI a missing piece fails instead of skipping."""
+    from conftest import require
+
+    require(os.path.exists(CHROMIUM), f"Debian's Chromium is not installed at {CHROMIUM}")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright = None
+    require(sync_playwright is not None, "the playwright package is not installed")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()

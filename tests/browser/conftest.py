@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from browser.chromium import ARGS, CHROMIUM, new_tab
-from conftest import require
+from browser.chromium import launched, new_tab
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    require(os.path.exists(CHROMIUM), f"Debian's Chromium is not installed at {CHROMIUM}")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright = None
-    require(sync_playwright is not None, "the playwright package is not installed")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with launched() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture

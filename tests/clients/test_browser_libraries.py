@@ -12,7 +12,6 @@ What lands is read back as staff read it, through the staff API.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import threading
@@ -29,7 +28,7 @@ import httpx
 import pytest
 import uvicorn
 
-from browser.chromium import ARGS, CHROMIUM
+from browser.chromium import launched
 from conftest import LiveServer, require
 from rapport.app import create_app
 
@@ -107,16 +106,8 @@ def rapport(settings: Any, db: Any) -> Iterator[PublicServer]:
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    require(os.path.exists(CHROMIUM), f"Debian's Chromium is not installed at {CHROMIUM}")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright = None
-    require(sync_playwright is not None, "the playwright package is not installed")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with launched() as browser:
         yield browser
-        browser.close()
 
 
 @dataclass
