@@ -16,12 +16,14 @@ from rapport import contexts
 from rapport.access.api import MetricsReader
 from rapport.collect.backpressure import LagGate
 from rapport.collect.consumer import GC_THRESHOLDS, start_consumers
-from rapport.collect.cors import TrackingCors
+from rapport.collect.cors import TRACKING_PREFIXES, TrackingCors
 from rapport.collect.log import LogWriter
 from rapport.collect.metrics import metrics_registry
+from rapport.collect.model import LARGEST_BATCH_BYTES
 from rapport.collect.service import RateLimiter, SourceDirectory
 from rapport.db.engine import Database, open_database
 from rapport.db.migrate import head_revision, is_up_to_date
+from rapport.kernel.edge import BodyLimit
 from rapport.kernel.errors import JSONResponse, error_response, install_error_handlers
 from rapport.outbound.metrics import OutboxCollector
 from rapport.profiles.processor import CONSUMER, applied_offset
@@ -42,6 +44,9 @@ def start_processor(settings: Settings) -> ConsumerChild | None:
     from rapport.collect.supervisor import ConsumerChild
 
     return ConsumerChild(settings, contexts.CONSUMERS, workers=contexts.WORKERS).start()
+
+
+MOST_BODY_BYTES = 1024 * 1024  # staff API bodies and forms; the Tracking API takes up to its largest batch
 
 
 class SchemaOutOfDate(RuntimeError):
@@ -98,6 +103,8 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.ready = False
     install_error_handlers(app)
+    # Bounded before anything reads it (inside CORS, so a browser can read the 413 too).
+    app.add_middleware(BodyLimit, default=MOST_BODY_BYTES, by_prefix={TRACKING_PREFIXES: LARGEST_BATCH_BYTES})
     app.add_middleware(TrackingCors)  # outside TextGuard, so that its answers are readable too
     for context in contexts.CONTEXTS:
         for router in context.api:
