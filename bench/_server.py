@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,35 +124,34 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def listening(port: int, pids: list[int]) -> list[int]:
-    """Those of `pids` that hold the socket listening on `port`: the server and its uvicorn workers,
-    not the processor (spawned before the socket was opened, and spawn passes on no descriptors)."""
-    inodes = set()
+def _tcp_sockets() -> Iterator[list[str]]:
+    """The kernel's rows of TCP sockets (IPv4 and IPv6), split into columns."""
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
             lines = Path(table).read_text().splitlines()[1:]
         except OSError:
             continue
         for line in lines:
-            cols = line.split()
-            if cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
-                inodes.add(f"socket:[{cols[9]}]")
+            yield line.split()
+
+
+def listening(port: int, pids: list[int]) -> list[int]:
+    """Those of `pids` that hold the socket listening on `port`: the server and its uvicorn workers,
+    not the processor (spawned before the socket was opened, and spawn passes on no descriptors)."""
+    inodes = set()
+    for cols in _tcp_sockets():
+        if cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+            inodes.add(f"socket:[{cols[9]}]")
     return [pid for pid in pids if inodes & _open_files(pid)]
 
 
 def connection_owner(port: int, client_port: int, pids: list[int]) -> int | None:
     """Which of `pids` holds the server end of the loopback connection from `client_port`."""
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            lines = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            cols = line.split()
-            local, remote = int(cols[1].rsplit(":", 1)[1], 16), int(cols[2].rsplit(":", 1)[1], 16)
-            if local == port and remote == client_port:
-                inode = f"socket:[{cols[9]}]"
-                return next((pid for pid in pids if inode in _open_files(pid)), None)
+    for cols in _tcp_sockets():
+        local, remote = int(cols[1].rsplit(":", 1)[1], 16), int(cols[2].rsplit(":", 1)[1], 16)
+        if local == port and remote == client_port:
+            inode = f"socket:[{cols[9]}]"
+            return next((pid for pid in pids if inode in _open_files(pid)), None)
     return None
 
 

@@ -28,11 +28,11 @@ from rapport.kernel.errors import JSONResponse, error_response, install_error_ha
 from rapport.outbound.metrics import OutboxCollector
 from rapport.profiles.processor import CONSUMER, applied_offset
 from rapport.settings import Settings, load_settings
+from rapport.web.docs import mount_docs
+from rapport.web.shell import mount_sites
 
 if TYPE_CHECKING:
     from rapport.collect.supervisor import ConsumerChild
-from rapport.web.docs import mount_docs
-from rapport.web.shell import mount_sites
 
 
 def start_processor(settings: Settings) -> ConsumerChild | None:

@@ -114,3 +114,17 @@ def test_mail_is_dkim_signed_over_both_unsubscribe_headers(database_url, make_so
     covered = {h.strip().lower() for h in signed["h"].replace("\r\n", "").split(":")}
     assert {"from", "subject", "list-unsubscribe", "list-unsubscribe-post"} <= covered
     assert not dkim.verify(raw.replace(b"Spring sale", b"Spring SALE"), dnsfunc=dns), "tampering goes unnoticed"
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"dkim_selector": "s1"},  # one of the three
+        {"dkim_selector": "s1", "dkim_domain": "shop.example", "dkim_private_key_file": "/nonexistent/dkim.pem"},
+    ],
+)
+def test_an_incomplete_or_missing_dkim_key_stops_start_up_with_the_variables_named(given):
+    from rapport.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="DKIM"):
+        load_settings(**given)
