@@ -146,7 +146,15 @@ def make_source(db: Database) -> Callable[..., Source]:
 
 @pytest.fixture
 def source(make_source: Callable[..., Source]) -> Source:
+    """A website's source: client trust, its key is public."""
     return make_source("web")
+
+
+@pytest.fixture
+def backend(make_source: Callable[..., Source]) -> Source:
+    """A backend integration's source: server trust, so what it says of a person is asserted (mail
+    goes only to such addresses, and only they open the portal)."""
+    return make_source("other", "backend")
 
 
 @pytest.fixture

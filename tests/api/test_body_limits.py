@@ -35,7 +35,9 @@ def test_a_declared_length_over_the_bound_is_refused_unread(live_server, source)
             started = time.monotonic()
             sock.sendall(
                 f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n".encode()
-                + b"Authorization: " + auth + f"\r\nContent-Length: {length}\r\n\r\n".encode()
+                + b"Authorization: "
+                + auth
+                + f"\r\nContent-Length: {length}\r\n\r\n".encode()
             )  # and not one byte of the body
             assert _status(sock) == 413, path
             assert time.monotonic() - started < 5, "answered without waiting for the body"
@@ -45,7 +47,8 @@ def test_a_chunked_body_is_refused_once_past_the_bound(live_server, source):
     auth = basic_auth(source)["Authorization"].encode()
     with _open(live_server) as sock:
         sock.sendall(
-            b"POST /v1/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: " + auth
+            b"POST /v1/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: "
+            + auth
             + b"\r\nTransfer-Encoding: chunked\r\n\r\n"
         )
         piece = b"x" * (256 * 1024)

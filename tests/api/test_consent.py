@@ -164,33 +164,16 @@ def test_personalization_needs_level_personal_and_consent(client, admin_headers,
     assert permission(client, admin_headers, ada, "personalization", "web")["allowed"] is False
 
 
-def test_consent_updated_events_and_context_consent_reach_the_ledger(client, source, admin_headers, ada):
+def test_consent_updated_events_and_context_consent_reach_the_ledger(client, source, backend, admin_headers, ada):
+    # A backend (server trust) states a grant for mail; a website's cookie banner (client trust)
+    # decides what the browser allows on the web itself. Both apply at once.
+    consent = {"purpose": "marketing", "channel": "email", "status": "granted", "notice_version": "2026-01"}
+    send_batch(client, backend, [{"type": "track", "userId": "ada", "event": "Consent Updated", "properties": consent}])
+    banner = {"consent": {"categoryPreferences": {"Analytics": True, "Advertising": False}}}
     send_batch(
         client,
         source,
-        [
-            {
-                "type": "track",
-                "userId": "ada",
-                "event": "Consent Updated",
-                "properties": {
-                    "purpose": "marketing",
-                    "channel": "email",
-                    "status": "granted",
-                    "notice_version": "2026-01",
-                },
-            },
-            {
-                "type": "page",
-                "userId": "ada",
-                "context": {"consent": {"categoryPreferences": {"Analytics": True, "Advertising": False}}},
-            },
-            {
-                "type": "page",
-                "userId": "ada",
-                "context": {"consent": {"categoryPreferences": {"Analytics": True, "Advertising": False}}},
-            },
-        ],
+        [{"type": "page", "userId": "ada", "context": banner}, {"type": "page", "userId": "ada", "context": banner}],
     )
     profile_by(client, admin_headers, "user_id:ada")
     history = consents(client, admin_headers, ada)["history"]
@@ -199,7 +182,7 @@ def test_consent_updated_events_and_context_consent_reach_the_ledger(client, sou
         ("analytics", "web", "granted"),
         ("marketing", "web", "denied"),
     ]
-    assert history[0]["source"] == f"tracking:{source.name}" and history[0]["notice_version"] == "2026-01"
+    assert history[0]["source"] == f"tracking:{backend.name}" and history[0]["notice_version"] == "2026-01"
     assert permission(client, admin_headers, ada, "marketing", "email")["allowed"] is True
 
 

@@ -39,4 +39,3 @@ def test_a_refusal_is_json_on_the_api_and_a_page_on_the_sites(app_with_refusals)
         page = app_with_refusals.get(path)
         assert page.status_code == 409 and page.headers["content-type"].startswith("text/html"), path
         assert "already show as one customer" in page.text and "Content-Security-Policy" in page.headers
-

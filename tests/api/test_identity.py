@@ -259,27 +259,21 @@ def test_external_ids_and_phone_normalization(client, source, admin_headers):
 
 def test_latest_trait_wins_by_event_time_with_its_source(client, make_source, admin_headers):
     web, store = make_source("web", name="site"), make_source("store", name="shop")
-    send_batch(
-        client,
-        web,
-        [{"type": "identify", "userId": "t-1", "traits": {"plan": "gold"}, "timestamp": "2026-05-01T00:00:00Z"}],
-    )
-    send_batch(
-        client,
-        store,
-        [
-            {
-                "type": "identify",
-                "userId": "t-1",
-                "traits": {"plan": "silver", "city": "Oslo"},
-                "timestamp": "2026-04-01T00:00:00Z",
-            }
-        ],
-    )
+    for source, at, traits in (
+        (web, "2026-05-01T00:00:00Z", {"plan": "gold", "nickname": "T"}),
+        (store, "2026-04-01T00:00:00Z", {"plan": "silver", "city": "Oslo"}),
+        (web, "2026-03-01T00:00:00Z", {"nickname": "Old"}),
+    ):
+        send_batch(client, source, [{"type": "identify", "userId": "t-1", "traits": traits, "timestamp": at}])
     profile = profile_by(client, admin_headers, "user_id:t-1")
-    assert profile["traits"] == {"plan": "gold", "city": "Oslo"}
-    assert profile["trait_sources"]["plan"]["source"] == "site"
+    # Between claims the newest wins; the store asserted its plan, so a website's claim, newer or
+    # not, never replaces it.
+    assert profile["traits"] == {"plan": "silver", "city": "Oslo", "nickname": "T"}
+    assert profile["trait_sources"]["plan"]["source"] == "shop"
     assert profile["trait_sources"]["city"]["channel"] == "store"
+    send_batch(client, web, [{"type": "identify", "userId": "t-1", "traits": {"plan": "platinum"}}])
+    send_batch(client, store, [{"type": "identify", "userId": "t-1", "traits": {"plan": "bronze"}}])
+    assert profile_by(client, admin_headers, "user_id:t-1")["traits"]["plan"] == "bronze"
 
 
 def _merge_app_into_kim(client, source, admin_headers) -> dict:

@@ -24,8 +24,8 @@ ADA = "ada@example.com"
 
 
 @pytest.fixture
-def ada(client, source, admin_headers) -> str:
-    send_batch(client, source, [{"type": "identify", "userId": "ada", "traits": {"email": ADA, "name": "Ada L"}}])
+def ada(client, backend, admin_headers) -> str:
+    send_batch(client, backend, [{"type": "identify", "userId": "ada", "traits": {"email": ADA, "name": "Ada L"}}])
     return profile_by(client, admin_headers, "user_id:ada")["id"]
 
 
@@ -63,7 +63,7 @@ def test_a_sent_email_is_on_the_timeline_in_the_export_and_erased_with_the_perso
     }
     assert identify["event"] is None and identify["type"] == "identify"
     profile = client.get(f"/api/v1/profiles/{ada}", headers=admin_headers).json()
-    assert profile["channels"] == ["web"] and profile["event_count"] == 2  # no channel the person used
+    assert profile["channels"] == ["other"] and profile["event_count"] == 2  # no channel the person used
     assert {i["type"] for i in profile["identifiers"]} == {"user_id", "email"}  # nothing joined
 
     privacy = {"Authorization": f"Bearer {make_token('privacy')}"}
@@ -81,14 +81,16 @@ def test_a_failed_or_suppressed_send_is_recorded_too(client, admin_headers, ada)
     assert names[:2] == ["Email Failed", "Email Suppressed"]
 
 
-def test_a_write_key_cannot_reach_an_internal_source_nor_name_a_profile(client, admin_headers, ada, source, db, smtp):
+def test_a_write_key_cannot_reach_an_internal_source_nor_name_a_profile(
+    client, admin_headers, ada, source, backend, db, smtp
+):
     _send(client, admin_headers, ada)
     assert settled_history(client, admin_headers, ada)[0]["status"] == "sent"  # the outbound context's source exists
     forged = {"type": "track", "userId": "mallory", "event": "Email Sent", "context": {"rapport": {"profileId": ada}}}
     assert send_batch(client, source, [forged]).status_code == 200
     mallory = profile_by(client, admin_headers, "user_id:mallory")
     assert mallory["id"] != ada and mallory["event_count"] == 1  # the name of a profile is a claim, ignored
-    assert [e["source"] for e in _timeline(client, admin_headers, ada)] == ["internal:outbound", source.name]
+    assert [e["source"] for e in _timeline(client, admin_headers, ada)] == ["internal:outbound", backend.name]
     bare = {"type": "track", "event": "Email Sent", "context": {"rapport": {"profileId": ada}}}
     res = send_batch(client, source, [bare])  # a client still needs an id of its own
     assert res.json()["rejected"] == 1 and res.json()["problems"][0]["code"] == "missing_id"

@@ -212,7 +212,7 @@ def test_export_has_every_store_as_json_and_csv_zip(client, admin_headers, grace
 
 
 def test_erasure_removes_the_person_everywhere_and_suppresses_their_address(
-    client, admin_headers, grace, make_token, source, db, smtp
+    client, admin_headers, grace, make_token, backend, db, smtp
 ):
     grant_marketing(client, admin_headers, grace)
     assert marketing_sent(client, admin_headers, grace)["status"] == "sent"
@@ -240,7 +240,7 @@ def test_erasure_removes_the_person_everywhere_and_suppresses_their_address(
             assert value.encode() not in content, f"{value} still in the database file"
 
     # The same address comes back: a fresh profile with no consent, and marketing stays suppressed.
-    send_batch(client, source, [{"type": "identify", "userId": "grace-2", "traits": {"email": EMAIL}}])
+    send_batch(client, backend, [{"type": "identify", "userId": "grace-2", "traits": {"email": EMAIL}}])
     fresh = profile_by(client, admin_headers, f"email:{EMAIL}")
     assert fresh["id"] != grace and fresh["event_count"] == 1
     assert client.get(f"/api/v1/profiles/{fresh['id']}/consents", headers=admin_headers).json()["current"] == []

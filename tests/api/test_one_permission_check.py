@@ -28,8 +28,8 @@ def refuse_everything(monkeypatch):
 
 
 @pytest.fixture
-def person(client, source, admin_headers):
-    send_batch(client, source, [{"type": "identify", "userId": "p", "traits": {"email": "p@example.com"}}])
+def person(client, backend, admin_headers):
+    send_batch(client, backend, [{"type": "identify", "userId": "p", "traits": {"email": "p@example.com"}}])
     pid = profile_by(client, admin_headers, "user_id:p")["id"]
     body = {"purpose": "marketing", "channel": "email", "status": "granted", "source": "form"}
     client.post(f"/api/v1/profiles/{pid}/consents", json=body, headers=admin_headers)
@@ -65,4 +65,4 @@ def test_nothing_sends_mail_without_asking_the_check():
         if names & {"send_email", "queue_mail", "insert_mail"} and path.name != "mail.py":
             senders.append(path.relative_to(SRC).as_posix())
             assert "check_permission_for" in names, f"{path} sends or queues mail without the permission check"
-    assert sorted(senders) == ["outbound/service.py", "outbound/worker.py", "privacy/sign_in.py"]
+    assert sorted(senders) == ["outbound/confirm.py", "outbound/service.py", "outbound/worker.py", "privacy/sign_in.py"]

@@ -92,10 +92,10 @@ def paused(monkeypatch: pytest.MonkeyPatch, settings, db) -> Iterator[TestClient
 
 
 def customers(client: TestClient, make_source, headers: dict[str, str]) -> tuple[str, str]:
-    web = make_source("web")
+    backend = make_source("other")  # a server source: what it says of a person's address is asserted
     send_batch(
         client,
-        web,
+        backend,
         [
             {"type": "identify", "userId": "ada", "traits": {"email": ADA}},
             {"type": "identify", "userId": "bob", "traits": {"email": BOB}},

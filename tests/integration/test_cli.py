@@ -145,7 +145,7 @@ def test_out_of_range_tuning_settings_are_named_and_exit_2(monkeypatch, database
 def test_a_leaked_write_key_is_rotated_and_a_source_disabled(monkeypatch, database_url, client, db):
     client.app.state.sources.ttl_s = 0  # a running server remembers a key for up to 5 s; here: not at all
     invoke(monkeypatch, database_url, "admin", "create-source", "pos", "--channel", "store")
-    old = invoke(monkeypatch, database_url, "admin", "list-sources").output.split()[2]
+    old = invoke(monkeypatch, database_url, "admin", "list-sources").output.split()[3]
     rotated = invoke(monkeypatch, database_url, "admin", "rotate-write-key", "pos")
     assert rotated.exit_code == 0, rotated.output
     new = rotated.output.strip().splitlines()[-1]

@@ -35,10 +35,10 @@ def _scalar(db: Database, query: sa.Select) -> object:
         return conn.execute(query).scalar()
 
 
-def test_the_consumers_child_process_sends_queued_mail(settings: Settings, db: Database, source: Source, smtp) -> None:
+def test_the_consumers_child_process_sends_queued_mail(settings: Settings, db: Database, backend: Source, smtp) -> None:
     identify = {"type": "identify", "userId": "cy", "traits": {"email": "cy@example.com"}}
     with db.write() as conn:
-        append_messages(conn, source.id, [normalize_message(identify, Envelope({}, {}, None, datetime.now(UTC)))], [])
+        append_messages(conn, backend.id, [normalize_message(identify, Envelope({}, {}, None, datetime.now(UTC)))], [])
     child = start_processor(settings.model_copy(update={"processor": "process"}))
     assert child is not None
     try:

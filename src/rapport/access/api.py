@@ -45,6 +45,7 @@ def permission(needed: Permission) -> Callable[[Staff], Staff]:
 ProfileReader = Annotated[Staff, Depends(permission(Permission.PROFILES_READ))]
 MergeMaker = Annotated[Staff, Depends(permission(Permission.MERGES_MAKE))]
 MergeUndoer = Annotated[Staff, Depends(permission(Permission.MERGES_UNDO))]
+IdentifierVerifier = Annotated[Staff, Depends(permission(Permission.IDENTIFIERS_VERIFY))]
 DeadLetterReader = Annotated[Staff, Depends(permission(Permission.DEAD_LETTERS_READ))]
 MetricsReader = Annotated[Staff, Depends(permission(Permission.METRICS_READ))]
 AuditReader = Annotated[Staff, Depends(permission(Permission.AUDIT_READ))]

@@ -28,6 +28,7 @@ class Permission(StrEnum):
     DATA_EXPORT = "data:export"
     DATA_ERASE = "data:erase"
     PORTAL_LINK = "portal:link"
+    IDENTIFIERS_VERIFY = "identifiers:verify"
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,9 @@ GRANTS: dict[Permission, Grant] = {
     Permission.DATA_EXPORT: Grant(frozenset({"admin", "privacy"}), "see data export and erasure requests"),
     Permission.DATA_ERASE: Grant(frozenset({"admin", "privacy"}), "erase data"),
     Permission.PORTAL_LINK: Grant(frozenset({"admin", "agent", "privacy"}), "make portal sign-in links"),
+    # A verified address opens the portal and receives mail: as strong as handing out a sign-in, so
+    # only the roles that may export and erase may vouch for one.
+    Permission.IDENTIFIERS_VERIFY: Grant(frozenset({"admin", "privacy"}), "verify a customer's identifiers"),
 }
 
 # A permission without a grant would be a KeyError on the first request that needs it: fail at import.

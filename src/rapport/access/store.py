@@ -29,6 +29,9 @@ portal_links = sa.Table(
     sa.Column("expires_at", UTCDateTime, nullable=False),
     sa.Column("used_at", UTCDateTime),
     sa.Column("created_by", sa.String(200), nullable=False),
+    # sign_in: opens the portal on the profile; confirm: proves the customer holds `contact_point`
+    sa.Column("kind", sa.String(16), nullable=False, server_default="sign_in"),
+    sa.Column("contact_point", sa.String(360)),
 )
 
 # Signed-in sessions of the console (subject: a staff token's id) and the portal (subject: a profile

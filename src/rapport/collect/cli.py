@@ -10,7 +10,14 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from rapport.collect import model
-from rapport.collect.service import create_source, disable_source, list_sources, rotate_write_key, source_by_name
+from rapport.collect.service import (
+    create_source,
+    disable_source,
+    list_sources,
+    rotate_write_key,
+    set_source_trust,
+    source_by_name,
+)
 from rapport.kernel.commands import database, err, operator, out, refused
 
 commands = typer.Typer()  # top-level: `rapport import`
@@ -85,6 +92,13 @@ def create_source_command(
     max_message_kb: Annotated[int, typer.Option(help="Largest message in KB.")] = 32,
     max_batch_kb: Annotated[int, typer.Option(help="Largest batch in KB (at most 4096).")] = 500,
     rate_limit: Annotated[int, typer.Option(help="Messages per second before 429.")] = 100_000,
+    trust: Annotated[
+        str | None,
+        typer.Option(
+            help="client: its key is public (web, mobile, chat), what it says is a claim; server: a secret key, "
+            "it asserts. Default: client for web, mobile and chat, else server."
+        ),
+    ] = None,
 ) -> None:
     """Create a source; prints its write key as the last line."""
     db = database()
@@ -96,9 +110,10 @@ def create_source_command(
             max_message_bytes=max_message_kb * 1024,
             max_batch_bytes=max_batch_kb * 1024,
             rate_limit_per_s=rate_limit,
+            trust=trust,
             actor=operator(),
         )
-    out.print(f"source {source.name} ({source.channel}) created; write key:")
+    out.print(f"source {source.name} ({source.channel}, {source.trust} trust) created; write key:")
     print(source.write_key)
 
 
@@ -108,7 +123,7 @@ def list_sources_command() -> None:
     db = database()
     with db.read() as conn:
         for s in list_sources(conn):
-            print(f"{s.name}\t{s.channel}\t{s.write_key}")
+            print(f"{s.name}\t{s.channel}\t{s.trust}\t{s.write_key}")
 
 
 @admin.command("rotate-write-key")
@@ -119,6 +134,17 @@ def rotate_write_key_command(name: str) -> None:
         source = rotate_write_key(db, name, operator())
     out.print(f"source {source.name}: the old write key is refused from now on; new write key:")
     print(source.write_key)
+
+
+@admin.command("set-source-trust")
+def set_source_trust_command(
+    name: str, trust: Annotated[str, typer.Argument(help=f"One of: {', '.join(model.TRUST_LEVELS)}.")]
+) -> None:
+    """Change how far a source is believed: `client` (public key, claims) or `server` (secret key, asserts)."""
+    db = database()
+    with refused():
+        source = set_source_trust(db, name, trust, operator())
+    out.print(f"source {source.name} is {source.trust} trust from its next event on")
 
 
 @admin.command("disable-source")

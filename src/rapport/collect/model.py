@@ -18,6 +18,19 @@ import orjson
 from rapport.collect import jsondoc
 
 CHANNELS = ("web", "mobile", "store", "call_center", "email", "chat", "social", "other")
+# How far what a source says is believed (docs/decisions/0010-claims-and-assertions.md). A client
+# source's write key is public (a web page, an app, a chat widget), so what it says about identity
+# is a claim; a server source's key is a secret held by a backend, so it asserts.
+CLIENT, SERVER = "client", "server"
+TRUST_LEVELS = (CLIENT, SERVER)
+CLIENT_CHANNELS = ("web", "mobile", "chat")
+
+
+def default_trust(channel: str) -> str:
+    """The trust level a source of this channel gets unless its creator says otherwise."""
+    return CLIENT if channel in CLIENT_CHANNELS else SERVER
+
+
 # The channel of the sources through which contexts record what happens in them (collect/internal.py):
 # not one of CHANNELS, so no client source can be made with it, and no write key reaches one.
 INTERNAL_CHANNEL = "internal"

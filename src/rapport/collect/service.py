@@ -16,6 +16,7 @@ from rapport.collect import model
 from rapport.collect.store import dead_letters, events, log_offsets, sources
 from rapport.db.engine import Database
 from rapport.db.metadata import MAX_INT_ID
+from rapport.identity.graph import bump_version
 from rapport.kernel.audit import record_audit
 from rapport.kernel.clock import utcnow
 from rapport.kernel.errors import Invalid
@@ -31,6 +32,7 @@ class Source:
     max_batch_bytes: int
     rate_limit_per_s: int
     created_at: datetime
+    trust: str = model.SERVER
 
 
 class SourceError(Invalid):
@@ -62,10 +64,12 @@ def create_source(
     max_message_bytes: int = model.DEFAULT_MAX_MESSAGE_BYTES,
     max_batch_bytes: int = model.DEFAULT_MAX_BATCH_BYTES,
     rate_limit_per_s: int = 100_000,
+    trust: str | None = None,
     actor: str = "system",
     via: str = "cli",
 ) -> Source:
-    """A new source with a fresh write key, audited with who made it."""
+    """A new source with a fresh write key, audited with who made it. Its trust level is the
+    channel's (`model.default_trust`) unless given."""
     name = name.strip()
     if not name:
         raise SourceError("a source needs a name")
@@ -79,6 +83,9 @@ def create_source(
         raise SourceError(f"limits must satisfy 0 < message <= batch <= {model.LARGEST_BATCH_BYTES} bytes")
     if rate_limit_per_s <= 0:
         raise SourceError("the rate limit must be positive")
+    trust = trust or model.default_trust(channel)
+    if trust not in model.TRUST_LEVELS:
+        raise SourceError(f"trust must be one of {', '.join(model.TRUST_LEVELS)}", "invalid_trust")
     row = {
         "name": name,
         "channel": channel,
@@ -87,16 +94,21 @@ def create_source(
         "max_batch_bytes": max_batch_bytes,
         "rate_limit_per_s": rate_limit_per_s,
         "created_at": utcnow(),
+        "trust": trust,
     }
     with db.write() as conn:
         if conn.execute(sa.select(sources.c.id).where(sources.c.name == name)).first():
             raise SourceError(f"a source named {name!r} already exists", "source_exists")
         source_id = conn.execute(sources.insert().values(**row)).inserted_primary_key[0]  # type: ignore[index]
-        record_audit(conn, actor=actor, channel=via, action="source.created", source_id=source_id, name=name)
+        record_audit(
+            conn, actor=actor, channel=via, action="source.created", source_id=source_id, name=name, trust=trust
+        )
     return Source(id=source_id, **row)  # type: ignore[arg-type]
 
 
-def _change_source(db: Database, name: str, actor: str, action: str, channel: str, **values: Any) -> Source:
+def _change_source(
+    db: Database, name: str, actor: str, action: str, channel: str, detail: dict[str, Any] | None = None, **values: Any
+) -> Source:
     """Update an enabled source by name, audited; raises SourceError for an unknown one."""
     if len(name) > NAME_LENGTH:  # PostgreSQL would refuse to compare it
         raise UnknownSource(f"no enabled source is named {name[:40]!r}...")
@@ -105,7 +117,9 @@ def _change_source(db: Database, name: str, actor: str, action: str, channel: st
         if row is None:
             raise UnknownSource(f"no enabled source is named {name!r}")
         conn.execute(sources.update().where(sources.c.id == row.id).values(**values))
-        record_audit(conn, actor=actor, channel=channel, action=action, source_id=row.id, name=name)
+        record_audit(conn, actor=actor, channel=channel, action=action, source_id=row.id, name=name, **(detail or {}))
+        if "trust" in values:
+            bump_version(conn)  # the profile processor reads trust levels once per graph version
         return _source(conn.execute(sa.select(sources).where(sources.c.id == row.id)).one())
 
 
@@ -114,6 +128,14 @@ def rotate_write_key(db: Database, name: str, actor: str, channel: str = "cli") 
     within `SourceDirectory.ttl_s`). Clients still sending the old key get 401, which SDKs do not
     retry: deploy the new key to them first where losing events matters."""
     return _change_source(db, name, actor, "source.key_rotated", channel, write_key=secrets.token_urlsafe(24))
+
+
+def set_source_trust(db: Database, name: str, trust: str, actor: str, channel: str = "cli") -> Source:
+    """Change how far the source is believed from its next event on; what it stated before keeps the
+    provenance it was recorded with (re-verify an identifier on the Customer 360 if need be)."""
+    if trust not in model.TRUST_LEVELS:
+        raise SourceError(f"trust must be one of {', '.join(model.TRUST_LEVELS)}", "invalid_trust")
+    return _change_source(db, name, actor, "source.trust_changed", channel, {"trust": trust}, trust=trust)
 
 
 def disable_source(db: Database, name: str, actor: str, channel: str = "cli") -> Source:

@@ -20,6 +20,9 @@ sources = sa.Table(
     sa.Column("rate_limit_per_s", sa.Integer, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("disabled_at", UTCDateTime),
+    # client: its write key is public (a web page, an app), so what it says is a claim; server: a
+    # secret key, so it asserts (docs/decisions/0010-claims-and-assertions.md)
+    sa.Column("trust", sa.String(16), nullable=False, server_default="server"),
 )
 
 # The event log. `id` is the log offset; a row is immutable once written. Which profile took an
@@ -107,6 +110,7 @@ def record_subjects(conn: Connection, letters: list[tuple[int, set[str]]]) -> No
     rows = [{"dead_letter_id": letter_id, "key": key} for letter_id, keys in letters for key in sorted(keys)]
     if rows:
         conn.execute(dead_letter_subjects.insert(), rows)
+
 
 # What of this context is personal data: export and erasure are driven from it (rapport.contexts).
 PERSONAL_DATA = (

@@ -9,16 +9,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from rapport.identity.model import CLAIMED, PROVEN
 
 # Purposes that need the person's consent. "service" (answering them, transactional mail) needs
 # none, but still honours erasure and suppression.
 PURPOSES = ("marketing", "personalization", "analytics", "profiling", "sharing")
 SERVICE = "service"
+# Asking the customer to confirm an address (double opt-in, proof of possession): needs no consent, and
+# is the one purpose for which an address a client source only claimed may be written to.
+CONFIRMATION = "confirmation"
 STATUSES = ("granted", "denied", "withdrawn")
+# A grant that a client source (a public write key) stated for a channel that reaches the person:
+# it is not in force until the customer confirms it at the contact point (double opt-in).
+PENDING = "pending"
+# The channels a browser or app decides for itself (a cookie banner): a client's grant for these applies.
+SELF_CHANNELS = ("web", "mobile")
 CHANNELS = ("email", "sms", "phone", "push", "mail", "web", "mobile", "in_store", "any")
 LEVELS = ("none", "contextual", "personal")
 ANY = "any"
@@ -127,25 +137,37 @@ class Subject:
     sent_recently: Mapping[str, list[datetime]] = field(default_factory=dict)  # channel -> send times
     suppressed: bool = False  # a contact point of an erased person
     erased: bool = False
+    # How the contact point being reached was verified, when it is one of the person's identifiers:
+    # "asserted", "proven" or "claimed" (identity.model); None: no such contact point in question.
+    reach: str | None = None
 
 
 def check_permission(
     subject: Subject, purpose: str, channel: str, now: datetime, contact_point: str | None = None, *, outreach: bool
 ) -> Decision:
     """May we use this person's data for `purpose`, to reach (`outreach`) or serve them on `channel`, now?"""
-    if purpose not in (*PURPOSES, SERVICE):
+    if purpose not in (*PURPOSES, SERVICE, CONFIRMATION):
         return Decision(False, f"unknown purpose {purpose!r}")
     if subject.erased:
         return Decision(False, "the person's data was erased")
     if subject.suppressed and purpose != SERVICE:
         return Decision(False, "the contact point belongs to an erased person and is suppressed")
+    if purpose == CONFIRMATION:
+        return Decision(True, "asking to confirm an address needs no consent")
+    if subject.reach == CLAIMED:
+        return Decision(False, f"{contact_point} was only claimed by a client source; it gets mail once confirmed")
+    if subject.reach == PROVEN and purpose == SERVICE:
+        return Decision(False, f"{contact_point} is not confirmed as this customer's by a server source or staff")
     prefs = subject.preferences
     if purpose == "personalization" and prefs.personalization_level != "personal":
         return Decision(False, f"personalization level is {prefs.personalization_level!r}; history is not used")
     if purpose == SERVICE:
         decision = Decision(True, "service messages need no consent")
     else:
-        decision = _consent_for(current_state(subject.records), purpose, channel, contact_point, now)
+        state = current_state(subject.records)
+        if subject.reach == PROVEN:  # the customer holds the mailbox: only what they confirmed there counts
+            state = {key: record for key, record in state.items() if key[2] == contact_point}
+        decision = _consent_for(state, purpose, channel, contact_point, now)
         if not decision:
             return decision
     if outreach and purpose != SERVICE:
@@ -284,6 +306,16 @@ def may_state_consent(message: Mapping[str, Any]) -> bool:
     context = message.get("context")
     consent, gpc = CONTEXT_CONSENT_KEYS
     return isinstance(context, dict) and (context.get(consent) is not None or context.get(gpc) is True)
+
+
+def as_claim(record: ConsentRecord, contact_point: str | None) -> ConsentRecord:
+    """A consent record as a client source may state it: a withdrawal or denial applies at once, and so
+    does a grant for the browser's or app's own channel; any other grant waits, `pending`, for the
+    customer to confirm it at `contact_point` (the record's own, else the address the message
+    claimed), so a stranger with the public key cannot opt someone in to mail."""
+    if record.status != "granted" or record.channel in SELF_CHANNELS:
+        return record
+    return replace(record, status=PENDING, contact_point=record.contact_point or contact_point)
 
 
 def consent_from_message(message: Mapping[str, Any], channel: str, at: datetime, source: str) -> list[ConsentRecord]:

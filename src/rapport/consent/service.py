@@ -18,6 +18,7 @@ from rapport.consent import model
 from rapport.consent.model import ConsentRecord, Decision, Preferences, Subject
 from rapport.consent.store import consent_records, preferences, recent_sends, suppressions
 from rapport.db.engine import Database
+from rapport.identity.model import CLAIMED
 from rapport.identity.service import members_of
 from rapport.identity.store import IN_SAME_GROUP, identifiers, profiles
 from rapport.kernel.audit import record_audit
@@ -44,13 +45,15 @@ _PREFERENCES = sa.select(preferences.c.document).where(preferences.c.profile_id 
 _SUPPRESSED = sa.select(suppressions.c.digest).where(suppressions.c.digest == sa.bindparam("digest"))
 
 
-def validate_consent(purpose: str, channel: str, status: str) -> None:
+def validate_consent(purpose: str, channel: str, status: str, statuses: tuple[str, ...] = model.STATUSES) -> None:
+    """What staff and customers may state; the ledger also holds `pending`, which only a client
+    source's grant records (consent.model.as_claim)."""
     if purpose not in model.PURPOSES:
         raise Invalid("invalid_purpose", f"purpose must be one of {', '.join(model.PURPOSES)}")
     if channel not in model.CHANNELS:
         raise Invalid("invalid_channel", f"channel must be one of {', '.join(model.CHANNELS)}")
-    if status not in model.STATUSES:
-        raise Invalid("invalid_status", f"status must be one of {', '.join(model.STATUSES)}")
+    if status not in statuses:
+        raise Invalid("invalid_status", f"status must be one of {', '.join(statuses)}")
 
 
 def append_consent(
@@ -62,7 +65,7 @@ def append_consent(
     via: str,
 ) -> None:
     """Add one ledger row in the caller's transaction, with its audit row."""
-    validate_consent(record.purpose, record.channel, record.status)
+    validate_consent(record.purpose, record.channel, record.status, (*model.STATUSES, model.PENDING))
     conn.execute(consent_records.insert().values(profile_id=profile_id, actor=actor, **asdict(record)))
     record_audit(
         conn,
@@ -169,15 +172,39 @@ def check_permission_for(
     document = next((r.document for r in group if r.id == canonical), None)
     prefs = model.parse_preferences(document) if document else Preferences()
     kind = {"email": "email", "sms": "phone", "phone": "phone"}.get(channel)
-    suppressed = is_suppressed(conn, f"{kind}:{contact_point}" if kind and contact_point else None)
+    key = f"{kind}:{contact_point}" if kind and contact_point else None
+    suppressed = is_suppressed(conn, key)
     capped = outreach and channel in prefs.frequency_caps  # sends are counted only against a cap
     subject = Subject(
         records=tuple(consent_ledger(conn, members)),
         preferences=prefs,
         sent_recently=recent_sends(conn, members, now - RECENT_SENDS) if capped else {},
         suppressed=suppressed,
+        reach=_reach(conn, key, members),
     )
     return model.check_permission(subject, purpose, channel, now, contact_point, outreach=outreach)
+
+
+def _reach(conn: Connection, key: str | None, members: list[str]) -> str | None:
+    """How the contact point is verified, when it is one of the person's identifiers (see Subject.reach)."""
+    if key is None:
+        return None
+    row = conn.execute(
+        sa.select(identifiers.c.verification).where(identifiers.c.key == key, identifiers.c.profile_id.in_(members))
+    ).first()
+    if row is None:
+        return None
+    return row.verification or CLAIMED
+
+
+def verified_contact_points(conn: Connection, member_ids: list[str], kind: str) -> list[tuple[str, str | None]]:
+    """The person's contact points of one kind with how each was verified (None: claimed), oldest first."""
+    rows = conn.execute(
+        sa.select(identifiers.c.value, identifiers.c.verification)
+        .where(identifiers.c.profile_id.in_(member_ids), identifiers.c.type == kind)
+        .order_by(identifiers.c.created_at)
+    )
+    return [(value, verification) for value, verification in rows]
 
 
 def honour_gpc(db: Database, profile_id: str, actor: str) -> bool:

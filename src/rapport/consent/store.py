@@ -89,6 +89,7 @@ def history(conn: Connection, member_ids: list[str], limit: int = 200) -> list[d
     )
     return [dict(r._mapping) for r in conn.execute(query)]
 
+
 # What of this context is personal data: export and erasure are driven from it (rapport.contexts).
 PERSONAL_DATA = (
     PersonalData(

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from rapport.identity.model import Identifier
+from rapport.identity.model import ASSERTED, BEARER_TYPES, Identifier
 from rapport.identity.store import graph_version, identifiers, merges, profiles
 
 CHUNK = 500
@@ -70,6 +70,9 @@ class CachedGraph:
         self._absorbed_into: dict[str, str] = {}
         self._limited: dict[str, dict[str, set[str]]] = {}
         self._apart: dict[str, set[str]] = {}  # canonical id -> profiles its group must not join
+        self._verification: dict[str, str | None] = {}  # identifier key -> how it was verified (None: claimed)
+        self._vouched: set[str] = set()  # canonical ids of groups holding an asserted identifier
+        self._named: set[str] = set()  # canonical ids of groups holding an identifier that names a person
         self._any_undone: bool | None = None  # whether any merge was ever undone; most graphs: none
         # id pair (see identity.model.id_pair) -> the profile its messages go to, for pairs whose
         # identifiers are all known and joined: only an undo or an erasure (a new version) changes that.
@@ -94,18 +97,42 @@ class CachedGraph:
     def kept_apart(self, canonical_id: str) -> set[str]:
         return self._apart.get(canonical_id, set())
 
+    def vouched(self, canonical_id: str) -> bool:
+        return canonical_id in self._vouched
+
+    def named(self, canonical_id: str) -> bool:
+        return canonical_id in self._named
+
+    def verification(self, key: str) -> str | None:
+        """How a known identifier was verified; None for a claim (or an identifier not loaded)."""
+        return self._verification.get(key)
+
     # changes made by the processor
     def add_profile(self, profile_id: str) -> None:
         self._canonical[profile_id] = profile_id
         self._limited[profile_id] = {}
 
-    def attach(self, ident: Identifier, profile_id: str) -> None:
+    def attach(self, ident: Identifier, profile_id: str, verification: str | None = None) -> None:
         self._origin[ident.key] = profile_id
+        self.verify(ident.key, profile_id, verification)
+        if ident.type not in BEARER_TYPES:
+            self._named.add(self.canonical(profile_id))
         if ident.type in self.limited_types:
             self._limited.setdefault(self.canonical(profile_id), {}).setdefault(ident.type, set()).add(ident.value)
 
+    def verify(self, key: str, profile_id: str, verification: str | None) -> None:
+        """The identifier's verification as it now is; an asserted one vouches for its group."""
+        if verification is None:
+            return
+        self._verification[key] = verification
+        if verification == ASSERTED:
+            self._vouched.add(self.canonical(profile_id))
+
     def absorb(self, survivor: str, absorbed: str) -> None:
         self._absorbed_into[absorbed] = survivor
+        for flagged in (self._vouched, self._named):
+            if absorbed in flagged:
+                flagged.add(survivor)
         merged = self._limited.setdefault(survivor, {})
         for kind, values in self._limited.pop(absorbed, {}).items():
             merged.setdefault(kind, set()).update(values)
@@ -118,9 +145,13 @@ class CachedGraph:
         found: dict[str, str] = {}
         for chunk in _chunks(missing):
             rows = conn.execute(
-                sa.select(identifiers.c.key, identifiers.c.profile_id).where(identifiers.c.key.in_(chunk))
+                sa.select(identifiers.c.key, identifiers.c.profile_id, identifiers.c.verification).where(
+                    identifiers.c.key.in_(chunk)
+                )
             )
-            found.update({key: pid for key, pid in rows})
+            for key, pid, verification in rows:
+                found[key] = pid
+                self._verification[key] = verification
         for key in missing:
             self._origin[key] = found.get(key)
         unknown = sorted({pid for pid in found.values() if pid not in self._canonical})
@@ -130,6 +161,24 @@ class CachedGraph:
         todo = sorted({c for pid in found.values() if (c := self.canonical(pid)) not in self._limited})
         self._limited.update(load_limited_values(conn, todo, self.limited_types))  # an entry for each, empty or not
         self._load_apart(conn, todo)
+        self._load_flags(conn, todo)
+
+    def _load_flags(self, conn: Connection, todo: list[str]) -> None:
+        """Which of the groups are vouched for, and which name someone (see `identity.model.resolve`)."""
+        for chunk in _chunks(todo):
+            rows = conn.execute(
+                sa.select(profiles.c.canonical_id, identifiers.c.type, identifiers.c.verification)
+                .select_from(identifiers.join(profiles, profiles.c.id == identifiers.c.profile_id))
+                .where(
+                    profiles.c.canonical_id.in_(chunk),
+                    sa.or_(identifiers.c.verification == ASSERTED, identifiers.c.type.not_in(BEARER_TYPES)),
+                )
+            )
+            for canon, kind, verification in rows:
+                if verification == ASSERTED:
+                    self._vouched.add(canon)
+                if kind not in BEARER_TYPES:
+                    self._named.add(canon)
 
     def _load_apart(self, conn: Connection, todo: list[str]) -> None:
         """The undone merges of the groups' members: each keeps its group from the other side."""

@@ -25,6 +25,16 @@ MAX_VALUE_LENGTH = 360
 # email or phone, a device id, external ids), read by `extract_identifiers`; `id_pair` and the
 # processor's test of stored text follow this list.
 CONTEXT_IDENTIFIER_KEYS = ("traits", "device", "externalIds")
+# How an identifier was verified (docs/decisions/0010-claims-and-assertions.md). None: a client
+# source claimed it; ASSERTED: a server source or staff stated it; PROVEN: the customer followed a
+# link mailed to it, which shows they hold the mailbox, not that it belongs to this profile.
+ASSERTED, PROVEN = "asserted", "proven"
+VERIFICATIONS = (ASSERTED, PROVEN)
+CLAIMED = "claimed"  # how a reader names the absence of a verification
+CONTACT_TYPES = ("email", "phone")
+# Ids a browser or device makes up for itself: only the one that sends them knows them, so they are
+# bearer secrets, not names. Every other type names a person and can be known to a stranger.
+BEARER_TYPES = ("anonymous_id", "device_id")
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -180,6 +190,13 @@ class GraphView(Protocol):
         """Profiles the canonical profile's group must not merge with: the other side of every merge
         of its members that staff undid."""
 
+    def vouched(self, canonical_id: str) -> bool:
+        """Whether the canonical profile's group holds an identifier a server source or staff asserted."""
+
+    def named(self, canonical_id: str) -> bool:
+        """Whether the canonical profile's group holds an identifier that names a person (any type
+        but the bearer ids a browser or device makes up for itself)."""
+
 
 @dataclass
 class Resolution:
@@ -210,10 +227,20 @@ def _apart(owner: str, joined: list[str | None], graph: GraphView) -> bool:
     return any(graph.canonical(p) in joined for p in graph.kept_apart(owner))
 
 
-def resolve(identifiers: list[Identifier], graph: GraphView, rules: IdentityRules) -> Resolution:
-    """Decide where one message's identifiers belong, strongest identifier first."""
+def resolve(
+    identifiers: list[Identifier], graph: GraphView, rules: IdentityRules, *, asserted: bool = True
+) -> Resolution:
+    """Decide where one message's identifiers belong, strongest identifier first.
+
+    A message that only claims (`asserted=False`: a client source, whose key is public) stitches
+    anonymous activity to a person, but never joins a group that a server source or staff vouched
+    for with another group that names someone (by user id, email, phone or external id): a claim
+    would otherwise put one person's verified address on another person's profile, and with it
+    their portal and their mail (docs/threat-model.md). Groups of bearer ids alone (a browser's
+    anonymous visits) still join anyone."""
     held: dict[str, set[str]] = {}
     target: str | None = None
+    vouched = named = False  # whether a group joined so far was vouched for, or names someone
     result = Resolution(None, [], [], [], None)
     for ident in identifiers:
         origin = graph.origin(ident.key)
@@ -231,10 +258,16 @@ def resolve(identifiers: list[Identifier], graph: GraphView, rules: IdentityRule
             result.anchor = result.anchor or ident
             continue
         tentative = _union(held, graph.limited_values(owner))
-        if not _fits(tentative, rules.limits) or _apart(owner, [target, *result.absorb], graph):
+        owner_vouched, owner_named = graph.vouched(owner), graph.named(owner)
+        if (
+            not _fits(tentative, rules.limits)
+            or _apart(owner, [target, *result.absorb], graph)
+            or (not asserted and ((vouched and owner_named) or (owner_vouched and named)))
+        ):
             result.conflicts.append(ident)
             continue
         held = tentative
+        vouched, named = vouched or owner_vouched, named or owner_named
         result.anchor = result.anchor or ident
         if target is None:
             target = owner

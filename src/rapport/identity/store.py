@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from rapport.db import bulk
 from rapport.db.metadata import BigId, JSONDoc, UTCDateTime, metadata
+from rapport.identity.model import ASSERTED
 from rapport.kernel.registry import PersonalData, by_profile
 
 profiles = sa.Table(
@@ -36,6 +37,13 @@ identifiers = sa.Table(
     sa.Column("profile_id", sa.String(32), sa.ForeignKey("profiles.id"), nullable=False, index=True),
     sa.Column("first_event_id", BigId),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    # Provenance: the source that first stated it, and how it was verified. NULL: a claim of a
+    # client source; "asserted": a server source or staff stated it; "proven": the customer followed
+    # a link mailed to it (identity.model.VERIFICATIONS).
+    sa.Column("source_id", sa.Integer),
+    sa.Column("verification", sa.String(16)),
+    sa.Column("verified_at", UTCDateTime),
+    sa.Column("verified_by", sa.String(200)),
 )
 
 merges = sa.Table(
@@ -70,23 +78,32 @@ graph_version = sa.Table(
     sa.Column("version", BigId, nullable=False),
 )
 
+
 def write_graph(
     conn: Connection,
     new_profiles: Sequence[tuple[Any, ...]],
     new_identifiers: Sequence[tuple[Any, ...]],
     new_merges: Sequence[dict[str, Any]],
+    verified: Sequence[tuple[str, Any, str]] = (),
 ) -> None:
     """A batch's changes to the graph, in bulk, in the caller's transaction (the profile processor's
     write path): new profiles (id, canonical id, created, channels), new identifiers (key, type,
-    value, profile, first event, created), and merges in the order they were made, since a profile
-    absorbed earlier in the batch may itself be absorbed later."""
+    value, profile, first event, created, source, verification, verified at, verified by), merges in
+    the order they were made, since a profile absorbed earlier in the batch may itself be absorbed
+    later, and known identifiers a server source asserted (by, at, key)."""
     insert_profiles = "INSERT INTO profiles (id, canonical_id, created_at, channels) VALUES (?, ?, ?, ?)"
     bulk.executemany(conn, insert_profiles, new_profiles)
     bulk.executemany(
         conn,
-        "INSERT INTO identifiers (key, type, value, profile_id, first_event_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        sorted(new_identifiers),
+        "INSERT INTO identifiers (key, type, value, profile_id, first_event_id, created_at, source_id, "
+        "verification, verified_at, verified_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        sorted(new_identifiers, key=lambda row: row[0]),
         as_given=True,
+    )
+    bulk.executemany(
+        conn,
+        f"UPDATE identifiers SET verification = '{ASSERTED}', verified_by = ?, verified_at = ? WHERE key = ?",
+        verified,
     )
     pairs = [(m["survivor_id"], m["absorbed_id"]) for m in new_merges]
     bulk.executemany(conn, "UPDATE profiles SET canonical_id = ? WHERE canonical_id = ?", pairs)

@@ -41,6 +41,7 @@ def audit_trail(conn: Connection, profile_ids: list[str] | None = None, limit: i
         query = query.where(audit_log.c.profile_id.in_(profile_ids))
     return [dict(r._mapping) for r in conn.execute(query)]
 
+
 # What of this context is personal data: export and erasure are driven from it (rapport.contexts).
 PERSONAL_DATA = (
     PersonalData(

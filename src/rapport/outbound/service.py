@@ -12,10 +12,11 @@ from sqlalchemy.engine import Connection
 
 from rapport.collect.internal import record_event
 from rapport.consent.model import PURPOSES, SERVICE
-from rapport.consent.service import check_permission_for, contact_points
+from rapport.consent.service import check_permission_for, verified_contact_points
 from rapport.consent.store import contact_history
 from rapport.consent.unsubscribe import UnsubscribeTarget, make_token
 from rapport.db.engine import Database
+from rapport.identity.model import ASSERTED, PROVEN
 from rapport.identity.service import members_of
 from rapport.kernel.clock import utcnow
 from rapport.kernel.errors import Invalid
@@ -104,6 +105,18 @@ def unsubscribe_links(db: Database, target: UnsubscribeTarget) -> tuple[str, str
     return f"{db.settings.public_url}/u/{token}", f"mailto:unsubscribe@{domain}?subject={quote('unsubscribe ' + token)}"
 
 
+def recipient(addresses: list[tuple[str, str | None]], purpose: str) -> str | None:
+    """Where a message goes, of the person's (address, verification) pairs, oldest first: the newest
+    address a server source or staff asserted; for a purpose other than service, else the newest the
+    customer proved by a confirmation link (the permission check then counts only what they agreed
+    to at that address). Never one a client source only claimed (docs/threat-model.md)."""
+    asserted = [a for a, v in addresses if v == ASSERTED]
+    if asserted:
+        return asserted[-1]
+    proven = [a for a, v in addresses if v == PROVEN]
+    return proven[-1] if proven and purpose != SERVICE else None
+
+
 def send_message(
     db: Database,
     profile_id: str,
@@ -125,11 +138,10 @@ def send_message(
         raise Invalid("invalid_subject", f"the subject {problem}, which could forge a header of the mail")
     with db.read() as conn:
         canonical, members = members_of(conn, profile_id)
-        emails = contact_points(conn, members, "email")
-        to = emails[-1] if emails else None
+        to = recipient(verified_contact_points(conn, members, "email"), purpose)
         decision = check_permission_for(conn, canonical, purpose, channel, contact_point=to, outreach=True)
     if to is None:
-        outcome = Outcome("suppressed", "the profile has no email address", canonical, None)
+        outcome = Outcome("suppressed", "the profile has no verified email address", canonical, None)
     elif not decision:
         outcome = Outcome("suppressed", decision.reason, canonical, to)
     elif not db.settings.smtp_url:

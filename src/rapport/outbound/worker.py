@@ -25,7 +25,7 @@ from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any, ClassVar
 
-from rapport.consent.model import SERVICE
+from rapport.consent.model import CONFIRMATION, SERVICE
 from rapport.consent.service import check_permission_for
 from rapport.consent.unsubscribe import UnsubscribeTarget
 from rapport.db.engine import Database
@@ -132,7 +132,7 @@ class OutboxWorker:
 
     def _message(self, mail: Queued) -> EmailMessage:
         url = mailto = None
-        if mail.purpose != SERVICE:
+        if mail.purpose not in (SERVICE, CONFIRMATION):  # what the customer asked for has no unsubscribe
             target = UnsubscribeTarget(mail.profile_id, mail.purpose, mail.channel, mail.contact_point)
             url, mailto = unsubscribe_links(self.db, target)
         return build_email(

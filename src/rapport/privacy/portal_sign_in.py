@@ -12,11 +12,12 @@ from typing import Annotated, TypeVar
 from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import Response
 
-from rapport.access.customers import check_portal_link, redeem_portal_link
+from rapport.access.customers import CONFIRM, check_portal_link, redeem_portal_link
 from rapport.db.engine import Database
 from rapport.identity.model import normalize_email
 from rapport.kernel.errors import DomainError
 from rapport.kernel.limits import WindowLimit
+from rapport.outbound.confirm import confirm_address
 from rapport.privacy.sign_in import request_sign_in_link
 from rapport.web.portal_render import render_portal
 from rapport.web.portal_session import check_portal_csrf, end_portal_session, read_portal_session, start_portal_session
@@ -87,6 +88,7 @@ def _sign_in_limits(request: Request) -> WindowLimit:
 
 
 def _link_errors(request: Request, token: str, use: Callable[[Database, str], T]) -> T:
+    """Use a mailed link, turning what is wrong with it into a page that says what to do."""
     if len(token) > MAX_LINK_TOKEN:
         raise PageError(
             400,
@@ -126,6 +128,31 @@ def follow_link(request: Request, token: str) -> Response:
     response = redirect("/portal")
     response.headers["Referrer-Policy"] = "no-referrer"
     start_portal_session(request, response, profile_id)
+    return response
+
+
+@router.get("/confirm/{token}")
+def show_confirmation(request: Request, token: str) -> Response:
+    """Check a confirmation link and ask to confirm: opening it spends nothing (mail scanners follow GETs)."""
+    _link_errors(request, token, lambda db, t: check_portal_link(db, t, CONFIRM))
+    response = render_portal(
+        request, "portal/privacy/confirm.html", {"title": "Confirm your email address", "token": token}
+    )
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@router.post("/confirm/{token}")
+def confirm(request: Request, token: str) -> Response:
+    """The address is proven and what waited at it comes into force; no session starts (outbound/confirm.py)."""
+    check_same_site(request)
+    done = _link_errors(request, token, confirm_address)
+    response = render_portal(
+        request,
+        "portal/privacy/confirmed.html",
+        {"title": "Address confirmed", "address": done.address, "granted": done.granted},
+    )
+    response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
 

@@ -5,44 +5,52 @@ worker in outbound/worker.py sends it), so a hung mail server never holds a requ
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
-from rapport.access.customers import LINK_TTL, MAX_LINKS_PER_TTL, create_portal_link
-from rapport.access.store import portal_links
+from rapport.access.customers import LINK_TTL, MAX_LINKS_PER_TTL, create_portal_link, link_serializer, recent_links
 from rapport.consent.model import SERVICE
 from rapport.consent.service import check_permission_for
 from rapport.db.engine import Database
-from rapport.identity.model import normalize_email
+from rapport.identity.model import ASSERTED, normalize_email
 from rapport.identity.store import identifiers
 from rapport.kernel.clock import utcnow
 from rapport.kernel.mail import new_message_id
+from rapport.outbound.confirm import queue_confirmation
 from rapport.outbound.model import Mail
 from rapport.outbound.service import Outcome, queue_mail, send_message
 
 SUBJECT = "Your sign-in link"
 
 
-def _recent_links(conn: Connection, profile_id: str) -> int:
-    since = utcnow() - LINK_TTL
-    query = sa.select(sa.func.count()).where(
-        portal_links.c.profile_id == profile_id, portal_links.c.created_at >= since
-    )
-    return int(conn.execute(query).scalar_one())
+# Why a confirmation mail came when the portal was asked for a sign-in link.
+WHY_SIGN_IN = (
+    "Someone, we hope you, asked to sign in to see their data with this address. We have not yet "
+    "confirmed that this address is yours, so it cannot open your data: sign in with the address you "
+    "gave us when you bought from us or called us, or ask us to confirm this one."
+)
 
 
 def request_sign_in_link(db: Database, email: str) -> str | None:
-    """Email a sign-in link to a known address (in demo mode also log it). Answers the URL or None;
-    the caller must say the same thing to the visitor either way."""
+    """Email a link to a known address (in demo mode also log it); the caller must say the same thing
+    to the visitor whatever happens. An address a server source or staff asserted gets a sign-in
+    link; an address a client source only claimed (or the customer proved) gets a confirmation link,
+    which opens nothing (outbound/confirm.py). Answers the URL, or None when nothing was sent."""
     address = normalize_email(email)
     if address is None:
         return None
     with db.read() as conn:
-        profile_id = conn.execute(
-            sa.select(identifiers.c.profile_id).where(identifiers.c.key == f"email:{address}")
-        ).scalar()
-        recent = _recent_links(conn, profile_id) if profile_id else 0
-    if profile_id is None or recent >= MAX_LINKS_PER_TTL:  # no flood of mail to a known address
+        row = conn.execute(
+            sa.select(identifiers.c.profile_id, identifiers.c.verification).where(
+                identifiers.c.key == f"email:{address}"
+            )
+        ).first()
+        recent = recent_links(conn, row.profile_id) if row else 0
+    if row is None or recent >= MAX_LINKS_PER_TTL:  # no flood of mail to a known address
         return None
+    if row.verification != ASSERTED:
+        serializer = link_serializer(db)
+        with db.write() as conn:
+            return queue_confirmation(conn, serializer, db.settings, row.profile_id, address, why=WHY_SIGN_IN)
+    profile_id = row.profile_id
     url = create_portal_link(db, profile_id, created_by="customer:email-link")
     if db.settings.demo:
         print(f"[demo] portal sign-in link for {address}: {url}", flush=True)

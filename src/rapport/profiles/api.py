@@ -14,10 +14,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import Field
 
-from rapport.access.api import DeadLetterReader, MergeMaker, MergeUndoer, ProfileReader
+from rapport.access.api import DeadLetterReader, IdentifierVerifier, MergeMaker, MergeUndoer, ProfileReader
 from rapport.collect.service import list_dead_letters, log_head, read_offset
 from rapport.db.metadata import MAX_ROW_ID
-from rapport.identity.service import MAX_REASON, merge_history, merge_profiles, undo_merge
+from rapport.identity.service import MAX_REASON, merge_history, merge_profiles, undo_merge, verify_identifier
 from rapport.kernel.cursors import decode_cursor, encode_cursor
 from rapport.kernel.errors import ApiError, NotFound, RequestBody
 from rapport.profiles import service
@@ -149,6 +149,23 @@ def post_merge(request: Request, body: MergeCreate, staff: MergeMaker) -> dict[s
         actor=staff.actor,
         limits=rules.limits,
     )
+
+
+class IdentifierVerification(RequestBody):
+    identifier: str = Field(min_length=3, max_length=400, description='the identifier, as "email:ada@example.com"')
+    reason: str = Field(min_length=1, max_length=MAX_REASON, description="how you know it is theirs (audited)")
+
+
+@router.post("/profiles/{profile_id}/identifiers/verify")
+def post_verify_identifier(
+    request: Request, profile_id: str, body: IdentifierVerification, staff: IdentifierVerifier
+) -> dict[str, Any]:
+    """Assert that an identifier a client source only claimed (or the customer proved) is this
+    customer's: mail may go to it, and an email address then opens the portal. Audited."""
+    ident = service.parse_identifier(body.identifier, rules_from(request.app.state.db.settings))
+    if ident is None:
+        raise ApiError(400, "invalid_identifier", 'write it as type:value, as "email:ada@example.com"')
+    return verify_identifier(request.app.state.db, profile_id, ident, reason=body.reason, actor=staff.actor)
 
 
 @router.post("/merges/{merge_id}/undo")

@@ -5,23 +5,25 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 from sqlalchemy.engine import Connection
 
 from rapport.access.model import Permission
+from rapport.identity.service import verify_identifier
 from rapport.kernel.cursors import decode_cursor, encode_cursor
-from rapport.kernel.errors import Invalid
+from rapport.kernel.errors import DomainError, Invalid, storable
 from rapport.profiles.present import display_name, event_details, event_title, result_row
 from rapport.profiles.processor import rules_from
-from rapport.profiles.service import ProfileView, load_profile, search_profiles, timeline
+from rapport.profiles.service import ProfileView, load_profile, parse_identifier, search_profiles, timeline
 from rapport.web.panels import NavEntry, Panel, Subject, load_panels, sites_of
-from rapport.web.render import render
-from rapport.web.session import PageError, Session, requires
+from rapport.web.render import redirect, render
+from rapport.web.session import PageError, Session, check_csrf, requires
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
 Reader = Annotated[Session, Depends(requires(Permission.PROFILES_READ))]
+Verifier = Annotated[Session, Depends(requires(Permission.IDENTIFIERS_VERIFY))]
 
 PAGE_SIZE = 25
 MAX_ID_LENGTH = 64
@@ -54,6 +56,31 @@ def load_view(request: Request, profile_id: str) -> ProfileView:
     return view
 
 
+@router.post("/profiles/{profile_id}/identifiers/verify")
+def post_verify(
+    request: Request,
+    profile_id: str,
+    session: Verifier,
+    csrf: Annotated[str, Form()] = "",
+    identifier: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    """Staff vouch for an identifier a client only claimed: it may receive mail and open the portal."""
+    check_csrf(request, session, csrf)
+    view = load_view(request, profile_id)
+    ident = parse_identifier(storable(identifier[:400]), rules_from(request.app.state.db.settings))
+    if ident is None:
+        raise PageError(400, "Not an identifier", "Nothing was verified.")
+    try:
+        verify_identifier(
+            request.app.state.db, view.id, ident, reason=storable(reason), actor=session.staff.actor, channel="console"
+        )
+    except DomainError as exc:
+        titles = {400: "Say how you know", 404: "Not this customer's", 409: "Verified already"}
+        raise PageError(exc.status, titles.get(exc.status, "Not verified"), exc.message) from None
+    return redirect(f"/console/profiles/{view.id}")
+
+
 @router.get("/profiles/{profile_id}")
 def customer_360(request: Request, profile_id: str, session: Reader) -> Response:
     view = load_view(request, profile_id)
@@ -65,8 +92,9 @@ def customer_360(request: Request, profile_id: str, session: Reader) -> Response
     return render(request, "console/profiles/customer_360.html", context)
 
 
-def _overview(_conn: Connection, _subject: Subject, _request: Request) -> dict[str, Any]:
-    return {}  # the page's own `view` holds it
+def _overview(_conn: Connection, subject: Subject, request: Request) -> dict[str, Any]:
+    staff = request.state.console_session.staff  # the rest is in the page's own `view`
+    return {"profile_id": subject.profile_id, "may_verify": staff.may(Permission.IDENTIFIERS_VERIFY)}
 
 
 def _timeline(conn: Connection, subject: Subject, _request: Request) -> dict[str, Any]:

@@ -12,15 +12,21 @@ from __future__ import annotations
 
 from typing import cast
 
+from itsdangerous import URLSafeSerializer
 from sqlalchemy.engine import Connection
 
+from rapport.access.customers import link_serializer
 from rapport.collect.consumer import Consumer, Events, consumer_offset
 from rapport.db.engine import Database
 from rapport.identity.graph import GRAPH_LOCK, MAX_CACHED, bump_version, read_version
 from rapport.identity.model import IdentityRules
+from rapport.outbound.confirm import queue_confirmation
 from rapport.profiles.resolve import Batch, Resolver
 from rapport.profiles.store import CONSUMER
 from rapport.settings import Settings
+
+# Why a confirmation mail came: a website or app said the person agreed to mail at the address.
+WHY = "You agreed to receive messages from us at this address, on our website or in our app."
 
 
 def rules_from(settings: Settings) -> IdentityRules:
@@ -38,6 +44,7 @@ class Processor(Consumer[Batch]):
     def __init__(self, db: Database) -> None:
         super().__init__(db)
         self.resolver = Resolver(rules_from(db.settings))
+        self.links: URLSafeSerializer | None = None
 
     def state(self, conn: Connection) -> int:
         return read_version(conn)
@@ -46,10 +53,16 @@ class Processor(Consumer[Batch]):
         graph = self.resolver.graph
         if state != graph.version or max(len(self.resolver.channels), graph.size()) > MAX_CACHED:
             self.resolver.forget(cast(int, state))
-        return self.resolver.resolve(conn, events)
+        batch = self.resolver.resolve(conn, events)
+        if batch.confirmations and self.links is None:
+            self.links = link_serializer(self.db)  # not in apply's write transaction: it may store the secret
+        return batch
 
     def apply(self, conn: Connection, prepared: Batch) -> None:
         self.resolver.flush(conn, prepared)
+        for profile_id, address in sorted(prepared.confirmations):
+            assert self.links is not None  # made by prepare for a batch with confirmations
+            queue_confirmation(conn, self.links, self.db.settings, profile_id, address, why=WHY)
 
     def forget(self) -> None:
         self.resolver.forget()

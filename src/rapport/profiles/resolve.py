@@ -23,12 +23,15 @@ from sqlalchemy.engine import Connection
 from rapport.collect.consumer import moment_of
 from rapport.collect.importer import IMPORT_LIBRARY
 from rapport.collect.internal import profile_hint
-from rapport.collect.model import INTERNAL_CHANNEL
+from rapport.collect.model import INTERNAL_CHANNEL, SERVER
 from rapport.collect.store import sources
 from rapport.consent.model import (
+    ANY,
     CONSENT_EVENT,
     CONTEXT_CONSENT_KEYS,
+    PENDING,
     ConsentRecord,
+    as_claim,
     consent_from_message,
     may_state_consent,
 )
@@ -38,6 +41,7 @@ from rapport.db import bulk
 from rapport.db.bulk import Json
 from rapport.identity.graph import CachedGraph
 from rapport.identity.model import (
+    ASSERTED,
     CONTEXT_IDENTIFIER_KEYS,
     Identifier,
     IdentityRules,
@@ -45,6 +49,7 @@ from rapport.identity.model import (
     extract_identifiers,
     extract_traits,
     id_pair,
+    normalize_email,
     previous_identifier,
     resolve,
 )
@@ -61,11 +66,13 @@ class Batch:
 
     new_profiles: list[str] = field(default_factory=list)
     new_identifiers: list[tuple[Any, ...]] = field(default_factory=list)
+    verified: list[tuple[str, Any, str]] = field(default_factory=list)  # (by, at, key) asserted by a server source
     merges: list[dict[str, Any]] = field(default_factory=list)
     assignments: list[tuple[str, Any, int]] = field(default_factory=list)  # (profile, time, event)
     traits: dict[tuple[str, str], tuple[Any, ...]] = field(default_factory=dict)
     consents: list[tuple[str, ConsentRecord, str]] = field(default_factory=list)  # profile, record, channel
     channels: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # profile -> its events' channels
+    confirmations: set[tuple[str, str]] = field(default_factory=set)  # (profile, address) to ask to confirm a grant
 
 
 # Text in a stored payload (orjson writes keys as is: no escapes, no spaces) that may carry
@@ -87,18 +94,20 @@ class Resolver:
         # Channels of the profiles this processor has written: it is their only writer, so once read
         # they never need reading again (an undo or erasure bumps the graph version, which clears this).
         self.channels: dict[str, frozenset[str]] = {}
-        self._sources: dict[int, tuple[str, str]] = {}  # id -> (channel, name)
+        # id -> (channel, name, whether it asserts); a changed trust level bumps the graph version
+        self._sources: dict[int, tuple[str, str, bool]] = {}
 
     def forget(self, version: int = -1) -> None:
         self.graph.clear()
         self.graph.version = version
         self.channels.clear()
+        self._sources.clear()
 
-    def _source(self, conn: Connection, source_id: int) -> tuple[str, str]:
+    def _source(self, conn: Connection, source_id: int) -> tuple[str, str, bool]:
         if source_id not in self._sources:
-            rows = conn.execute(sa.select(sources.c.id, sources.c.channel, sources.c.name))
-            self._sources.update({r.id: (r.channel, r.name) for r in rows})
-        return self._sources.get(source_id, ("other", "unknown"))
+            rows = conn.execute(sa.select(sources.c.id, sources.c.channel, sources.c.name, sources.c.trust))
+            self._sources.update({r.id: (r.channel, r.name, r.trust == SERVER) for r in rows})
+        return self._sources.get(source_id, ("other", "unknown", False))
 
     def resolve(self, conn: Connection, rows: Sequence[Any]) -> Batch:
         """Place every event of the batch on a profile, in memory: the graph cache and a `Batch`."""
@@ -132,6 +141,7 @@ class Resolver:
             zip(rows, payloads, found, strict=True)
         ):
             pair = pairs[n]
+            channel, source_name, asserted = self._source(conn, source_id)
             if hinted and n in hinted:  # an internal source named the profile: placed there, ids unread
                 if (profile_id := hinted[n]) is None:
                     continue  # that profile was erased since: the event is on none
@@ -140,23 +150,31 @@ class Resolver:
             else:
                 if n in aliases:  # decided now, so an id taken earlier in this batch counts
                     ids = sorted({*ids, *previous_identifier(aliases[n], self.graph)}, key=lambda i: (i.rank, i.value))
-                profile_id, is_settled = self._place(event_id, message_id, kind, ids, batch, now, stamp)
+                said = Said(source_id, source_name, asserted)
+                profile_id, is_settled = self._place(event_id, message_id, kind, ids, batch, now, stamp, said)
                 if is_settled and pair is not None:
                     settled[pair] = profile_id
             batch.assignments.append((profile_id, timestamp, event_id))
-            channel, source_name = self._source(conn, source_id)
             if channel != INTERNAL_CHANNEL:  # what a context recorded is no channel the person used
                 batch.channels[profile_id].add(channel)
             if payload is None:  # its two ids were all it held
                 continue
+            traits = extract_traits(payload)
             if may_state_consent(payload):
                 via = _via(payload, channel)
+                claimed = normalize_email(traits.get("email"))
                 for record in consent_from_message(payload, channel, moment_of(timestamp), f"{via}:{source_name}"):
+                    if not asserted:
+                        record = as_claim(record, claimed)
+                    address = normalize_email(record.contact_point) if record.status == PENDING else None
+                    if address and record.channel in ("email", ANY):
+                        batch.confirmations.add((profile_id, address))
                     batch.consents.append((profile_id, record, channel))
-            for key, value in extract_traits(payload).items():
+            for key, value in traits.items():
                 current = batch.traits.get((profile_id, key))
-                if current is None or current[4] <= timestamp:
-                    batch.traits[(profile_id, key)] = (profile_id, key, Json(value), source_id, timestamp, event_id)
+                if current is None or _newer_trait(asserted, timestamp, current[6], current[4]):
+                    trait = (profile_id, key, Json(value), source_id, timestamp, event_id, asserted)
+                    batch.traits[(profile_id, key)] = trait
         fresh = set(batch.new_profiles)
         self._load_channels(conn, {p for p in batch.channels if p not in fresh and p not in self.channels})
         return batch
@@ -224,12 +242,16 @@ class Resolver:
         batch: Batch,
         now: datetime,
         stamp: Any,
+        said: Said,
     ) -> tuple[str, bool]:
         """Resolve one event and apply the outcome to the graph. Answers the profile that takes the
         event, and whether its identifiers are now settled: every one of them in that profile's group,
         none left out by a limit, so a message with the same identifiers would land on the same
-        profile without changing anything."""
-        result = resolve(ids, self.graph, self.rules)
+        profile without changing anything.
+
+        Each new identifier records the source that stated it, and is asserted when that source is a
+        server source; a server source restating a claimed identifier of the group asserts it."""
+        result = resolve(ids, self.graph, self.rules, asserted=said.asserted)
         target = result.target or self._new_profile(batch)
         for absorbed in result.absorb:
             self.graph.absorb(target, absorbed)
@@ -244,9 +266,32 @@ class Resolver:
                     "created_at": now,
                 }
             )
+        verification, by = (ASSERTED, f"source:{said.name}") if said.asserted else (None, None)
         for ident in result.attach:
-            self.graph.attach(ident, target)
-            batch.new_identifiers.append((ident.key, ident.type, ident.value, target, event_id, stamp))
+            self.graph.attach(ident, target, verification)
+            batch.new_identifiers.append(
+                (
+                    ident.key,
+                    ident.type,
+                    ident.value,
+                    target,
+                    event_id,
+                    stamp,
+                    said.source_id,
+                    verification,
+                    stamp if verification else None,
+                    by,
+                )
+            )
+        if said.asserted:
+            group = self.graph.canonical(target)
+            for ident in ids:
+                known = ident not in result.attach and ident not in result.conflicts
+                if known and self.graph.verification(ident.key) != ASSERTED:
+                    origin = self.graph.origin(ident.key)
+                    if origin is not None and self.graph.canonical(origin) == group:
+                        self.graph.verify(ident.key, origin, ASSERTED)
+                        batch.verified.append((f"source:{said.name}", stamp, ident.key))
         settled = result.anchor is not None and not result.conflicts
         if result.anchor is None or result.anchor in result.attach:
             return target, settled
@@ -257,7 +302,7 @@ class Resolver:
         now = utcnow()
         fresh = set(batch.new_profiles)
         new_profiles = [(p, p, now, Json(sorted(batch.channels[p]))) for p in batch.new_profiles]
-        write_graph(conn, new_profiles, batch.new_identifiers, batch.merges)
+        write_graph(conn, new_profiles, batch.new_identifiers, batch.merges, batch.verified)
         write_timeline(conn, batch.assignments, [batch.traits[k] for k in sorted(batch.traits)])
         self._update_channels(conn, batch, fresh)
         _append_consents(conn, batch.consents)
@@ -273,6 +318,24 @@ class Resolver:
                 self.channels[pid] = old | added
                 changed.append((Json(sorted(old | added)), pid))
         set_channels(conn, changed)
+
+
+@dataclass(frozen=True, slots=True)
+class Said:
+    """Who stated an event: its source, and whether that source asserts (server trust) or claims."""
+
+    source_id: int
+    name: str
+    asserted: bool
+
+
+def _newer_trait(asserted: bool, at: Any, current_asserted: bool, current_at: Any) -> bool:
+    """Whether a trait value replaces the current one: an assertion replaces a claim; otherwise the
+    newer value wins, except that a claim never replaces what a server source asserted. The same
+    rule as the upsert of profiles/store.py write_timeline."""
+    if asserted != current_asserted:
+        return asserted
+    return bool(current_at <= at)
 
 
 def _via(payload: dict[str, Any], channel: str) -> str:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from rapport.collect.store import events, sources
-from rapport.identity.model import Identifier, IdentityRules, normalize_email, normalize_phone
+from rapport.identity.model import CLAIMED, Identifier, IdentityRules, normalize_email, normalize_phone
 from rapport.identity.store import identifiers, profiles
 from rapport.profiles.store import profile_events, profile_traits
 
@@ -21,7 +21,7 @@ NAME_TRAITS = ("name", "firstName", "lastName", "first_name", "last_name")
 class ProfileView:
     id: str
     members: list[str]
-    identifiers: list[dict[str, str]]
+    identifiers: list[dict[str, Any]]
     traits: dict[str, Any]
     trait_sources: dict[str, dict[str, Any]]
     channels: list[str]
@@ -63,13 +63,23 @@ def load_profile(conn: Connection, profile_id: str) -> ProfileView | None:
         )
     ).one()
     idents = conn.execute(
-        sa.select(identifiers.c.type, identifiers.c.value).where(identifiers.c.profile_id.in_(ids))
+        sa.select(
+            identifiers.c.type,
+            identifiers.c.value,
+            identifiers.c.verification,
+            identifiers.c.verified_by,
+            identifiers.c.verified_at,
+            sources.c.name.label("source"),
+        )
+        .select_from(identifiers.outerjoin(sources, sources.c.id == identifiers.c.source_id))
+        .where(identifiers.c.profile_id.in_(ids))
     ).all()
     trait_rows = conn.execute(
         sa.select(
             profile_traits.c.key,
             profile_traits.c.value,
             profile_traits.c.observed_at,
+            profile_traits.c.asserted,
             sources.c.name,
             sources.c.channel,
         )
@@ -77,18 +87,30 @@ def load_profile(conn: Connection, profile_id: str) -> ProfileView | None:
         .where(profile_traits.c.profile_id.in_(ids))
     ).all()
     latest: dict[str, Any] = {}
-    for row in trait_rows:
-        if row.key not in latest or latest[row.key].observed_at < row.observed_at:
+    for row in trait_rows:  # across the group's members as the processor keeps them: asserted first, then newest
+        if row.key not in latest or (latest[row.key].asserted, latest[row.key].observed_at) < (
+            row.asserted,
+            row.observed_at,
+        ):
             latest[row.key] = row
     return ProfileView(
         id=canonical,
         members=ids,
         identifiers=[
-            {"type": t, "value": v} for t, v in sorted(idents, key=lambda r: (Identifier(r[0], r[1]).rank, r[1]))
+            {
+                "type": r.type,
+                "value": r.value,
+                "source": r.source,
+                "verification": r.verification or CLAIMED,
+                "verified_by": r.verified_by,
+                "verified_at": r.verified_at,
+            }
+            for r in sorted(idents, key=lambda r: (Identifier(r.type, r.value).rank, r.value))
         ],
         traits={k: r.value for k, r in sorted(latest.items())},
         trait_sources={
-            k: {"source": r.name, "channel": r.channel, "observed_at": r.observed_at} for k, r in sorted(latest.items())
+            k: {"source": r.name, "channel": r.channel, "observed_at": r.observed_at, "asserted": bool(r.asserted)}
+            for k, r in sorted(latest.items())
         },
         channels=sorted({c for m in members for c in (m.channels or [])}),
         first_seen=first_seen,

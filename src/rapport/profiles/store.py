@@ -26,6 +26,8 @@ profile_traits = sa.Table(
     sa.Column("source_id", sa.Integer, sa.ForeignKey("sources.id")),
     sa.Column("observed_at", UTCDateTime, nullable=False),
     sa.Column("event_id", BigId),
+    # set by a server source: a client's claim never replaces it (profiles/resolve.py)
+    sa.Column("asserted", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 
@@ -61,18 +63,22 @@ def _persons_events(ids: list[str], keys: list[str]) -> sa.ColumnElement[bool]:
         ),
     )
 
+
 def write_timeline(conn: Connection, assignments: Sequence[tuple[Any, ...]], traits: Sequence[tuple[Any, ...]]) -> None:
     """A batch's events placed on profiles (profile, time, event) and the traits they carried
-    (profile, key, value, source, observed at, event), in bulk: a trait keeps its newest value by time."""
+    (profile, key, value, source, observed at, event, asserted), in bulk: a trait keeps its newest
+    value by time, except that a value a server source asserted is never replaced by a client's
+    claim, and replaces a claim whatever its time (profiles/resolve.py `_newer_trait`)."""
     insert_events = "INSERT INTO profile_events (profile_id, timestamp, event_id) VALUES (?, ?, ?)"
     bulk.executemany(conn, insert_events, sorted(assignments), as_given=True)
     bulk.executemany(
         conn,
-        "INSERT INTO profile_traits (profile_id, key, value, source_id, observed_at, event_id) "
-        "VALUES (?, ?, ?, ?, ?, ?) "
+        "INSERT INTO profile_traits (profile_id, key, value, source_id, observed_at, event_id, asserted) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (profile_id, key) DO UPDATE SET value = excluded.value, source_id = excluded.source_id, "
-        "observed_at = excluded.observed_at, event_id = excluded.event_id "
-        "WHERE profile_traits.observed_at <= excluded.observed_at",
+        "observed_at = excluded.observed_at, event_id = excluded.event_id, asserted = excluded.asserted "
+        "WHERE (excluded.asserted AND NOT profile_traits.asserted) "
+        "OR (excluded.asserted = profile_traits.asserted AND profile_traits.observed_at <= excluded.observed_at)",
         traits,
     )
 

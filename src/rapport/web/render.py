@@ -30,6 +30,7 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 
+
 def when(value: datetime | None) -> str:
     """A moment as staff read it: UTC, to the second."""
     if value is None:

@@ -22,6 +22,7 @@ from rapport.web.cookies import SignedCookie, csrf_matches
 CONSOLE_LIFETIME = timedelta(hours=12)
 CONSOLE_COOKIE = SignedCookie("rapport_console", "rapport.console.session", "/", CONSOLE_LIFETIME)
 
+
 class SignInRequired(Exception):
     """Raised by a page that needs a signed-in staff member; answered with a redirect."""
 

@@ -121,6 +121,7 @@ def mount_sites(app: FastAPI, pages: Iterable[APIRouter], sites: Sites) -> None:
     app.include_router(router)
     for page_router in pages:
         app.include_router(page_router)
+
     async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         if exc.status_code == 404 and (page := _page_not_found(request)) is not None:

@@ -20,9 +20,7 @@ NOT_CONTEXTS = {"kernel", "db", "web", "demo"}  # the kernel, storage, the site 
 
 
 def _context_packages() -> list[str]:
-    return sorted(
-        m.name for m in pkgutil.iter_modules(rapport.__path__) if m.ispkg and m.name not in NOT_CONTEXTS
-    )
+    return sorted(m.name for m in pkgutil.iter_modules(rapport.__path__) if m.ispkg and m.name not in NOT_CONTEXTS)
 
 
 def test_the_import_contracts_hold() -> None:

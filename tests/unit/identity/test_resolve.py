@@ -16,11 +16,16 @@ RULES = IdentityRules(blocked_values=frozenset({"null", "0", "anonymous"}), limi
 
 class Graph:
     def __init__(
-        self, holders: dict[str, str], canonical: dict[str, str] | None = None, apart: dict[str, set[str]] | None = None
+        self,
+        holders: dict[str, str],
+        canonical: dict[str, str] | None = None,
+        apart: dict[str, set[str]] | None = None,
+        vouched_for: set[str] | None = None,
     ) -> None:
         self.holders = holders
         self.canon = canonical or {}
         self.apart = apart or {}
+        self.vouched_for = vouched_for or set()
 
     def origin(self, key):
         return self.holders.get(key)
@@ -38,6 +43,15 @@ class Graph:
 
     def kept_apart(self, canonical_id):
         return self.apart.get(canonical_id, set())
+
+    def vouched(self, canonical_id):
+        return canonical_id in self.vouched_for
+
+    def named(self, canonical_id):
+        return any(
+            self.canonical(p) == canonical_id and not k.startswith(("anonymous_id:", "device_id:"))
+            for k, p in self.holders.items()
+        )
 
 
 def ids(*keys):
@@ -139,3 +153,29 @@ def test_a_third_profile_still_merges_with_either_side():
     graph = Graph({"email:a@b.co": "E", "phone:+14155550123": "P"}, apart={"E": {"D"}})
     r = resolve(ids("email:a@b.co", "phone:+14155550123"), graph, RULES)
     assert (r.target, r.absorb, r.conflicts) == ("E", ["P"], [])
+
+
+def test_a_claim_never_joins_two_groups_a_server_vouched_for():
+    # The victim (V) and the attacker (A) are each known to a server source; a browser's identify
+    # naming the victim's user id and the attacker's verified address must not put them together.
+    graph = Graph({"user_id:victim": "V", "email:me@evil.example": "A"}, vouched_for={"V", "A"})
+    message = ids("user_id:victim", "email:me@evil.example")
+    claimed = resolve(message, graph, RULES, asserted=False)
+    assert (claimed.target, claimed.absorb, [i.key for i in claimed.conflicts]) == ("V", [], ["email:me@evil.example"])
+    asserted = resolve(message, graph, RULES, asserted=True)  # a server source may: it knows them
+    assert (asserted.target, asserted.absorb, asserted.conflicts) == ("V", ["A"], [])
+
+
+def test_a_claim_still_stitches_anonymous_browsing_to_a_vouched_profile():
+    graph = Graph({"user_id:u": "P", "anonymous_id:browser": "B"}, vouched_for={"P"})
+    r = resolve(ids("user_id:u", "anonymous_id:browser"), graph, RULES, asserted=False)
+    assert (r.target, r.absorb, r.conflicts) == ("P", ["B"], [])
+
+
+def test_a_claim_never_brings_a_verified_address_to_a_named_profile_nobody_vouched_for():
+    # The victim (V) only ever browsed and logged in on the web: nothing of theirs is verified. The
+    # attacker (A) is known to a server source by their own address. Joined by a claim, the attacker
+    # could sign in to the portal with their verified address and read the victim's history.
+    graph = Graph({"user_id:victim": "V", "email:me@evil.example": "A"}, vouched_for={"A"})
+    r = resolve(ids("user_id:victim", "email:me@evil.example"), graph, RULES, asserted=False)
+    assert (r.target, r.absorb, [i.key for i in r.conflicts]) == ("V", [], ["email:me@evil.example"])
