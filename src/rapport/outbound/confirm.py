@@ -31,7 +31,7 @@ from rapport.consent.model import ANY, CONFIRMATION, PENDING, current_state
 from rapport.consent.service import append_consent, check_permission_for, consent_ledger
 from rapport.db.engine import Database
 from rapport.identity.graph import GRAPH_LOCK, bump_version
-from rapport.identity.model import PROVEN
+from rapport.identity.model import ASSERTED, PROVEN
 from rapport.identity.service import members_of
 from rapport.identity.store import identifiers
 from rapport.kernel.audit import record_audit
@@ -54,18 +54,30 @@ class Confirmed:
 
 
 def queue_confirmation(
-    conn: Connection, serializer: URLSafeSerializer, settings: Settings, profile_id: str, address: str, *, why: str
+    conn: Connection,
+    serializer: URLSafeSerializer,
+    settings: Settings,
+    profile_id: str,
+    address: str | None,
+    *,
+    why: str,
 ) -> str | None:
-    """Put a mail in the outbox, in the caller's transaction, asking the holder of `address` to
-    confirm it. `why` is the first paragraph, saying what asked for it. Answers the link, or None
-    when the profile had MAX_LINKS_PER_TTL links lately (no flood of mail to one mailbox)."""
-    if recent_links(conn, profile_id) >= MAX_LINKS_PER_TTL or _asked_lately(conn, address):
-        return None
+    """Put a mail in the outbox, in the caller's transaction, asking the holder of `address` (one of
+    the profile's; None: its best, see `_best_address`) to confirm it. `why` is the first paragraph,
+    saying what asked for it. Answers the link, or None when nothing was asked: the address is not
+    the profile's, or it or the profile was asked lately (no flood of mail to one mailbox)."""
     _, members = members_of(conn, profile_id)
-    on_record = sa.select(identifiers.c.key).where(
-        identifiers.c.key == f"email:{address}", identifiers.c.profile_id.in_(members)
+    held = dict(
+        conn.execute(
+            sa.select(identifiers.c.value, identifiers.c.verification).where(
+                identifiers.c.profile_id.in_(members), identifiers.c.type == "email"
+            )
+        )
+        .tuples()
+        .all()
     )
-    if conn.execute(on_record).first() is None:  # only an address the profile holds is asked
+    address = address if address in held else (_best_address(held) if address is None else None)
+    if address is None or recent_links(conn, profile_id) >= MAX_LINKS_PER_TTL or _asked_lately(conn, address):
         return None
     if not check_permission_for(conn, profile_id, CONFIRMATION, "email", contact_point=address):
         return None  # a suppressed address (an erased person's) is not asked either
@@ -100,6 +112,15 @@ def queue_confirmation(
     )
     insert_mail(conn, mail, utcnow())
     return url
+
+
+def _best_address(held: dict[str, str | None]) -> str | None:
+    """Where a grant stated without an address is confirmed: an address a server source or staff
+    asserted, so that only the customer's own mailbox can confirm what a browser said; else one the
+    browser itself claimed (a newsletter form)."""
+    asserted = sorted(a for a, v in held.items() if v == ASSERTED)
+    candidates = asserted or sorted(held)
+    return candidates[0] if candidates else None
 
 
 def _asked_lately(conn: Connection, address: str) -> bool:

@@ -60,7 +60,7 @@ class Processor(Consumer[Batch]):
 
     def apply(self, conn: Connection, prepared: Batch) -> None:
         self.resolver.flush(conn, prepared)
-        for profile_id, address in sorted(prepared.confirmations):
+        for profile_id, address in sorted(prepared.confirmations, key=lambda c: (c[0], c[1] or "")):
             assert self.links is not None  # made by prepare for a batch with confirmations
             queue_confirmation(conn, self.links, self.db.settings, profile_id, address, why=WHY)
 

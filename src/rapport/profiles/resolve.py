@@ -72,7 +72,8 @@ class Batch:
     traits: dict[tuple[str, str], tuple[Any, ...]] = field(default_factory=dict)
     consents: list[tuple[str, ConsentRecord, str]] = field(default_factory=list)  # profile, record, channel
     channels: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # profile -> its events' channels
-    confirmations: set[tuple[str, str]] = field(default_factory=set)  # (profile, address) to ask to confirm a grant
+    # (profile, address or None: the profile's own) to ask to confirm a grant at
+    confirmations: set[tuple[str, str | None]] = field(default_factory=set)
 
 
 # Text in a stored payload (orjson writes keys as is: no escapes, no spaces) that may carry
@@ -166,9 +167,8 @@ class Resolver:
                 for record in consent_from_message(payload, channel, moment_of(timestamp), f"{via}:{source_name}"):
                     if not asserted:
                         record = as_claim(record, claimed)
-                    address = normalize_email(record.contact_point) if record.status == PENDING else None
-                    if address and record.channel in ("email", ANY):
-                        batch.confirmations.add((profile_id, address))
+                    if record.status == PENDING and record.channel in ("email", ANY):  # ask at the address
+                        batch.confirmations.add((profile_id, normalize_email(record.contact_point)))
                     batch.consents.append((profile_id, record, channel))
             for key, value in traits.items():
                 current = batch.traits.get((profile_id, key))
