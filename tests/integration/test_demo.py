@@ -109,6 +109,13 @@ def test_demo_builds_stitched_profiles(demo: tuple[DemoSummary, str], db: Databa
         assert any(i.startswith("device_id:") for i in ids)
         assert profile["traits"]["name"] == person.name
         assert profile["merged_profiles"]  # the anonymous visitor was merged in
+        # The servers (email platform, call center, store) asserted the address and number the demo
+        # offers for the portal; the browsers' ids stay claims.
+        known = {f"{i['type']}:{i['value']}": i["verification"] for i in profile["identifiers"]}
+        assert (
+            known[f"email:{person.email}"] == known[f"phone:{e164}"] == known[f"user_id:{person.user_id}"] == "asserted"
+        )
+        assert {known[f"anonymous_id:{a}"] for a in anonymous if a.count("-") == 4} == {"claimed"}
         # every way in finds the same customer
         for way in (f"email:{person.email}", f"phone:{person.phone}", f"anonymous_id:{anonymous[0]}"):
             assert _profile(client, way)["id"] == profile["id"]

@@ -1,14 +1,18 @@
-"""Console pages of collection: sources with their write keys (rotate a key, disable a source; each
-change audited with the member of staff who made it), and the dead letters: what was refused, and why."""
+"""Console pages of collection: sources with their write keys and trust levels (rotate a key, disable
+a source, change its trust; each change audited with the member of staff who made it), and the dead
+letters: what was refused, and why."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
 from rapport.access.model import Permission
+from rapport.collect.model import CLIENT, SERVER
 from rapport.collect.service import (
     Source,
     SourceError,
@@ -17,7 +21,9 @@ from rapport.collect.service import (
     list_dead_letters,
     list_sources,
     rotate_write_key,
+    set_source_trust,
 )
+from rapport.db.engine import Database
 from rapport.db.metadata import MAX_INT_ID
 from rapport.web.panels import NavEntry
 from rapport.web.render import redirect, render
@@ -37,7 +43,9 @@ def _number(text: str) -> bool:
 
 
 @router.get("/sources")
-def sources(request: Request, session: SourceReader, rotated: str = "", disabled: str = "") -> Response:
+def sources(
+    request: Request, session: SourceReader, rotated: str = "", disabled: str = "", trusted: str = ""
+) -> Response:
     with request.app.state.db.read() as conn:
         items = list_sources(conn)
         gone = disabled_source_name(conn, int(disabled)) if _number(disabled) else None
@@ -50,6 +58,7 @@ def sources(request: Request, session: SourceReader, rotated: str = "", disabled
             "current": "sources",
             "may_manage": session.staff.may(Permission.SOURCES_MANAGE),
             "rotated": next((s for s in items if str(s.id) == rotated), None),
+            "trusted": next((s for s in items if str(s.id) == trusted), None),
             "disabled": gone,
         },
     )
@@ -68,8 +77,17 @@ def _confirmed(request: Request, session: Session, csrf: str, confirm: str, sour
     return found
 
 
+def _set_trust(trust: str, db: Database, name: str, actor: str, channel: str) -> Source:
+    return set_source_trust(db, name, trust, actor, channel)
+
+
 # A change to a source: the service that makes it, and the query parameter the page reports it by.
-SOURCE_CHANGES = {"rotate-key": (rotate_write_key, "rotated"), "disable": (disable_source, "disabled")}
+SOURCE_CHANGES: dict[str, tuple[Callable[..., Source], str]] = {
+    "rotate-key": (rotate_write_key, "rotated"),
+    "disable": (disable_source, "disabled"),
+    "trust-client": (partial(_set_trust, CLIENT), "trusted"),
+    "trust-server": (partial(_set_trust, SERVER), "trusted"),
+}
 
 
 @router.post("/sources/{source_id}/{change}")
