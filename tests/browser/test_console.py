@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from browser.chromium import screenshot
-from browser.console_seed import EMAIL, PHONE, bearer, profile_of, reject_one, seed_customer
+from browser.console_seed import EMAIL, PHONE, bearer, post_batch, profile_of, reject_one, seed_customer
 
 pytestmark = pytest.mark.browser
 
@@ -150,3 +150,48 @@ def test_roles_without_the_permission_get_403_on_sources(page, make_token, role)
     response = page.goto("/console/sources")
     assert response.status == 403
     expect(page.get_by_role("heading", level=1)).to_have_text("Not allowed")
+
+
+def test_the_customer_360_says_how_each_identifier_is_known_and_staff_verify_one(
+    page, http, make_source, make_token, admin_token
+):
+    seeded = seed_customer(http, make_source, bearer(admin_token))
+    work = "ada.work@example.com"  # an address only the website ever stated: a claim
+    post_batch(http, seeded.web, [{"type": "identify", "userId": "u-ada", "traits": {"email": work}}])
+    pid = profile_of(http, bearer(admin_token), f"email:{work}")["id"]
+    sign_in(page, make_token("agent"))  # an agent sees how each is known, but may not vouch for one
+    page.goto(f"/console/profiles/{pid}")
+    identifiers = page.get_by_role("region", name="Identifiers")
+    work_row = identifiers.get_by_role("row").filter(has_text=work)
+    expect(work_row).to_contain_text("Claimed by Website; not verified")
+    expect(identifiers.get_by_role("row").filter(has_text="pos-77")).to_contain_text("Stated by Store POS")
+    expect(identifiers.get_by_role("row").filter(has_text=EMAIL)).to_contain_text("Stated by Call center")
+    assert work_row.get_by_role("button", name="Verify").count() == 0
+
+    sign_in(page, admin_token)
+    page.goto(f"/console/profiles/{pid}")
+    work_row = page.get_by_role("region", name="Identifiers").get_by_role("row").filter(has_text=work)
+    work_row.get_by_label(f"How you know {work} is theirs").fill("read back to her on the phone")
+    work_row.get_by_role("button", name="Verify").click()
+    page.wait_for_url(re.compile(rf"/console/profiles/{pid}$"))
+    identifiers = page.get_by_role("region", name="Identifiers")
+    expect(identifiers.get_by_role("row").filter(has_text=work)).to_contain_text("Verified by staff")
+    audit = http.get("/api/v1/audit", headers=bearer(admin_token)).json()["items"]
+    assert any(a["action"] == "identifier.verified" and a["profile_id"] == pid for a in audit)
+
+
+def test_admin_sees_and_changes_a_sources_trust(page, http, make_source, admin_token):
+    make_source("web", "Website")
+    make_source("store", "Store POS")
+    sign_in(page, admin_token)
+    page.goto("/console/sources")
+    expect(page.get_by_role("row").filter(has_text="Website")).to_contain_text("client")
+    expect(page.get_by_role("row").filter(has_text="Store POS")).to_contain_text("server")
+    page.get_by_text("Change Website").click()
+    form = page.get_by_role("form", name="Make it server trust: Website")
+    form.get_by_label(re.compile("will be believed")).check()
+    form.get_by_role("button", name="Make it server trust").click()
+    expect(page.get_by_role("status")).to_contain_text("Website is server trust from its next event on")
+    expect(page.get_by_role("row").filter(has_text="Website")).to_contain_text("server")
+    audit = http.get("/api/v1/audit", headers=bearer(admin_token)).json()["items"]
+    assert any(a["action"] == "source.trust_changed" for a in audit)
