@@ -225,3 +225,53 @@ def test_the_log_writer_stores_the_ids_it_normalized(db: Database, make_source) 
     with db.read() as conn:
         rows = conn.execute(sa.select(events.c.user_id, events.c.anonymous_id).order_by(events.c.id)).tuples().all()
     assert rows == [("42", "a-1"), (None, "a-2")]
+
+
+def test_0013_makes_what_browsers_said_a_claim_and_what_servers_said_asserted(old_db: Database) -> None:
+    command.upgrade(alembic_config(old_db), "0012")
+    at = "'2026-01-01 00:00:00.000000'"
+    with old_db.writer.begin() as conn:
+        _add_source(conn)  # source 1: web
+        conn.exec_driver_sql(
+            "INSERT INTO sources (id, name, channel, write_key, max_message_bytes, max_batch_bytes, "
+            f"rate_limit_per_s, created_at) VALUES (2, 'till', 'store', 'k2', 1, 1, 1, {at})"
+        )
+        conn.exec_driver_sql(
+            f"INSERT INTO profiles (id, canonical_id, created_at, channels) VALUES ('p', 'p', {at}, '[]')"
+        )
+        for event_id, source_id in ((1, 1), (2, 2)):
+            conn.exec_driver_sql(
+                "INSERT INTO events (id, source_id, message_id, type, timestamp, received_at, payload) "
+                f"VALUES ({event_id}, {source_id}, 'm{event_id}', 'identify', {at}, {at}, '{{}}')"
+            )
+        for key, event_id in (("email:web@example.com", 1), ("email:till@example.com", 2), ("user_id:gone", 9)):
+            kind, value = key.split(":", 1)
+            conn.exec_driver_sql(
+                "INSERT INTO identifiers (key, type, value, profile_id, first_event_id, created_at) "
+                f"VALUES ('{key}', '{kind}', '{value}', 'p', {event_id}, {at})"
+            )
+        for key, source_id in (("plan", 1), ("city", 2)):
+            conn.exec_driver_sql(
+                "INSERT INTO profile_traits (profile_id, key, value, source_id, observed_at, event_id) "
+                f"VALUES ('p', '{key}', '\"x\"', {source_id}, {at}, 1)"
+            )
+    command.upgrade(alembic_config(old_db), "0013")
+    with old_db.writer.begin() as conn:
+        trust = dict(conn.exec_driver_sql("SELECT name, trust FROM sources").all())
+        verified = {
+            k: (s, v, b)
+            for k, s, v, b in conn.exec_driver_sql("SELECT key, source_id, verification, verified_by FROM identifiers")
+        }
+        asserted = dict(conn.exec_driver_sql("SELECT key, asserted FROM profile_traits").all())
+        kinds = conn.exec_driver_sql("SELECT DISTINCT kind FROM portal_links").all()
+    assert trust == {"web": "client", "till": "server"}
+    assert verified == {
+        "email:web@example.com": (1, None, None),
+        "email:till@example.com": (2, "asserted", "source:till"),
+        "user_id:gone": (None, None, None),  # its first event was erased: a claim, to be safe
+    }
+    assert asserted == {"plan": 0, "city": 1}
+    assert kinds == []
+    command.downgrade(alembic_config(old_db), "0012")
+    with old_db.writer.begin() as conn:
+        assert "trust" not in {c["name"] for c in sa.inspect(conn).get_columns("sources")}
