@@ -34,14 +34,27 @@ def migrate() -> None:
     out.print(f"schema at {head_revision(db)}")
 
 
-# How `serve` runs uvicorn (bench/_patched_serve.py's workers prototype runs it the same way).
+# How `serve` runs uvicorn (bench/_patched_serve.py's workers prototype runs it the same way); the
+# HTTP protocol and its timeouts come from the settings (uvicorn_options).
 UVICORN_OPTIONS: dict[str, Any] = {
     "log_level": "warning",
     "access_log": False,
-    "http": "httptools",
     "loop": "uvloop",
-    "timeout_keep_alive": 30,
 }
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's httptools protocol, bounded (rapport.kernel.connections): head size, head and body
+    deadlines, idle keep-alive and a connection cap the process's file limit can hold."""
+    from rapport.kernel.connections import ConnectionLimits, connection_cap, protocol_for, raise_file_limit
+
+    limits = ConnectionLimits(
+        max_header_bytes=settings.http_max_header_bytes,
+        header_timeout_s=settings.http_header_timeout_s,
+        body_timeout_s=settings.http_body_timeout_s,
+        max_connections=connection_cap(settings.http_max_connections, raise_file_limit()),
+    )
+    return {**UVICORN_OPTIONS, "http": protocol_for(limits), "timeout_keep_alive": settings.http_keep_alive_s}
 
 
 def run_server(settings: Settings, host: str, port: int, workers: int = 1) -> None:
@@ -52,11 +65,12 @@ def run_server(settings: Settings, host: str, port: int, workers: int = 1) -> No
     from rapport.app import create_app
     from rapport.collect.consumer import GC_THRESHOLDS
 
+    options = uvicorn_options(settings)
     processor = start_processor(settings)  # one processor, whatever the number of workers
     gc.set_threshold(*GC_THRESHOLDS)  # ingest allocates much and keeps little (see collect.consumer)
     try:
         if workers == 1:
-            config = uvicorn.Config(create_app(settings), host=host, port=port, **UVICORN_OPTIONS)
+            config = uvicorn.Config(create_app(settings), host=host, port=port, **options)
             uvicorn.Server(config).run()
         else:
             # Each worker is a fresh (spawned) process that reads its settings from RAPPORT_* as this
@@ -68,7 +82,7 @@ def run_server(settings: Settings, host: str, port: int, workers: int = 1) -> No
                 workers=workers,
                 host=host,
                 port=port,
-                **UVICORN_OPTIONS,
+                **options,
             )
     finally:
         if processor is not None:

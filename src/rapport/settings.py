@@ -82,6 +82,19 @@ class Settings(BaseSettings):
     sign_in_links_per_server: int = Field(
         default=1_000, ge=1, le=1_000_000, description="Portal sign-in links all clients may ask for in 15 minutes."
     )
+    http_max_header_bytes: int = Field(
+        default=16 * 1024, ge=1024, le=1024 * 1024, description="Request line and headers past this: 431."
+    )
+    http_header_timeout_s: float = Field(
+        default=10.0, gt=0, le=600, description="A request's headers must arrive within this, else 408."
+    )
+    http_body_timeout_s: float = Field(
+        default=30.0, gt=0, le=3600, description="A body must arrive within this plus 1 s per KiB, else 408."
+    )
+    http_keep_alive_s: float = Field(default=30.0, gt=0, le=3600, description="An idle connection closes after this.")
+    http_max_connections: int = Field(
+        default=1000, ge=1, le=1_000_000, description="Open connections per server process; past it, 503."
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -133,7 +133,14 @@ def test_import_jsonl_and_bad_arguments(monkeypatch, database_url, tmp_path):
 
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [("RAPPORT_INGEST_MAX_LAG_S", "-1"), ("RAPPORT_INGEST_HOLD_S", "0"), ("RAPPORT_SQLITE_CACHE_MIB", "1")],
+    [
+        ("RAPPORT_INGEST_MAX_LAG_S", "-1"),
+        ("RAPPORT_INGEST_HOLD_S", "0"),
+        ("RAPPORT_SQLITE_CACHE_MIB", "1"),
+        ("RAPPORT_HTTP_MAX_HEADER_BYTES", "100"),
+        ("RAPPORT_HTTP_HEADER_TIMEOUT_S", "0"),
+        ("RAPPORT_HTTP_MAX_CONNECTIONS", "0"),
+    ],
 )
 def test_out_of_range_tuning_settings_are_named_and_exit_2(monkeypatch, database_url, variable, value):
     monkeypatch.setenv(variable, value)

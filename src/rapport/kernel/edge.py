@@ -1,7 +1,8 @@
 """The HTTP edge: a request body is bounded before it is read into memory and before its sender is
 known. A `Content-Length` over the bound is answered 413 at once, unread; a body without one
 (chunked) is counted as it streams in, and answered 413 the moment it passes the bound, so no client
-can make the server buffer more than the largest body anything here accepts.
+can make the server buffer more than the largest body anything here accepts. A body whose sender
+left before it ended is no error of the server's: nothing is answered, and nothing logged.
 
 Plain ASGI, like TextGuard, so the ingest path pays no task or body copy for it."""
 
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
+from starlette.requests import ClientDisconnect
 
 from rapport.kernel.errors import ASGIApp, Scope, error_response
 
@@ -60,6 +63,8 @@ class BodyLimit:
             if started:  # an answer was already on its way: nothing more can be said
                 raise
             await _too_large(limit)(scope, receive, send)
+        except ClientDisconnect:
+            pass  # the client left (or was cut off as too slow, kernel/connections.py) mid-body: no one to answer
 
 
 def _too_large(limit: int) -> Any:
