@@ -28,6 +28,8 @@ class Permission(StrEnum):
     DATA_EXPORT = "data:export"
     DATA_ERASE = "data:erase"
     PORTAL_LINK = "portal:link"
+    DECISIONS_MAKE = "decisions:make"
+    DECISIONS_READ = "decisions:read"
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,10 @@ GRANTS: dict[Permission, Grant] = {
     Permission.DATA_EXPORT: Grant(frozenset({"admin", "privacy"}), "see data export and erasure requests"),
     Permission.DATA_ERASE: Grant(frozenset({"admin", "privacy"}), "erase data"),
     Permission.PORTAL_LINK: Grant(frozenset({"admin", "agent", "privacy"}), "make portal sign-in links"),
+    # A decision reads the person's history (within their level) and is logged as theirs: the roles
+    # that serve or market to customers. Analysts and privacy staff read the log, not make entries.
+    Permission.DECISIONS_MAKE: Grant(frozenset({"admin", "agent", "marketer"}), "ask for decisions"),
+    Permission.DECISIONS_READ: Grant(EVERYONE, "read the decision log"),
 }
 
 # A permission without a grant would be a KeyError on the first request that needs it: fail at import.
