@@ -33,7 +33,7 @@ def _recommendations(conn: Connection, subject: Subject, request: Request) -> di
         "level": scope.level,
         "level_reason": scope.reason,
         "model_version": loaded.version if loaded else None,
-        "items": choose(conn, loaded, scope, ask, now),
+        "recommended": choose(conn, loaded, scope, ask, now),
         "log": decision_log(conn, subject.members, LOG_ROWS),
         "log_rows": LOG_ROWS,
     }
