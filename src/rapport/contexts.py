@@ -31,6 +31,12 @@ from rapport.consent import portal as consent_portal
 from rapport.consent import store as consent_store
 from rapport.consent import unsubscribe_page
 from rapport.db.metadata import metadata
+from rapport.decide import api as decide_api
+from rapport.decide import cli as decide_cli
+from rapport.decide import console as decide_console
+from rapport.decide import portal as decide_portal
+from rapport.decide import store as decide_store
+from rapport.decide.consumer import Decide
 from rapport.identity import store as identity_store
 from rapport.kernel import audit, registry
 from rapport.kernel.registry import PersonalData
@@ -122,6 +128,15 @@ CONTEXTS: tuple[Context, ...] = (
         pages=(privacy_console.router, privacy_portal.router, portal_sign_in.router),
         console_nav=privacy_console.NAV,
         portal_nav=privacy_portal.PORTAL_NAV,
+    ),
+    Context(
+        "decide",
+        stores=(decide_store,),
+        api=(decide_api.router, decide_api.public),
+        consumers=(Decide,),  # item lines and items described by e-commerce events
+        profile_panels=decide_console.PROFILE_PANELS,
+        my_data_panels=decide_portal.MY_DATA_PANELS,
+        commands=(decide_cli.catalog, decide_cli.decide),
     ),
 )
 

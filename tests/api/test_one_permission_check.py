@@ -66,3 +66,29 @@ def test_nothing_sends_mail_without_asking_the_check():
             senders.append(path.relative_to(SRC).as_posix())
             assert "check_permission_for" in names, f"{path} sends or queues mail without the permission check"
     assert sorted(senders) == ["outbound/confirm.py", "outbound/service.py", "outbound/worker.py", "privacy/sign_in.py"]
+
+
+def test_decisions_go_through_the_check(client, admin_headers, person, refuse_everything):
+    """Even a customer who chose `personal` and consented gets no history-based decision when the one
+    check refuses; the console's preview asks it too."""
+    client.put(
+        f"/api/v1/profiles/{person}/preferences", json={"personalization_level": "personal"}, headers=admin_headers
+    )
+    body = {"purpose": "personalization", "channel": "any", "status": "granted", "source": "form"}
+    client.post(f"/api/v1/profiles/{person}/consents", json=body, headers=admin_headers)
+    res = client.post(f"/api/v1/profiles/{person}/decisions", json={"channel": "web"}, headers=admin_headers)
+    assert res.status_code == 200 and res.json()["level"] == "contextual"
+    assert ("personalization", "web", False) in refuse_everything
+
+
+def test_every_decision_path_reads_history_only_after_the_check():
+    """decide/service.py's scope_of is where a decision learns what it may read: it asks the check, and
+    the modules that decide use it rather than reading history themselves."""
+    tree = ast.parse((SRC / "decide" / "service.py").read_text())
+    scope = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "scope_of")
+    called = [n.func.id for n in ast.walk(scope) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)]
+    assert called.index("check_permission_for") < called.index("history")
+    for name in ("recommend.py", "api.py", "console.py"):
+        text = (SRC / "decide" / name).read_text()
+        assert "scope_of(" in text or "decide(" in text, name
+        assert "history(" not in text, f"decide/{name} reads history without the permission check"

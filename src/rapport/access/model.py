@@ -29,6 +29,8 @@ class Permission(StrEnum):
     DATA_ERASE = "data:erase"
     PORTAL_LINK = "portal:link"
     IDENTIFIERS_VERIFY = "identifiers:verify"
+    DECISIONS_MAKE = "decisions:make"
+    DECISIONS_READ = "decisions:read"
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,10 @@ GRANTS: dict[Permission, Grant] = {
     # A verified address opens the portal and receives mail: as strong as handing out a sign-in, so
     # only the roles that may export and erase may vouch for one.
     Permission.IDENTIFIERS_VERIFY: Grant(frozenset({"admin", "privacy"}), "verify a customer's identifiers"),
+    # A decision reads the person's history (within their level) and is logged as theirs: the roles
+    # that serve or market to customers. Analysts and privacy staff read the log, not make entries.
+    Permission.DECISIONS_MAKE: Grant(frozenset({"admin", "agent", "marketer"}), "ask for decisions"),
+    Permission.DECISIONS_READ: Grant(EVERYONE, "read the decision log"),
 }
 
 # A permission without a grant would be a KeyError on the first request that needs it: fail at import.

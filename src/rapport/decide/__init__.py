@@ -1,0 +1,1 @@
+"""Decide: the catalogue, what each person owns, and what to recommend to them, with the reason."""
