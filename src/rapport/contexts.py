@@ -48,6 +48,10 @@ from rapport.profiles import console_merges
 from rapport.profiles import portal as profiles_portal
 from rapport.profiles import store as profiles_store
 from rapport.profiles.processor import Processor
+from rapport.service import api as service_api
+from rapport.service import cli as service_cli
+from rapport.service import influence as service_influence
+from rapport.service import store as service_store
 from rapport.web.panels import NavEntry, Panel, PortalHook, Sites
 
 
@@ -122,6 +126,12 @@ CONTEXTS: tuple[Context, ...] = (
         pages=(privacy_console.router, privacy_portal.router, portal_sign_in.router),
         console_nav=privacy_console.NAV,
         portal_nav=privacy_portal.PORTAL_NAV,
+    ),
+    Context(
+        "service",
+        stores=(service_store, service_influence),  # influence apart: the queue cannot import it
+        api=(service_api.router,),
+        commands=(service_cli.commands,),
     ),
 )
 

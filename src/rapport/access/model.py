@@ -29,6 +29,10 @@ class Permission(StrEnum):
     DATA_ERASE = "data:erase"
     PORTAL_LINK = "portal:link"
     IDENTIFIERS_VERIFY = "identifiers:verify"
+    CASES_WORK = "cases:work"
+    SLA_READ = "sla:read"
+    SLA_MANAGE = "sla:manage"
+    SERVICE_REPORTS_READ = "service_reports:read"
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,11 @@ GRANTS: dict[Permission, Grant] = {
     # A verified address opens the portal and receives mail: as strong as handing out a sign-in, so
     # only the roles that may export and erase may vouch for one.
     Permission.IDENTIFIERS_VERIFY: Grant(frozenset({"admin", "privacy"}), "verify a customer's identifiers"),
+    # Cases hold what customers wrote: the roles that serve them read and work them (issue 15).
+    Permission.CASES_WORK: Grant(frozenset({"admin", "agent"}), "work service cases"),
+    Permission.SLA_READ: Grant(frozenset({"admin", "agent", "analyst"}), "read SLA policies and calendars"),
+    Permission.SLA_MANAGE: Grant(frozenset({"admin"}), "set SLA policies, calendars and agents' capacity"),
+    Permission.SERVICE_REPORTS_READ: Grant(frozenset({"admin", "analyst"}), "read service reports"),
 }
 
 # A permission without a grant would be a KeyError on the first request that needs it: fail at import.
