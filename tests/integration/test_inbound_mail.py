@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from conftest import free_port
-from factories import basic_auth, eventually, profile_by, says, send_batch
+from factories import eventually, profile_by, says, send_batch
 from rapport.cli import app as cli
 from rapport.service.smtp import start_listener
 from rapport.service.store import cases, inbound_mail
@@ -169,7 +169,6 @@ def test_what_cannot_be_read_is_kept_with_the_reason_and_a_broken_database_defer
 
 
 def test_the_listener_refuses_a_mail_over_the_limit_and_serve_offers_it(listener):
-    with smtplib.SMTP("127.0.0.1", listener, timeout=10) as session:
-        with pytest.raises(smtplib.SMTPException):
-            session.sendmail("a@b.co", ["support@shop.example"], b"Subject: big\r\n\r\n" + b"x" * (26 * 1024 * 1024))
+    with smtplib.SMTP("127.0.0.1", listener, timeout=10) as session, pytest.raises(smtplib.SMTPException):
+        session.sendmail("a@b.co", ["support@shop.example"], b"Subject: big\r\n\r\n" + b"x" * (26 * 1024 * 1024))
     assert "--smtp-port" in runner.invoke(cli, ["serve", "--help"]).output
