@@ -50,7 +50,9 @@ from rapport.profiles import store as profiles_store
 from rapport.profiles.processor import Processor
 from rapport.service import api as service_api
 from rapport.service import cli as service_cli
+from rapport.service import console as service_console
 from rapport.service import influence as service_influence
+from rapport.service import portal as service_portal
 from rapport.service import store as service_store
 from rapport.web.panels import NavEntry, Panel, PortalHook, Sites
 
@@ -131,6 +133,10 @@ CONTEXTS: tuple[Context, ...] = (
         "service",
         stores=(service_store, service_influence),  # influence apart: the queue cannot import it
         api=(service_api.router,),
+        pages=(service_console.router, service_portal.router),
+        console_nav=service_console.NAV,
+        portal_nav=service_portal.PORTAL_NAV,
+        profile_panels=service_console.PROFILE_PANELS,
         commands=(service_cli.commands,),
     ),
 )
