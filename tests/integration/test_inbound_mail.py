@@ -172,3 +172,28 @@ def test_the_listener_refuses_a_mail_over_the_limit_and_serve_offers_it(listener
     with smtplib.SMTP("127.0.0.1", listener, timeout=10) as session, pytest.raises(smtplib.SMTPException):
         session.sendmail("a@b.co", ["support@shop.example"], b"Subject: big\r\n\r\n" + b"x" * (26 * 1024 * 1024))
     assert "--smtp-port" in runner.invoke(cli, ["serve", "--help"]).output
+
+
+def test_raw_8bit_headers_and_attachments_are_stored_and_downloaded(
+    client, agent, monkeypatch, database_url, make_token
+):
+    raw = (
+        b"From: J\xc3\xa9r\xc3\xb4me <jerome@example.fr>\r\nSubject: caf\xc3\xa9 \xe9 ferm\xe9\r\n"
+        b"Message-ID: <a\x00b@x>\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+        b"--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nVoir la facture.\r\n"
+        b"--b\r\nContent-Type: text/html\x00; name=x.html\r\n"
+        b'Content-Disposition: attachment; filename="f\xe9.html"\r\n\r\n'
+        b"<script>alert(1)</script>\r\n--b--\r\n"
+    )
+    result = pipe(monkeypatch, database_url, raw)
+    assert result.exit_code == 0 and says(result.output, "opened"), result.output
+    case = only_case(client, agent)
+    assert case["subject"].startswith("café") and case["requester"]["name"] == "Jérôme"
+    [file] = case["messages"][0]["attachments"]
+    res = client.get(f"/api/v1/cases/{case['id']}/attachments/{file['id']}", headers=agent)
+    assert res.status_code == 200 and res.content.startswith(b"<script>")
+    assert (
+        res.headers["content-type"] == "application/octet-stream"
+        and res.headers["content-security-policy"] == "sandbox"
+    )
+    assert res.headers["content-disposition"].startswith("attachment;")

@@ -233,21 +233,7 @@ def get_attachment(
         found = read.attachment(conn, case_id, attachment_id)
     if found["content"] is None:
         raise NotFound(f"the content of attachment {attachment_id} ({found['note']})", "attachment_not_stored")
-    return Response(  # never rendered by the browser: a customer's file could be HTML or script
-        found["content"],
-        media_type="application/octet-stream",
-        headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(found['filename'])}",
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "sandbox",
-        },
-    )
-
-
-def _quote(name: str) -> str:
-    from urllib.parse import quote
-
-    return quote(name, safe="")
+    return Response(found["content"], media_type="application/octet-stream", headers=read.download_headers(found))
 
 
 @router.get("/queue/next")

@@ -110,6 +110,20 @@ def post_reply(
     return redirect(f"/console/service/cases/{number}?sent={done['message_id']}")
 
 
+@router.get("/cases/{case_id}/attachments/{attachment_id}")
+def attachment(request: Request, case_id: str, attachment_id: str, _session: Agent) -> Response:
+    """A customer's file, as a download only: never rendered, whatever it holds."""
+    number, item = case_id_of(case_id), case_id_of(attachment_id)
+    with request.app.state.db.read() as conn:
+        try:
+            found = read.attachment(conn, number, item)
+        except DomainError:
+            raise PageError(404, "No such attachment", "This case has no attachment with that number.") from None
+    if found["content"] is None:
+        raise PageError(404, "Attachment not stored", f"{found['filename']}: {found['note']}.")
+    return Response(found["content"], media_type="application/octet-stream", headers=read.download_headers(found))
+
+
 def _cases(conn: Connection, subject: Subject, _request: Request) -> dict[str, Any]:
     return {"cases": read.list_cases(conn, profile_ids=subject.members, limit=20)}
 

@@ -16,6 +16,7 @@ its own, which says so in its history.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,8 @@ from rapport.service.requester import for_address
 from rapport.service.service import Attachment, Message, NewCase, Work, customer_wrote_in, load_case, open_case_in
 from rapport.service.store import case_messages, cases, inbound_mail
 
+log = logging.getLogger("rapport.service.mail")
+
 
 @dataclass(frozen=True)
 class Received:
@@ -45,6 +48,18 @@ class Received:
 
 def receive_mail(db: Database, raw: bytes, *, via: str) -> Received:
     """Act on one mail, as received. Raises only when the database cannot take it (try again)."""
+    try:
+        return _receive(db, raw, via)
+    except (sa.exc.OperationalError, sa.exc.InterfaceError):
+        raise  # the database is down or busy: the sender keeps the mail and tries again
+    except Exception as exc:  # noqa: BLE001 - a bug must not lose the mail, nor bounce it forever
+        log.exception("an inbound mail could not become a case; kept as received")
+        reason = f"kept as received: it could not become a case ({type(exc).__name__})"
+        with db.write() as conn:
+            return _keep(conn, raw, via, Received("unreadable", reason), None)
+
+
+def _receive(db: Database, raw: bytes, via: str) -> Received:
     try:
         mail: Mail | None = read_mail(raw)
         problem = None

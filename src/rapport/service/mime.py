@@ -21,7 +21,8 @@ from rapport.identity.model import normalize_email
 MAX_MAIL_BYTES = 25 * 1024 * 1024
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_ATTACHMENTS = 20
-_MSGID = re.compile(r"<[^<>\s]{1,245}>")
+_MSGID = re.compile(r"<[!-;=?-~]{1,245}>")  # printable ASCII but the brackets
+_MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,62}/[a-z0-9][a-z0-9!#$&^_.+-]{0,62}$")
 _QUOTE_HEADS = re.compile(
     r"^\s*(On\b.{0,200}\bwrote:|Le\b.{0,200}\ba écrit\s?:|Am\b.{0,200}\bschrieb\b.{0,80}:|El\b.{0,200}\bescribió:"
     r"|-{2,}\s*Original Message\s*-{2,}|-{2,}\s*Ursprüngliche Nachricht\s*-{2,}|_{10,}\s*$"
@@ -88,13 +89,16 @@ def read_mail(raw: bytes) -> Mail:
 
 def _header(msg: Message, name: str) -> str:
     """A header's text, decoded from RFC 2047 where it can be; raw (with replacement) where not."""
-    value = msg.get(name)
+    value = next((v for k, v in msg.raw_items() if k.lower() == name.lower()), None)
     if value is None:
         return ""
+    # Raw 8-bit bytes in a header (RFC 6532 UTF-8, or a client that ignores the RFCs) reach us as
+    # surrogate escapes, which no database can store: read them back as UTF-8.
+    text = str(value).encode("utf-8", "surrogateescape").decode("utf-8", "replace").replace("\x00", "")
     try:
-        return str(make_header(decode_header(str(value))))
+        return str(make_header(decode_header(text))).replace("\x00", "")
     except Exception:  # noqa: BLE001 - a broken encoded word or unknown charset: keep what is there
-        return str(value).encode("utf-8", "replace").decode("utf-8", "replace")
+        return text
 
 
 def _one_line(text: str) -> str:
@@ -108,10 +112,11 @@ def _sender(msg: Message) -> tuple[str | None, str | None]:
     except Exception:  # noqa: BLE001
         found = [parseaddr(raw)]
     for name, address in found:
-        if email := normalize_email(address):
+        if (email := normalize_email(address)) and email.isprintable():
             return (_one_line(name)[:200] or None), email
     loose = re.search(r"[^\s<>\"']+@[^\s<>\"']+\.[A-Za-z]{2,}", raw)  # a From no parser reads
-    return None, normalize_email(loose.group(0)) if loose else None
+    email = normalize_email(loose.group(0)) if loose else None
+    return None, email if email and email.isprintable() else None
 
 
 def _ids(text: str) -> list[str]:
@@ -163,7 +168,7 @@ def _body(msg: Message) -> tuple[str, bool, list[File]]:
     for part in msg.walk():
         if part.is_multipart():
             continue
-        kind = part.get_content_type()
+        kind = part.get_content_type().encode("ascii", "replace").decode()
         disposition = str(part.get("Content-Disposition", "")).split(";")[0].strip().lower()
         name = _filename(part)
         if disposition == "attachment" or (name and kind not in ("text/plain", "text/html")):
@@ -184,6 +189,7 @@ def _body(msg: Message) -> tuple[str, bool, list[File]]:
 
 
 def _file(part: Message, name: str, kind: str, index: int) -> File:
+    kind = kind if _MEDIA_TYPE.match(kind) else "application/octet-stream"
     try:
         content = part.get_payload(decode=True)
     except Exception:  # noqa: BLE001

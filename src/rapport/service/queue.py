@@ -76,14 +76,7 @@ def take_next(db: Database, agent: str, *, actor: str) -> dict[str, Any] | None:
             return case
         w = Work(conn, actor)
         due = f"due {key.due_at:%Y-%m-%d %H:%M} UTC" if key.due_at else "no promise running"
-        assign_in(
-            w,
-            case,
-            agent,
-            f"next in the queue: {due}, priority {case['priority']}, waiting since "
-            f"{key.waiting_since:%Y-%m-%d %H:%M} UTC"
-            if key.waiting_since
-            else f"next in the queue: {due}",
-        )
+        waited = f", waiting since {key.waiting_since:%Y-%m-%d %H:%M} UTC" if key.waiting_since else ""
+        assign_in(w, case, agent, f"next in the queue: {due}, priority {case['priority']}{waited}")
         w.finish(case)
     return case

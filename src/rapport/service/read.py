@@ -141,3 +141,14 @@ def report(conn: Connection, since: datetime) -> dict[str, Any]:
         "by_status": dict(statuses),
         "by_channel": {channel: {n: dict(c) for n, c in clocks.items()} for channel, clocks in fared.items()},
     }
+
+
+def download_headers(found: dict[str, Any]) -> dict[str, str]:
+    """A customer's file is sent as a download, sandboxed, never sniffed: it could hold HTML or script."""
+    from urllib.parse import quote
+
+    return {
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(found['filename'], safe='')}",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "sandbox",
+    }
