@@ -34,9 +34,12 @@ def check_name(name: str, what: str) -> str:
     return name
 
 
+ALWAYS_OPEN = "always"  # the calendar migration 0015 seeds; built in, should its row be missing
+
+
 def load_calendars(conn: Connection) -> dict[str, Calendar]:
     """Every calendar, parsed once per change (kept per process by name and time of change)."""
-    found: dict[str, Calendar] = {}
+    found: dict[str, Calendar] = {ALWAYS_OPEN: Calendar()}
     for name, document, updated_at in conn.execute(
         sa.select(sla_calendars.c.name, sla_calendars.c.document, sla_calendars.c.updated_at)
     ):
@@ -78,6 +81,13 @@ def _minutes(value: int | None) -> int | None:
     return None if value is None else value * 60
 
 
+# The policy migration 0015 seeds. It is always there: admins change it (PUT .../policies/default),
+# and removing it brings back these built-in targets.
+DEFAULT_POLICY = Policy(
+    PolicyRule("default", 1000, None, None, None), ALWAYS_OPEN, Targets(86_400, 86_400, 432_000, 3_600)
+)
+
+
 def load_policies(conn: Connection) -> dict[str, Policy]:
     policies = {}
     for row in conn.execute(sa.select(sla_policies)):
@@ -89,6 +99,7 @@ def load_policies(conn: Connection) -> dict[str, Policy]:
             row.warn_before_minutes * 60,
         )
         policies[row.name] = Policy(rule, row.calendar, targets)
+    policies.setdefault(DEFAULT_POLICY.rule.name, DEFAULT_POLICY)
     return policies
 
 
@@ -104,12 +115,36 @@ def policy_view(row: Any) -> dict[str, Any]:
 
 def list_policies(conn: Connection) -> list[dict[str, Any]]:
     rows = conn.execute(sa.select(sla_policies).order_by(sla_policies.c.position, sla_policies.c.name))
-    return [policy_view(r._mapping) for r in rows]
+    found = [policy_view(r._mapping) for r in rows]
+    if not any(p["name"] == DEFAULT_POLICY.rule.name for p in found):
+        found.append(_built_in())
+    return sorted(found, key=lambda p: (p["position"], p["name"]))
+
+
+def _built_in() -> dict[str, Any]:
+    rule, t = DEFAULT_POLICY.rule, DEFAULT_POLICY.targets
+    minutes = {
+        "first_response_minutes": t.first_response_s,
+        "next_response_minutes": t.next_response_s,
+        "resolution_minutes": t.resolution_s,
+        "warn_before_minutes": t.warn_before_s,
+    }
+    return {
+        **{"name": rule.name, "position": rule.position, "channel": None, "topic": None, "priority": None},
+        "calendar": DEFAULT_POLICY.calendar,
+        **{key: (value or 0) // 60 for key, value in minutes.items()},
+        "updated_at": None,
+        "updated_by": "built in",
+    }
 
 
 def list_calendars(conn: Connection) -> list[dict[str, Any]]:
-    rows = conn.execute(sa.select(sla_calendars).order_by(sla_calendars.c.name))
-    return [dict(r._mapping) for r in rows]
+    rows = [dict(r._mapping) for r in conn.execute(sa.select(sla_calendars).order_by(sla_calendars.c.name))]
+    if not any(r["name"] == ALWAYS_OPEN for r in rows):
+        rows.insert(
+            0, {"name": ALWAYS_OPEN, "document": {"timezone": "UTC"}, "updated_at": None, "updated_by": "built in"}
+        )
+    return rows
 
 
 def policy_values(spec: dict[str, Any]) -> dict[str, Any]:

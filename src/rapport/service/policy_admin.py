@@ -9,10 +9,10 @@ import sqlalchemy as sa
 from rapport.db.engine import Database
 from rapport.kernel.audit import record_audit
 from rapport.kernel.clock import utcnow
-from rapport.kernel.errors import Conflict, Invalid, NotFound
+from rapport.kernel.errors import Invalid, NotFound
 from rapport.service.calendar import CalendarError, parse_calendar
 from rapport.service.clock import reapply_policies
-from rapport.service.policies import check_name, policy_values, policy_view
+from rapport.service.policies import ALWAYS_OPEN, check_name, policy_values, policy_view
 from rapport.service.store import sla_calendars, sla_policies
 
 
@@ -38,7 +38,8 @@ def set_policy(db: Database, name: str, spec: dict[str, Any], actor: str) -> dic
     check_name(name, "policy")
     values = policy_values(spec)
     with db.write() as conn:
-        if not conn.execute(sa.select(sla_calendars.c.name).where(sla_calendars.c.name == values["calendar"])).first():
+        known = sa.select(sla_calendars.c.name).where(sla_calendars.c.name == values["calendar"])
+        if values["calendar"] != ALWAYS_OPEN and not conn.execute(known).first():
             raise NotFound(f"calendar {values['calendar']!r}", "unknown_calendar")
         now = utcnow()
         values |= {"updated_at": now, "updated_by": actor}
@@ -51,9 +52,8 @@ def set_policy(db: Database, name: str, spec: dict[str, Any], actor: str) -> dic
 
 
 def delete_policy(db: Database, name: str, actor: str) -> None:
+    """Remove a policy; removing `default` brings back its built-in targets."""
     with db.write() as conn:
-        if conn.execute(sa.select(sa.func.count()).select_from(sla_policies)).scalar_one() <= 1:
-            raise Conflict("last_policy", "the last policy cannot be removed; change it instead")
         if not conn.execute(sla_policies.delete().where(sla_policies.c.name == name)).rowcount:
             raise NotFound(f"policy {name!r}")
         record_audit(conn, actor=actor, channel="api", action="sla.policy_deleted", policy=name)
