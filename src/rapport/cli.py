@@ -112,8 +112,11 @@ def serve(
     workers: Annotated[
         int, typer.Option(min=1, max=64, help="Server processes sharing the port (PostgreSQL only); one processor.")
     ] = 1,
+    smtp_port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Also receive customers' mail by SMTP on this port.")
+    ] = None,
 ) -> None:
-    """Serve the Tracking API, the staff API and the console."""
+    """Serve the Tracking API, the staff API and the console (and inbound mail, with --smtp-port)."""
     _refuse_workers(commands.settings(), workers)
     db = database(migrate=migrate)
     settings = db.settings
@@ -121,7 +124,21 @@ def serve(
     if "public_url" not in settings.model_fields_set:  # links in emails point at this server
         settings = settings.model_copy(update={"public_url": f"http://{host}:{port}"})
     out.print(f"Rapport serving on http://{host}:{port} ({settings.database_url.split('://')[0]})")
-    run_server(settings, host, port, workers)
+    listener = _smtp_listener(settings, host, smtp_port) if smtp_port else None
+    try:
+        run_server(settings, host, port, workers)
+    finally:
+        if listener is not None:
+            listener.stop()
+
+
+def _smtp_listener(settings: Settings, host: str, port: int) -> Any:
+    from rapport.db.engine import open_database
+    from rapport.service.smtp import start_listener
+
+    listener = start_listener(open_database(settings), host, port)
+    out.print(f"Receiving customers' mail by SMTP on {host}:{port} (service desk)")
+    return listener
 
 
 @app.command()

@@ -54,6 +54,12 @@ from rapport.profiles import console_merges
 from rapport.profiles import portal as profiles_portal
 from rapport.profiles import store as profiles_store
 from rapport.profiles.processor import Processor
+from rapport.service import api as service_api
+from rapport.service import cli as service_cli
+from rapport.service import console as service_console
+from rapport.service import influence as service_influence
+from rapport.service import portal as service_portal
+from rapport.service import store as service_store
 from rapport.web.panels import NavEntry, Panel, PortalHook, Sites
 
 
@@ -137,6 +143,16 @@ CONTEXTS: tuple[Context, ...] = (
         profile_panels=decide_console.PROFILE_PANELS,
         my_data_panels=decide_portal.MY_DATA_PANELS,
         commands=(decide_cli.catalog, decide_cli.decide),
+    ),
+    Context(
+        "service",
+        stores=(service_store, service_influence),  # influence apart: the queue cannot import it
+        api=(service_api.router,),
+        pages=(service_console.router, service_portal.router),
+        console_nav=service_console.NAV,
+        portal_nav=service_portal.PORTAL_NAV,
+        profile_panels=service_console.PROFILE_PANELS,
+        commands=(service_cli.commands,),
     ),
 )
 

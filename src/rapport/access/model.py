@@ -31,6 +31,10 @@ class Permission(StrEnum):
     IDENTIFIERS_VERIFY = "identifiers:verify"
     DECISIONS_MAKE = "decisions:make"
     DECISIONS_READ = "decisions:read"
+    CASES_WORK = "cases:work"
+    SLA_READ = "sla:read"
+    SLA_MANAGE = "sla:manage"
+    SERVICE_REPORTS_READ = "service_reports:read"
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,11 @@ GRANTS: dict[Permission, Grant] = {
     # that serve or market to customers. Analysts and privacy staff read the log, not make entries.
     Permission.DECISIONS_MAKE: Grant(frozenset({"admin", "agent", "marketer"}), "ask for decisions"),
     Permission.DECISIONS_READ: Grant(EVERYONE, "read the decision log"),
+    # Cases hold what customers wrote: the roles that serve them read and work them (issue 15).
+    Permission.CASES_WORK: Grant(frozenset({"admin", "agent"}), "work service cases"),
+    Permission.SLA_READ: Grant(frozenset({"admin", "agent", "analyst"}), "read SLA policies and calendars"),
+    Permission.SLA_MANAGE: Grant(frozenset({"admin"}), "set SLA policies, calendars and agents' capacity"),
+    Permission.SERVICE_REPORTS_READ: Grant(frozenset({"admin", "analyst"}), "read service reports"),
 }
 
 # A permission without a grant would be a KeyError on the first request that needs it: fail at import.

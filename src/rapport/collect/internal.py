@@ -55,6 +55,7 @@ def record_event(
     event: str | None = None,
     profile_id: str | None = None,
     user_id: str | None = None,
+    anonymous_id: str | None = None,  # a bearer id only this context knows (service: an unknown mail sender)
     properties: dict[str, Any] | None = None,
     traits: dict[str, Any] | None = None,
     message_id: str | None = None,
@@ -66,13 +67,15 @@ def record_event(
 
     Call it last in the transaction: on PostgreSQL it holds the log's append lock until the commit,
     so that offsets still commit in order (ADR 0002)."""
-    if (profile_id is None) == (user_id is None):
-        raise InternalEventError("name the profile or the user the event is about: one of them")
+    if sum(name is not None for name in (profile_id, user_id, anonymous_id)) != 1:
+        raise InternalEventError("name the profile, the user or the bearer id the event is about: one of them")
     message: dict[str, Any] = {"type": type, "context": {"library": {"name": LIBRARY}}}
     if profile_id is not None:
         message["context"]["rapport"] = {"profileId": profile_id}
-    else:
+    elif user_id is not None:
         message["userId"] = user_id
+    else:
+        message["anonymousId"] = anonymous_id
     for key, value in (("event", event), ("properties", properties), ("traits", traits), ("messageId", message_id)):
         if value is not None:
             message[key] = value

@@ -127,6 +127,8 @@ def send_message(
     text: str,
     actor: str,
     expires_at: datetime | None = None,
+    thread_address: str | None = None,  # service only: the address the customer wrote from on this thread
+    message_id: str | None = None,
 ) -> Outcome:
     """Decide, and queue the message when the permission check allows it: the answer is `queued`
     once it is in the outbox (committed with its contact history row), never after SMTP."""
@@ -138,7 +140,8 @@ def send_message(
         raise Invalid("invalid_subject", f"the subject {problem}, which could forge a header of the mail")
     with db.read() as conn:
         canonical, members = members_of(conn, profile_id)
-        to = recipient(verified_contact_points(conn, members, "email"), purpose)
+        to = thread_address if thread_address and purpose == SERVICE else None  # see docs/service.md
+        to = to or recipient(verified_contact_points(conn, members, "email"), purpose)
         decision = check_permission_for(conn, canonical, purpose, channel, contact_point=to, outreach=True)
     if to is None:
         outcome = Outcome("suppressed", "the profile has no verified email address", canonical, None)
@@ -160,7 +163,7 @@ def send_message(
                 text=text,
                 actor=actor,
                 outreach=True,
-                message_id=new_message_id(db.settings.mail_from),
+                message_id=message_id or new_message_id(db.settings.mail_from),
                 expires_at=expires_at,
             )
             insert_mail(conn, mail, utcnow(), history_id=history_id)
