@@ -32,6 +32,8 @@ from rapport.consent import store as consent_store
 from rapport.consent import unsubscribe_page
 from rapport.db.metadata import metadata
 from rapport.identity import store as identity_store
+from rapport.kb import api as kb_api
+from rapport.kb import store as kb_store
 from rapport.kernel import audit, registry
 from rapport.kernel.registry import PersonalData
 from rapport.outbound import api as outbound_api
@@ -123,6 +125,7 @@ CONTEXTS: tuple[Context, ...] = (
         console_nav=privacy_console.NAV,
         portal_nav=privacy_portal.PORTAL_NAV,
     ),
+    Context("kb", stores=(kb_store,), api=(kb_api.router, kb_api.public)),
 )
 
 

@@ -29,6 +29,7 @@ class Permission(StrEnum):
     DATA_ERASE = "data:erase"
     PORTAL_LINK = "portal:link"
     IDENTIFIERS_VERIFY = "identifiers:verify"
+    KB_WRITE = "kb:write"
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,8 @@ GRANTS: dict[Permission, Grant] = {
     # A verified address opens the portal and receives mail: as strong as handing out a sign-in, so
     # only the roles that may export and erase may vouch for one.
     Permission.IDENTIFIERS_VERIFY: Grant(frozenset({"admin", "privacy"}), "verify a customer's identifiers"),
+    # Articles are what customers read as the business's word: written by the roles that serve them.
+    Permission.KB_WRITE: Grant(frozenset({"admin", "agent"}), "write help articles"),
 }
 
 # A permission without a grant would be a KeyError on the first request that needs it: fail at import.
