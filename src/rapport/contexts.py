@@ -33,6 +33,8 @@ from rapport.consent import unsubscribe_page
 from rapport.db.metadata import metadata
 from rapport.identity import store as identity_store
 from rapport.kb import api as kb_api
+from rapport.kb import console as kb_console
+from rapport.kb import portal as kb_portal
 from rapport.kb import store as kb_store
 from rapport.kernel import audit, registry
 from rapport.kernel.registry import PersonalData
@@ -125,7 +127,13 @@ CONTEXTS: tuple[Context, ...] = (
         console_nav=privacy_console.NAV,
         portal_nav=privacy_portal.PORTAL_NAV,
     ),
-    Context("kb", stores=(kb_store,), api=(kb_api.router, kb_api.public)),
+    Context(
+        "kb",
+        stores=(kb_store,),
+        api=(kb_api.router, kb_api.public),
+        pages=(kb_console.router, kb_portal.router),
+        console_nav=kb_console.NAV,
+    ),
 )
 
 

@@ -12,19 +12,16 @@ from pydantic import Field
 
 from rapport.access.api import KnowledgeWriter
 from rapport.db.metadata import MAX_ROW_ID
-from rapport.kb import model, service
+from rapport.kb import edge, model, service
 from rapport.kb.markdown import plain_text, render_markdown, snippet
 from rapport.kb.store import article_by_slug, article_row, content_gaps, feedback_counts, list_articles, versions_of
 from rapport.kb.store import synonym_groups as list_synonym_groups
 from rapport.kernel.clock import utcnow
 from rapport.kernel.errors import ApiError, NotFound, RequestBody
-from rapport.kernel.limits import WindowLimit
 
 router = APIRouter(prefix="/api/v1/kb", tags=["knowledge base"])
 public = APIRouter(prefix="/v1/kb", tags=["help center"])
 
-SEARCHES_PER_CLIENT = 120  # a minute: a person typing, and then some
-SEARCHES_IN_ALL = 20_000
 ArticleId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 Slug = Annotated[str, Path(max_length=model.MAX_SLUG)]
 
@@ -180,11 +177,8 @@ def get_gaps(
 
 
 def check_rate(request: Request) -> None:
-    """Per client (its address as the server sees it) and in all, per minute; 429 past either."""
-    state = request.app.state
-    if not hasattr(state, "kb_limits"):
-        state.kb_limits = WindowLimit(SEARCHES_PER_CLIENT, SEARCHES_IN_ALL, 60)
-    wait_s = state.kb_limits.take(request.client.host if request.client else "")
+    """Per client and in all, per minute (rapport.kb.edge); 429 past either."""
+    wait_s = edge.wait_s(request)
     if wait_s:
         raise ApiError(
             429, "rate_limited", "too many requests: try again shortly", {"Retry-After": str(int(wait_s) + 1)}
