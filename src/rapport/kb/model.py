@@ -16,7 +16,7 @@ STATUSES = (DRAFT, PUBLISHED, ARCHIVED)
 MAX_TITLE = 200
 MAX_BODY = 100_000
 MAX_QUESTIONS = 500
-MAX_QUESTION = 300
+MAX_QUESTION = 500
 MAX_ITEMS = 100
 MAX_ITEM = 100
 MAX_QUERY = 200
@@ -223,6 +223,8 @@ class Candidate:
 def best_correction(word: str, candidates: Iterable[Candidate]) -> str | None:
     """The known word closest to `word`: fewest edits, then the most used, then alphabetical, so both
     stores, given the same vocabulary, choose the same word."""
+    if allowed_distance(word) == 0:
+        return None
     limit = allowed_distance(word) + 0.5
     scored = [(closeness(word, c.term), -c.documents, c.term) for c in candidates if c.term != word]
     scored = [s for s in scored if s[0] <= limit]
