@@ -38,6 +38,10 @@ from rapport.decide import portal as decide_portal
 from rapport.decide import store as decide_store
 from rapport.decide.consumer import Decide
 from rapport.identity import store as identity_store
+from rapport.kb import api as kb_api
+from rapport.kb import console as kb_console
+from rapport.kb import portal as kb_portal
+from rapport.kb import store as kb_store
 from rapport.kernel import audit, registry
 from rapport.kernel.registry import PersonalData
 from rapport.outbound import api as outbound_api
@@ -153,6 +157,13 @@ CONTEXTS: tuple[Context, ...] = (
         portal_nav=service_portal.PORTAL_NAV,
         profile_panels=service_console.PROFILE_PANELS,
         commands=(service_cli.commands,),
+    ),
+    Context(
+        "kb",
+        stores=(kb_store,),
+        api=(kb_api.router, kb_api.public),
+        pages=(kb_console.router, kb_portal.router),
+        console_nav=kb_console.NAV,
     ),
 )
 

@@ -57,6 +57,7 @@ DataExporter = Annotated[Staff, Depends(permission(Permission.DATA_EXPORT))]
 DataEraser = Annotated[Staff, Depends(permission(Permission.DATA_ERASE))]
 PortalLinker = Annotated[Staff, Depends(permission(Permission.PORTAL_LINK))]
 TokenManager = Annotated[Staff, Depends(permission(Permission.TOKENS_MANAGE))]
+KnowledgeWriter = Annotated[Staff, Depends(permission(Permission.KB_WRITE))]
 
 router = APIRouter(prefix="/api/v1", tags=["staff"])
 

@@ -35,6 +35,7 @@ class Permission(StrEnum):
     SLA_READ = "sla:read"
     SLA_MANAGE = "sla:manage"
     SERVICE_REPORTS_READ = "service_reports:read"
+    KB_WRITE = "kb:write"
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,8 @@ GRANTS: dict[Permission, Grant] = {
     Permission.SLA_READ: Grant(frozenset({"admin", "agent", "analyst"}), "read SLA policies and calendars"),
     Permission.SLA_MANAGE: Grant(frozenset({"admin"}), "set SLA policies, calendars and agents' capacity"),
     Permission.SERVICE_REPORTS_READ: Grant(frozenset({"admin", "analyst"}), "read service reports"),
+    # Articles are what customers read as the business's word: written by the roles that serve them.
+    Permission.KB_WRITE: Grant(frozenset({"admin", "agent"}), "write help articles"),
 }
 
 # A permission without a grant would be a KeyError on the first request that needs it: fail at import.

@@ -41,3 +41,14 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# Structures a store builds for itself that SQLAlchemy cannot declare (SQLite's FTS5 virtual tables
+# and their shadow tables, PostgreSQL's tsvector table and trigram indexes): migrations create them
+# under names starting with this, and autogenerate leaves them out of its comparison (`declared`).
+NATIVE_PREFIX = "native_"
+
+
+def declared(name: str | None, type_: str, _parents: object) -> bool:
+    """Alembic's `include_name`: whether autogenerate compares this object with the models."""
+    return not (name or "").startswith(NATIVE_PREFIX)

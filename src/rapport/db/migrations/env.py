@@ -3,6 +3,7 @@
 from alembic import context
 
 from rapport.contexts import metadata
+from rapport.db.metadata import declared
 
 config = context.config
 
@@ -19,7 +20,9 @@ def _engine():  # type: ignore[no-untyped-def]
 
 def run_migrations_online() -> None:
     with _engine().connect() as conn:
-        context.configure(connection=conn, target_metadata=metadata, render_as_batch=True)
+        context.configure(
+            connection=conn, target_metadata=metadata, render_as_batch=True, include_name=declared
+        )
         with context.begin_transaction():
             context.run_migrations()
         conn.commit()

@@ -1,0 +1,187 @@
+"""The stores' own full-text search, behind one interface: SQLite's FTS5 (porter tokenizer, bm25
+with column weights; a trigram table over the vocabulary) and PostgreSQL's tsvector (a language
+configuration, weights A/B/C, IDF-weighted ts_rank; pg_trgm over the vocabulary).
+
+What a query means is decided once, in Python (`rapport.kb.model`, `rapport.kb.service`): which
+words, phrases and prefixes, which typos corrected to what, which synonyms. Here each store only
+matches and ranks that plan. Every word reaching a query string is letters and digits only
+(`model.words`), so nothing typed can become an operator of either query language.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from rapport.kb.model import Candidate, trigrams
+from rapport.kb.store import kb_documents, kb_terms
+
+# Title, known questions, body: a match in the title or a known question weighs more than in the body.
+WEIGHTS = (10.0, 5.0, 1.0)
+PG_WEIGHTS = f"{{0.1, {WEIGHTS[2] / WEIGHTS[0]}, {WEIGHTS[1] / WEIGHTS[0]}, 1.0}}"  # D, C, B, A
+TRIGRAM_CANDIDATES = 50
+
+Alternatives = tuple[tuple[str, ...], ...]  # one clause: words or phrases, any of which may match
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to match: optional clauses (each matched one ranks higher), required phrases, excluded
+    words, a prefix."""
+
+    clauses: tuple[Alternatives, ...] = ()
+    phrases: tuple[tuple[str, ...], ...] = ()
+    excluded: tuple[str, ...] = ()
+    prefix: str | None = None
+
+
+def _postgres(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def known(conn: Connection, word: str, config: str) -> bool:
+    """Whether any published article matches the word, as the store stems it."""
+    if _postgres(conn):
+        sql = "SELECT 1 FROM native_kb_search WHERE document @@ plainto_tsquery(CAST(:c AS regconfig), :w) LIMIT 1"
+        return conn.execute(sa.text(sql), {"c": config, "w": word}).first() is not None
+    sql = "SELECT 1 FROM native_kb_fts WHERE native_kb_fts MATCH :q LIMIT 1"
+    return conn.execute(sa.text(sql), {"q": f'"{word}"'}).first() is not None
+
+
+def vocabulary_matches(conn: Connection, variants: Collection[str]) -> list[Candidate]:
+    """Which of these spellings are words of the published articles."""
+    if not variants:
+        return []
+    query = sa.select(kb_terms.c.term, kb_terms.c.documents).where(kb_terms.c.term.in_(sorted(variants)))
+    return [Candidate(t, d) for t, d in conn.execute(query)]
+
+
+def trigram_neighbours(conn: Connection, word: str) -> list[Candidate]:
+    """The vocabulary's words sharing the most three-letter pieces with `word` (the trigram index on
+    each store: FTS5's trigram tokenizer, pg_trgm), most shared first, then most used, then by
+    spelling: the same candidates on both stores."""
+    grams = trigrams(word)[:24]
+    if not grams:
+        return []
+    params: dict[str, object] = {"n": TRIGRAM_CANDIDATES}
+    if _postgres(conn):
+        parts = [f"SELECT id FROM kb_terms WHERE term LIKE :g{i}" for i in range(len(grams))]
+        params |= {f"g{i}": f"%{g}%" for i, g in enumerate(grams)}
+    else:
+        parts = [f"SELECT rowid AS id FROM native_kb_terms_trigram WHERE term MATCH :g{i}" for i in range(len(grams))]
+        params |= {f"g{i}": f'"{g}"' for i, g in enumerate(grams)}
+    sql = (
+        "SELECT t.term, t.documents, count(*) AS shared FROM (" + " UNION ALL ".join(parts) + ") AS hit "
+        "JOIN kb_terms t ON t.id = hit.id GROUP BY t.term, t.documents "
+        "ORDER BY shared DESC, t.documents DESC, t.term LIMIT :n"
+    )
+    return [Candidate(t, d) for t, d, _ in conn.execute(sa.text(sql), params)]
+
+
+def _fts5(plan: Plan) -> str:
+    def alternative(words: tuple[str, ...]) -> str:
+        return '"' + " ".join(words) + '"'
+
+    optional = ["(" + " OR ".join(alternative(a) for a in clause) + ")" for clause in plan.clauses]
+    if plan.prefix:
+        optional.append(f'"{plan.prefix}"*')
+    required = [alternative(p) for p in plan.phrases]
+    if optional:
+        required.append("(" + " OR ".join(optional) + ")")
+    expression = " AND ".join(required)
+    if plan.excluded:
+        expression = f"({expression}) NOT (" + " OR ".join(f'"{w}"' for w in plan.excluded) + ")"
+    return expression
+
+
+def _tsquery_alternative(words: tuple[str, ...]) -> str:
+    return "(" + " <-> ".join(f"'{w}'" for w in words) + ")"
+
+
+def _tsquery_clause(clause: Alternatives) -> str:
+    return "(" + " | ".join(_tsquery_alternative(a) for a in clause) + ")"
+
+
+def _tsquery(plan: Plan) -> str:
+    optional = [_tsquery_clause(c) for c in plan.clauses]
+    if plan.prefix:
+        optional.append(f"'{plan.prefix}':*")
+    required = [_tsquery_alternative(p) for p in plan.phrases]
+    if optional:
+        required.append("(" + " | ".join(optional) + ")")
+    expression = " & ".join(required)
+    if plan.excluded:
+        expression = f"({expression}) & !(" + " | ".join(f"'{w}'" for w in plan.excluded) + ")"
+    return expression
+
+
+def _filters(locale: str | None, category: str | None, params: dict[str, object]) -> str:
+    where = ""
+    if locale:
+        where += " AND (d.locale = :locale OR d.locale LIKE :locale_prefix)"
+        params |= {"locale": locale, "locale_prefix": f"{locale}-%"}
+    if category:
+        where += " AND d.category = :category"
+        params["category"] = category
+    return where
+
+
+def match(
+    conn: Connection, plan: Plan, config: str, *, locale: str | None, category: str | None, limit: int
+) -> list[tuple[int, float]]:
+    """The published articles that match, best first, with their score (higher is better)."""
+    if not (plan.clauses or plan.phrases or plan.prefix):
+        return []
+    params: dict[str, object] = {"n": limit}
+    where = _filters(locale, category, params)
+    if not _postgres(conn):
+        params["q"] = _fts5(plan)
+        weights = ", ".join(str(w) for w in WEIGHTS)
+        sql = (
+            f"SELECT d.article_id, bm25(native_kb_fts, {weights}) AS score FROM native_kb_fts "
+            "JOIN kb_documents d ON d.article_id = native_kb_fts.rowid "
+            f"WHERE native_kb_fts MATCH :q{where} ORDER BY score, d.article_id LIMIT :n"
+        )
+        return [(int(a), -float(s)) for a, s in conn.execute(sa.text(sql), params)]
+    return _match_postgres(conn, plan, config, where, params)
+
+
+def _match_postgres(
+    conn: Connection, plan: Plan, config: str, where: str, params: dict[str, object]
+) -> list[tuple[int, float]]:
+    """ts_rank knows no IDF: each clause's rank is weighted by how rare its words are, as bm25 does,
+    so a rare word ("arrive") outranks a common one ("card") on both stores."""
+    parts = [_tsquery_clause(c) for c in plan.clauses] + ([f"'{plan.prefix}':*"] if plan.prefix else [])
+    parts += [_tsquery_alternative(p) for p in plan.phrases]
+    weights = _idf(conn, plan)
+    params |= {"c": config, "q": _tsquery(plan), "w": PG_WEIGHTS}
+    rank = []
+    for i, (part, weight) in enumerate(zip(parts, weights, strict=True)):
+        params[f"q{i}"], params[f"i{i}"] = part, weight
+        rank.append(f":i{i} * ts_rank(CAST(:w AS float4[]), s.document, to_tsquery(CAST(:c AS regconfig), :q{i}), 1)")
+    sql = (
+        f"SELECT s.article_id, ({' + '.join(rank)}) AS score FROM native_kb_search s "
+        "JOIN kb_documents d ON d.article_id = s.article_id "
+        f"WHERE s.document @@ to_tsquery(CAST(:c AS regconfig), :q){where} "
+        "ORDER BY score DESC, s.article_id LIMIT :n"
+    )
+    return [(int(a), float(s)) for a, s in conn.execute(sa.text(sql), params)]
+
+
+def _idf(conn: Connection, plan: Plan) -> list[float]:
+    """Each clause's inverse document frequency, from the vocabulary's counts (its most used word)."""
+    total = conn.execute(sa.select(sa.func.count()).select_from(kb_documents)).scalar() or 0
+    groups = [[w for a in c for w in a] for c in plan.clauses]
+    groups += [[plan.prefix]] if plan.prefix else []
+    groups += [list(p) for p in plan.phrases]
+    query = sa.select(kb_terms.c.term, kb_terms.c.documents).where(kb_terms.c.term.in_({w for g in groups for w in g}))
+    counts: dict[str, int] = {term: documents for term, documents in conn.execute(query)}
+    weights = []
+    for group in groups:
+        df = max((counts.get(w, 0) for w in group), default=0)
+        weights.append(math.log(1 + (total - df + 0.5) / (df + 0.5)))
+    return weights

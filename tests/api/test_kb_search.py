@@ -1,0 +1,166 @@
+"""Knowledge-base search through the public API, the same tests on SQLite and PostgreSQL
+(RAPPORT_TEST_DATABASE_URL): stemming, typos corrected against the index's own words, prefixes
+while typing, phrases, synonyms, filters, ranking, drafts never shown, and query syntax that
+cannot break it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+ARTICLES: list[dict[str, Any]] = [
+    {
+        "slug": "card-arrival",
+        "title": "When will my new card arrive?",
+        "body": "Cards are posted within 2 working days and usually arrive within a week.",
+        "known_questions": ["I still haven't received my new card", "How long does card delivery take?"],
+        "category": "cards",
+    },
+    {
+        "slug": "request-refund",
+        "title": "How to request a refund",
+        "body": "Open the purchase and choose **Request refund**. Refunds reach your account in 5 days.",
+        "known_questions": ["Can I get my money back for an item?"],
+        "category": "payments",
+    },
+    {
+        "slug": "lost-or-stolen-card",
+        "title": "Lost or stolen card",
+        "body": "Freeze the card at once in the app, then order a replacement.",
+        "known_questions": ["I lost my card", "someone stole my wallet"],
+        "category": "cards",
+    },
+    {
+        "slug": "exchange-rate",
+        "title": "Exchange rates for payments abroad",
+        "body": "We use the exchange rate of the card network on the day the payment is made. Your card works abroad.",
+        "known_questions": ["what rate do you use for foreign currency"],
+        "category": "payments",
+    },
+    {
+        "slug": "pin-fr",
+        "title": "Changer votre code PIN",
+        "body": "Vous pouvez changer votre code dans l'application.",
+        "locale": "fr",
+        "category": "cards",
+    },
+]
+
+
+@pytest.fixture
+def kb(client: TestClient, admin_headers: dict[str, str]) -> dict[str, int]:
+    ids = {}
+    for article in ARTICLES:
+        answer = client.post("/api/v1/kb/articles", json={**article, "status": "published"}, headers=admin_headers)
+        assert answer.status_code == 201, answer.text
+        ids[article["slug"]] = answer.json()["id"]
+    return ids
+
+
+def slugs(client: TestClient, q: str, **params: Any) -> list[str]:
+    answer = client.get("/v1/kb/search", params={"q": q, **params})
+    assert answer.status_code == 200, answer.text
+    return [item["slug"] for item in answer.json()["items"]]
+
+
+def test_stemming_finds_other_forms_of_a_word(client: TestClient, kb: dict[str, int]) -> None:
+    assert slugs(client, "refunds")[0] == "request-refund"
+    assert slugs(client, "refunding")[0] == "request-refund"
+    assert slugs(client, "arriving")[0] == "card-arrival"
+
+
+def test_typos_are_corrected_against_the_articles_own_words(client: TestClient, kb: dict[str, int]) -> None:
+    answer = client.get("/v1/kb/search", params={"q": "recieve my crad"}).json()
+    assert answer["corrected"] == "received card"
+    assert answer["items"][0]["slug"] == "card-arrival"
+    assert slugs(client, "refnud")[0] == "request-refund"  # a transposition
+    assert slugs(client, "exchnage rtae")[0] == "exchange-rate"
+    assert slugs(client, "replacment")[0] == "lost-or-stolen-card"  # a letter left out
+
+
+def test_a_word_that_is_right_is_never_corrected(client: TestClient, kb: dict[str, int]) -> None:
+    answer = client.get("/v1/kb/search", params={"q": "stolen card"}).json()
+    assert answer["corrected"] is None
+    assert answer["items"][0]["slug"] == "lost-or-stolen-card"
+
+
+def test_the_word_being_typed_matches_as_a_prefix(client: TestClient, kb: dict[str, int]) -> None:
+    assert slugs(client, "exch", typing="true")[0] == "exchange-rate"
+    assert slugs(client, "how to req", typing="true")[0] == "request-refund"
+    answer = client.get("/v1/kb/search", params={"q": "exch", "typing": "true"}).json()
+    assert answer["search_id"] is None  # what is still being typed is no search to log
+
+
+def test_phrases_must_match_in_order(client: TestClient, kb: dict[str, int]) -> None:
+    assert slugs(client, '"stolen card"') == ["lost-or-stolen-card"]
+    assert slugs(client, '"card stolen"') == []
+    assert "lost-or-stolen-card" not in slugs(client, "card -stolen")
+
+
+def test_title_and_known_questions_weigh_more_than_the_body(client: TestClient, kb: dict[str, int]) -> None:
+    # "abroad" is only in the exchange-rate body; "replacement" only in the lost card's body; "wallet"
+    # is a known question of the lost card and nowhere else: a title word beats a body word.
+    ranked = slugs(client, "payments")
+    assert ranked[0] == "exchange-rate"  # title, beating the refund body's "purchase" neighbours
+    assert slugs(client, "stole wallet")[0] == "lost-or-stolen-card"
+
+
+def test_synonyms_managed_by_staff_widen_a_search(
+    client: TestClient, kb: dict[str, int], admin_headers: dict[str, str]
+) -> None:
+    assert "request-refund" not in slugs(client, "reimbursement")
+    made = client.post("/api/v1/kb/synonyms", json={"members": ["refund", "reimbursement"]}, headers=admin_headers)
+    assert made.status_code == 201, made.text
+    assert slugs(client, "reimbursement")[0] == "request-refund"
+    client.delete(f"/api/v1/kb/synonyms/{made.json()['id']}", headers=admin_headers)
+    assert "request-refund" not in slugs(client, "reimbursement")
+
+
+def test_filters_by_category_and_locale(client: TestClient, kb: dict[str, int]) -> None:
+    assert set(slugs(client, "card", category="cards")) <= {"card-arrival", "lost-or-stolen-card", "pin-fr"}
+    assert "exchange-rate" in slugs(client, "card")
+    assert slugs(client, "code", locale="fr") == ["pin-fr"]
+    assert slugs(client, "code", locale="en") == []
+
+
+def test_drafts_and_archived_articles_are_never_shown(
+    client: TestClient, kb: dict[str, int], admin_headers: dict[str, str]
+) -> None:
+    draft = client.post(
+        "/api/v1/kb/articles",
+        json={"title": "Secret upcoming zorblax card", "body": "zorblax launches soon", "slug": "zorblax"},
+        headers=admin_headers,
+    ).json()
+    assert slugs(client, "zorblax") == []
+    assert client.get("/v1/kb/articles/zorblax").status_code == 404
+    client.post(f"/api/v1/kb/articles/{draft['id']}/status", json={"action": "publish"}, headers=admin_headers)
+    assert slugs(client, "zorblax") == ["zorblax"]
+    client.post(f"/api/v1/kb/articles/{draft['id']}/status", json={"action": "archive"}, headers=admin_headers)
+    assert slugs(client, "zorblax") == []
+    assert slugs(client, "zorblx") == []  # its words left the vocabulary with it
+    assert client.get("/v1/kb/articles/zorblax").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "q",
+    [":", '"', "*", "-", ".", "()", "(card", 'card"', '"card', "card:", "title:card", "card*", "-card", "card AND",
+     "NOT card", "card OR", "NEAR(card)", "^card", "card -", "''", "\\", "{card}", "a.b.c", "c++", "ça", "🙂",
+     "card' OR 1=1 --", "x" * 200, "   "],
+)  # fmt: skip
+def test_query_syntax_never_breaks_search(client: TestClient, kb: dict[str, int], q: str) -> None:
+    answer = client.get("/v1/kb/search", params={"q": q})
+    assert answer.status_code in (200, 400), answer.text
+    assert "code" in answer.json() if answer.status_code == 400 else "items" in answer.json()
+
+
+BAD = [{"q": "a\x00b"}, {"q": "x" * 201}, {}, {"q": "card", "limit": 0}, {"q": "card", "locale": "<script>"},
+       {"q": "card", "category": 'a"b'}]  # fmt: skip
+
+
+@pytest.mark.parametrize("params", BAD)
+def test_bad_input_is_a_4xx_with_a_code(client: TestClient, params: dict[str, Any]) -> None:
+    answer = client.get("/v1/kb/search", params=params)
+    assert 400 <= answer.status_code < 500
+    assert answer.json()["code"]
