@@ -33,7 +33,7 @@ from rapport.kernel.errors import ApiError, JSONResponse
 router = APIRouter(tags=["tracking"])
 
 
-def _write_key_from_headers(request: Request) -> str | None:
+def write_key_from_headers(request: Request) -> str | None:
     header = request.headers.get("x-write-key")
     if header:
         return header.strip()
@@ -48,7 +48,7 @@ def _write_key_from_headers(request: Request) -> str | None:
     return None
 
 
-def _authenticate(request: Request, key: str | None) -> Source:
+def authenticate(request: Request, key: str | None) -> Source:
     if not key:
         raise ApiError(401, "missing_write_key", "send the source's write key as Basic user, writeKey or X-Write-Key")
     source = request.app.state.sources.by_key(key)
@@ -82,12 +82,12 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 async def _ingest(request: Request, batch: bool, type_hint: str | None, key_in_query: bool = False) -> JSONResponse:
     received_at = utcnow()
-    header_key = _write_key_from_headers(request)
+    header_key = write_key_from_headers(request)
     if not header_key and key_in_query:  # sendBeacon can set no header; only the beacon route reads this
         header_key = request.query_params.get("writeKey", "").strip() or None
     source: Source | None = None
     if header_key:
-        source = _authenticate(request, header_key)
+        source = authenticate(request, header_key)
     limit = source.max_batch_bytes if (source and batch) else model.LARGEST_BATCH_BYTES
     if source and not batch:
         limit = source.max_message_bytes
@@ -100,7 +100,7 @@ async def _ingest(request: Request, batch: bool, type_hint: str | None, key_in_q
             raise EnvelopeError("invalid_json", f"the body is not valid JSON: {exc}") from None
         if source is None:
             key = decoded.get("writeKey") if isinstance(decoded, dict) else None
-            source = _authenticate(request, key if isinstance(key, str) else None)
+            source = authenticate(request, key if isinstance(key, str) else None)
             own_limit = source.max_batch_bytes if batch else source.max_message_bytes
             if len(body) > own_limit:
                 raise EnvelopeError(
@@ -204,7 +204,7 @@ def _api_host(request: Request) -> tuple[str, str]:
 async def project_settings(request: Request, write_key: str) -> JSONResponse:
     """What analytics.js (`@segment/analytics-next`) loads from its `cdnURL` at start-up: the write key
     and where to send events. Remote metrics are off (`sampleRate` 0): they would go to Segment."""
-    source = _authenticate(request, write_key)
+    source = authenticate(request, write_key)
     api_host, protocol = _api_host(request)
     segment = {"apiKey": source.write_key, "apiHost": api_host, "protocol": protocol}
     return JSONResponse({"integrations": {"Segment.io": segment}, "plan": {"track": {}}, "metrics": {"sampleRate": 0}})
@@ -215,8 +215,8 @@ async def source_config(request: Request) -> JSONResponse:
     their `configUrl`: an enabled source with no device-mode destinations, its error and metrics
     reports off (they would go to RudderStack). The key comes as Basic user or, as the SDKs also send
     it, `?writeKey=`. The source's id is opaque: a holder of the public key learns nothing more."""
-    key = _write_key_from_headers(request) or request.query_params.get("writeKey", "").strip() or None
-    source = _authenticate(request, key)
+    key = write_key_from_headers(request) or request.query_params.get("writeKey", "").strip() or None
+    source = authenticate(request, key)
     opaque_id = hashlib.sha256(f"rapport-source:{source.write_key}".encode()).hexdigest()[:24]
     reports_off = {"errors": {"enabled": False}, "metrics": {"enabled": False}}
     return JSONResponse(

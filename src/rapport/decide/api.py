@@ -17,7 +17,7 @@ from pydantic import ConfigDict, Field
 
 from rapport.access.api import ProfileReader, permission
 from rapport.access.model import Permission, Staff
-from rapport.collect.api import _authenticate, _write_key_from_headers
+from rapport.collect.api import authenticate, write_key_from_headers
 from rapport.collect.store import events
 from rapport.decide.model import MAX_LIMIT
 from rapport.decide.recommend import decide
@@ -81,7 +81,7 @@ def visitor(conn: sa.Connection, anonymous_id: str, source_id: int) -> Person:
 @public.post("/v1/decide")
 def post_decide(request: Request, body: VisitorDecide) -> dict[str, Any]:
     """What to show this visitor now, each item with its reason. Authenticated by a source's write key."""
-    source = _authenticate(request, _write_key_from_headers(request) or body.writeKey)
+    source = authenticate(request, write_key_from_headers(request) or body.writeKey)
     wait = request.app.state.rate_limiter.take(source, 1)
     if wait:
         raise ApiError(
