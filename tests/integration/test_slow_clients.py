@@ -210,7 +210,7 @@ def test_a_trickled_body_is_cut_off_408(served: Served) -> None:
         sock.sendall(
             b"POST /v1/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: "
             + served.auth
-            + b"\r\nContent-Length: 1000\r\n\r\n{\"batch\": ["
+            + b'\r\nContent-Length: 1000\r\n\r\n{"batch": ['
         )
         sock.settimeout(0.5)
         answer = b""

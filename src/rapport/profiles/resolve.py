@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -168,7 +168,9 @@ class Resolver:
                     if not asserted:
                         record = as_claim(record, claimed)
                     if record.status == PENDING and record.channel in ("email", ANY):  # ask at the address
-                        batch.confirmations.add((profile_id, normalize_email(record.contact_point)))
+                        address = normalize_email(record.contact_point)
+                        record = replace(record, contact_point=address or record.contact_point)
+                        batch.confirmations.add((profile_id, address))
                     batch.consents.append((profile_id, record, channel))
             for key, value in traits.items():
                 current = batch.traits.get((profile_id, key))

@@ -20,9 +20,7 @@ def _engine():  # type: ignore[no-untyped-def]
 
 def run_migrations_online() -> None:
     with _engine().connect() as conn:
-        context.configure(
-            connection=conn, target_metadata=metadata, render_as_batch=True, include_name=declared
-        )
+        context.configure(connection=conn, target_metadata=metadata, render_as_batch=True, include_name=declared)
         with context.begin_transaction():
             context.run_migrations()
         conn.commit()
