@@ -64,6 +64,7 @@ def test_a_reply_on_an_email_case_is_mailed_to_the_asserted_address_as_a_service
     assert mail["To"] == ADA and f"[#{case['reference']}]" in mail["Subject"]
     assert mail["Message-ID"] == body["message"]["mail_message_id"]  # the customer's reply threads by it
     assert "List-Unsubscribe" not in mail  # a service message: nothing to unsubscribe from
+    assert "In-Reply-To" not in mail and "References" not in mail  # staff opened it: no mail of theirs to answer
     view = client.get(f"/api/v1/cases/{case['id']}", headers=agent_headers).json()
     assert view["sla"]["clocks"]["first_response"]["state"] == "met" and view["sla"]["paused"]
     assert {"Case Opened", "Case Replied"} <= set(timeline_events(client, admin_headers, ada))

@@ -4,8 +4,11 @@ the thread, and what a stranger's mail, a duplicate, an unreadable mail and a br
 
 from __future__ import annotations
 
+import re
 import smtplib
+from email import message_from_bytes
 from email.message import EmailMessage
+from email.policy import default as default_policy
 
 import pytest
 import sqlalchemy as sa
@@ -14,6 +17,7 @@ from typer.testing import CliRunner
 from conftest import free_port
 from factories import eventually, profile_by, says, send_batch
 from rapport.cli import app as cli
+from rapport.kernel.mail import MailError, build_email
 from rapport.service.smtp import start_listener
 from rapport.service.store import cases, inbound_mail
 
@@ -110,6 +114,105 @@ def test_an_unknown_sender_gets_a_profile_a_case_and_the_answer_on_their_thread(
     with db.read() as conn:
         outcomes = [r.outcome for r in conn.execute(sa.select(inbound_mail).order_by(inbound_mail.c.id))]
     assert outcomes == ["opened", "replied", "ignored", "opened"]
+
+
+def wire_header(raw: bytes, name: str) -> bytes | None:
+    """One header exactly as the receiver got it, folds included; None when absent."""
+    found = re.search(
+        rb"^" + name.encode() + rb":(.*?)\r\n(?![ \t])", raw.split(b"\r\n\r\n", 1)[0] + b"\r\n", re.M | re.S | re.I
+    )
+    return found.group(1) if found else None
+
+
+def test_replies_by_mail_carry_in_reply_to_and_references_to_the_customers_last_mail(
+    client, agent, smtp, listener, monkeypatch, database_url
+):
+    first = mail("zoe@example.org", "Where is my parcel?", "Ordered a week ago.", Message_ID="<z1.abc@example.org>")
+    assert pipe(monkeypatch, database_url, first).exit_code == 0
+    case = only_case(client, agent)
+    eventually(lambda: client.get(f"/api/v1/cases/{case['id']}", headers=agent).json()["requester"]["profile_id"])
+
+    res = client.post(
+        f"/api/v1/cases/{case['id']}/messages", json={"text": "It left today.", "status": "pending"}, headers=agent
+    )
+    assert res.status_code == 201 and res.json()["message"]["delivery"] == "queued", res.text
+    raw = eventually(lambda: smtp.raw)[0]
+    assert wire_header(raw, "In-Reply-To") == b" <z1.abc@example.org>"
+    assert wire_header(raw, "References") == b" <z1.abc@example.org>"
+    ours = wire_header(raw, "Message-ID")
+    assert ours and ours.strip() != b"<z1.abc@example.org>"
+
+    # Their answer threads onto the case; our next reply names it, the latest mail of theirs.
+    answer = mail(
+        "zoe@example.org",
+        "Re: Where is my parcel?",
+        "It has not come.",
+        Message_ID="<z2.def@example.org>",
+        In_Reply_To=ours.strip().decode(),
+    )
+    smtp_send(listener, answer)
+    assert len(smtp.raw) == 1
+    res = client.post(f"/api/v1/cases/{case['id']}/messages", json={"text": "Sorry: a new one."}, headers=agent)
+    assert res.status_code == 201, res.text
+    raw = eventually(lambda: smtp.raw[1:])[0]
+    assert wire_header(raw, "In-Reply-To") == b" <z2.def@example.org>"
+    assert wire_header(raw, "References") == b" <z2.def@example.org>"
+    parsed = message_from_bytes(raw, policy=default_policy)
+    assert parsed["In-Reply-To"] == "<z2.def@example.org>" and "Bcc" not in parsed
+
+
+@pytest.mark.parametrize(
+    "thread_id",
+    [
+        "<a@b>\r\nBcc: eve@example.com",
+        "<a@b>\nBcc: eve@example.com",
+        "a@b",  # no brackets
+        "<a b@c>",  # a space
+        "<a@b> <c@d>",  # two in one
+        "=?utf-8?q?=0D=0ABcc:_eve@example.com?=",
+        "<\u00e9@b>",  # not ASCII
+        "",
+    ],
+)
+def test_only_a_well_formed_message_id_is_written_into_the_threading_headers(thread_id):
+    with pytest.raises(MailError):
+        build_email(
+            sender="R <r@x.example>",
+            to="a@example.com",
+            subject="s",
+            text="t",
+            unsubscribe_url=None,
+            unsubscribe_mailto=None,
+            references=[thread_id],
+        )
+    if thread_id:
+        with pytest.raises(MailError):
+            build_email(
+                sender="R <r@x.example>",
+                to="a@example.com",
+                subject="s",
+                text="t",
+                unsubscribe_url=None,
+                unsubscribe_mailto=None,
+                in_reply_to=thread_id,
+            )
+
+
+def test_a_long_references_header_folds_only_between_its_message_ids():
+    ids = [f"<{'x' * 60}.{n}@example.org>" for n in range(3)]
+    msg = build_email(
+        sender="R <r@x.example>",
+        to="a@example.com",
+        subject="s",
+        text="t",
+        unsubscribe_url=None,
+        unsubscribe_mailto=None,
+        in_reply_to=ids[-1],
+        references=ids,
+    )
+    raw = msg.as_bytes()
+    assert wire_header(raw, "References") == b" " + b"\r\n ".join(i.encode() for i in ids)
+    assert wire_header(raw, "In-Reply-To") == b" " + ids[-1].encode()
 
 
 def test_a_stranger_naming_a_case_in_the_subject_opens_their_own(client, agent, monkeypatch, database_url):

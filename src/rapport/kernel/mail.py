@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import smtplib
 import unicodedata
+from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from email import policy
@@ -28,6 +29,7 @@ from rapport.settings import Settings
 MAIL_POLICY = policy.SMTP.clone(refold_source="none")
 PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
 ENCODED_WORD = re.compile(r"=\?[^?]*\?[bqBQ]\?")
+MESSAGE_ID = re.compile(r"<[!-;=?-~]{1,245}>")  # one msg-id: printable ASCII but the brackets, in brackets
 SIGNED_HEADERS = (b"from", b"to", b"subject", b"date", b"message-id", b"list-unsubscribe", b"list-unsubscribe-post")
 
 
@@ -71,6 +73,16 @@ def header_text_problem(text: str) -> str | None:
     return None
 
 
+def message_id_problem(text: str) -> str | None:
+    """Why this may not be written into In-Reply-To or References as a Message-ID, or None: only
+    one well-formed `<...>` of printable ASCII, so no line break, space or encoded word can ride in."""
+    if problem := header_text_problem(text):
+        return problem
+    if not MESSAGE_ID.fullmatch(text):
+        return "is not one Message-ID of printable ASCII in angle brackets"
+    return None
+
+
 def plain_address(address: str) -> bool:
     """An address in plain form only: local@domain, no name, comment, group or angle brackets."""
     return PLAIN_ADDRESS.fullmatch(address) is not None
@@ -91,16 +103,27 @@ def build_email(
     unsubscribe_url: str | None,
     unsubscribe_mailto: str | None,
     message_id: str | None = None,
+    in_reply_to: str | None = None,
+    references: Sequence[str] = (),
 ) -> EmailMessage:
     if not plain_address(to):
         raise MailError(f"refused to write {to!r} into To: only plain addresses are sent to")
     if problem := header_text_problem(subject):
         raise MailError(f"refused a subject that {problem}")
+    for thread_id in (*([in_reply_to] if in_reply_to else []), *references):
+        if problem := message_id_problem(thread_id):
+            raise MailError(f"refused a threading Message-ID {thread_id!r} that {problem}")
     msg = EmailMessage(policy=MAIL_POLICY)
     msg["From"] = sender
     msg["To"] = formataddr(("", to))
     msg["Subject"] = subject
     msg["Message-ID"] = message_id or new_message_id(sender)
+    # Set raw, as checked above (left to the policy, a long one could be re-encoded as an RFC 2047
+    # word, which no client reads as a Message-ID); References folds only between its ids.
+    if in_reply_to:
+        msg.set_raw("In-Reply-To", in_reply_to)
+    if references:
+        msg.set_raw("References", "\r\n ".join(references))
     body = text
     if unsubscribe_url:
         links = [f"<{unsubscribe_url}>"] + ([f"<{unsubscribe_mailto}>"] if unsubscribe_mailto else [])

@@ -24,6 +24,10 @@ class Mail:
     outreach: bool  # asked again as the send path first asked: outreach respects quiet hours and caps
     message_id: str  # the Message-ID header, the same on every attempt
     expires_at: datetime | None = None  # a sign-in link's mail is useless once the link has expired
+    # Threading a reply under the customer's mail: the Message-ID it answers, and the thread's
+    # Message-IDs separated by spaces (the In-Reply-To and References headers).
+    in_reply_to: str | None = None
+    references: str | None = None
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ history row in the same transaction. The request never talks to the SMTP server:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
@@ -20,7 +21,7 @@ from rapport.identity.model import ASSERTED, PROVEN
 from rapport.identity.service import members_of
 from rapport.kernel.clock import utcnow
 from rapport.kernel.errors import Invalid
-from rapport.kernel.mail import header_text_problem, new_message_id
+from rapport.kernel.mail import header_text_problem, message_id_problem, new_message_id
 from rapport.outbound.model import QUEUED_REASON, Mail
 from rapport.outbound.store import insert_mail
 
@@ -129,6 +130,8 @@ def send_message(
     expires_at: datetime | None = None,
     thread_address: str | None = None,  # service only: the address the customer wrote from on this thread
     message_id: str | None = None,
+    in_reply_to: str | None = None,  # the Message-ID this mail answers, for mail clients' threading
+    references: Sequence[str] = (),  # the thread's Message-IDs, oldest first
 ) -> Outcome:
     """Decide, and queue the message when the permission check allows it: the answer is `queued`
     once it is in the outbox (committed with its contact history row), never after SMTP."""
@@ -138,6 +141,9 @@ def send_message(
         raise Invalid("invalid_purpose", f"purpose must be one of {', '.join((SERVICE, *PURPOSES))}")
     if problem := header_text_problem(subject):
         raise Invalid("invalid_subject", f"the subject {problem}, which could forge a header of the mail")
+    for thread_id in (*([in_reply_to] if in_reply_to else []), *references):
+        if problem := message_id_problem(thread_id):
+            raise Invalid("invalid_thread", f"a Message-ID to answer {problem}")
     with db.read() as conn:
         canonical, members = members_of(conn, profile_id)
         to = thread_address if thread_address and purpose == SERVICE else None  # see docs/service.md
@@ -165,6 +171,8 @@ def send_message(
                 outreach=True,
                 message_id=message_id or new_message_id(db.settings.mail_from),
                 expires_at=expires_at,
+                in_reply_to=in_reply_to,
+                references=" ".join(references) or None,
             )
             insert_mail(conn, mail, utcnow(), history_id=history_id)
         else:

@@ -33,6 +33,8 @@ outbox = sa.Table(
     sa.Column("subject", sa.String(300), nullable=False),
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("message_id", sa.String(250), nullable=False),  # the Message-ID header
+    sa.Column("in_reply_to", sa.String(250)),  # a reply's In-Reply-To header
+    sa.Column("references", sa.Text),  # its References header: Message-IDs separated by spaces
     sa.Column("actor", sa.String(200), nullable=False),
     sa.Column("queued_at", UTCDateTime, nullable=False),
     sa.Column("expires_at", UTCDateTime),

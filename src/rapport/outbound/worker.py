@@ -143,6 +143,8 @@ class OutboxWorker:
             unsubscribe_url=url,
             unsubscribe_mailto=mailto,
             message_id=mail.message_id,
+            in_reply_to=mail.in_reply_to,
+            references=(mail.references or "").split(),
         )
 
     def _finish(self, mail: Queued, status: str, reason: str) -> None:

@@ -21,7 +21,7 @@ from rapport.collect.internal import record_event
 from rapport.db.engine import Database
 from rapport.kernel.clock import utcnow
 from rapport.kernel.errors import Conflict, Invalid, NotFound
-from rapport.kernel.mail import header_text_problem, new_message_id
+from rapport.kernel.mail import header_text_problem, message_id_problem, new_message_id
 from rapport.outbound.service import send_message
 from rapport.service import model
 from rapport.service.clock import TERMINAL, apply_policy, refresh
@@ -273,6 +273,7 @@ def reply(
         raise Invalid("empty_message", "write something")
     _check_text(None, text)
     mail_id: str | None = None
+    answers: str | None = None
     with db.write() as conn:
         w = Work(conn, actor)
         case = load_case(conn, case_id)
@@ -282,6 +283,7 @@ def reply(
             raise Conflict("requester_not_ready", "the sender's profile is still being made; try again in a moment")
         if mailed:
             mail_id = new_message_id(db.settings.mail_from)
+            answers = _last_customer_mail(conn, case_id)
         next_status = _rule(model.status_after_reply, case["status"], status) if public else case["status"]
         if not public and status is not None:
             _rule(model.check_transition, case["status"], status)
@@ -297,12 +299,35 @@ def reply(
             conn.execute(case_messages.update().where(case_messages.c.id == message_id).values(delivery="sending"))
         w.finish(case)
     if mailed:
-        _mail_reply(db, case, message_id, text, actor, mail_id)
+        _mail_reply(db, case, message_id, text, actor, mail_id, answers)
     return {"message_id": message_id, "status": case["status"]}
 
 
+def _last_customer_mail(conn: Connection, case_id: int) -> str | None:
+    """The Message-ID of the customer's last mail on the case, for the reply's In-Reply-To and
+    References (so mail clients thread it); None when they never mailed, or when it is not one a
+    header can safely carry (it came from outside: it is written into no header unless well formed)."""
+    found = conn.execute(
+        sa.select(case_messages.c.mail_message_id)
+        .where(
+            case_messages.c.case_id == case_id,
+            case_messages.c.author_kind == "customer",
+            case_messages.c.mail_message_id.is_not(None),
+        )
+        .order_by(case_messages.c.at.desc(), case_messages.c.id.desc())
+        .limit(1)
+    ).scalar()
+    return found if found and message_id_problem(found) is None else None
+
+
 def _mail_reply(
-    db: Database, case: dict[str, Any], message_id: int, text: str, actor: str, mail_id: str | None
+    db: Database,
+    case: dict[str, Any],
+    message_id: int,
+    text: str,
+    actor: str,
+    mail_id: str | None,
+    answers: str | None = None,
 ) -> None:
     subject = f"Re: {case['subject']} {model.subject_tag(case['reference'])}"
     if header_text_problem(subject) or len(subject) > MAX_SUBJECT:
@@ -317,6 +342,8 @@ def _mail_reply(
         actor=actor,
         thread_address=case["requester_address"],
         message_id=mail_id,
+        in_reply_to=answers,
+        references=[answers] if answers else [],
     )
     with db.write() as conn:
         conn.execute(
