@@ -10,6 +10,7 @@ matches and ranks that plan. Every word reaching a query string is letters and d
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -56,8 +57,14 @@ def vocabulary_matches(conn: Connection, variants: Collection[str]) -> list[Cand
     """Which of these spellings are words of the published articles."""
     if not variants:
         return []
-    query = sa.select(kb_terms.c.term, kb_terms.c.documents).where(kb_terms.c.term.in_(sorted(variants)))
-    return [Candidate(t, d) for t, d in conn.execute(query)]
+    # A word's variants run to thousands: one array parameter, not thousands of bound ones (which
+    # SQLAlchemy would compile into the statement on every search).
+    if _postgres(conn):
+        sql, value = "SELECT term, documents FROM kb_terms WHERE term = ANY(:v)", list(variants)
+    else:
+        sql = "SELECT term, documents FROM kb_terms WHERE term IN (SELECT value FROM json_each(:v))"
+        value = json.dumps(list(variants))
+    return [Candidate(t, d) for t, d in conn.execute(sa.text(sql), {"v": value})]
 
 
 def trigram_neighbours(conn: Connection, word: str) -> list[Candidate]:
