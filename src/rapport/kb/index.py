@@ -59,6 +59,7 @@ def vocabulary_matches(conn: Connection, variants: Collection[str]) -> list[Cand
         return []
     # A word's variants run to thousands: one array parameter, not thousands of bound ones (which
     # SQLAlchemy would compile into the statement on every search).
+    value: list[str] | str
     if _postgres(conn):
         sql, value = "SELECT term, documents FROM kb_terms WHERE term = ANY(:v)", list(variants)
     else:
