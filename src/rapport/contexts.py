@@ -37,6 +37,7 @@ from rapport.decide import console as decide_console
 from rapport.decide import portal as decide_portal
 from rapport.decide import store as decide_store
 from rapport.decide.consumer import Decide
+from rapport.decide.training import run_retraining
 from rapport.identity import store as identity_store
 from rapport.kb import api as kb_api
 from rapport.kb import console as kb_console
@@ -144,6 +145,7 @@ CONTEXTS: tuple[Context, ...] = (
         stores=(decide_store,),
         api=(decide_api.router, decide_api.public),
         consumers=(Decide,),  # item lines and items described by e-commerce events
+        workers=(run_retraining,),
         profile_panels=decide_console.PROFILE_PANELS,
         my_data_panels=decide_portal.MY_DATA_PANELS,
         commands=(decide_cli.catalog, decide_cli.decide),

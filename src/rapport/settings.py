@@ -95,6 +95,12 @@ class Settings(BaseSettings):
     http_max_connections: int = Field(
         default=1000, ge=1, le=1_000_000, description="Open connections per server process; past it, 503."
     )
+    decide_retrain_hours: float = Field(
+        default=24.0,
+        ge=0,
+        le=24 * 90,
+        description="`serve` retrains the recommender this often when new purchases or views arrived; 0: never.",
+    )
 
     @field_validator("database_url")
     @classmethod

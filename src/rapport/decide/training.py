@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import threading
 import time
 from collections import defaultdict
@@ -29,6 +30,8 @@ from rapport.decide.store import item_events, models
 from rapport.identity.store import profiles
 from rapport.kernel.clock import utcnow
 from rapport.profiles.store import profile_events
+
+log = logging.getLogger(__name__)
 
 KEEP_MODELS = 3  # older models are deleted when a new one is stored
 TRAINED_ON = (VIEWED, ADDED, PURCHASED)
@@ -78,6 +81,7 @@ def train_model(db: Database, params: learn.Params | None = None) -> Trained | N
     users, cols = [], []
     bought: dict[tuple[int, int], list[datetime]] = defaultdict(list)
     with db.read() as conn:
+        through_line = conn.execute(sa.select(sa.func.max(item_events.c.id))).scalar() or 0
         for person, item, action, at in conn.execute(_LINES):
             u = people.setdefault(person, len(people))
             i = item_index.setdefault(item, len(item_index))
@@ -96,7 +100,13 @@ def train_model(db: Database, params: learn.Params | None = None) -> Trained | N
     trained_at = utcnow()
     version = f"{trained_at:%Y%m%d%H%M%S}-{hashlib.sha256(artifact).hexdigest()[:8]}"
     seconds = round(time.perf_counter() - started, 3)
-    summary = {"people": len(people), "items": model.size, "interactions": int(x.nnz), "seconds": seconds}
+    summary = {
+        "people": len(people),
+        "items": model.size,
+        "interactions": int(x.nnz),
+        "seconds": seconds,
+        "through_line": through_line,  # the newest item line it could have seen: retraining is due after more
+    }
     with db.write() as conn:
         conn.execute(
             models.insert().values(
@@ -179,3 +189,41 @@ def model_summaries(conn: Connection) -> list[dict[str, Any]]:
         ).order_by(models.c.trained_at.desc())
     )
     return [dict(r._mapping) for r in rows]
+
+
+# --- retraining on a schedule ----------------------------------------------------------------------
+
+RETRAIN_CHECK_S = 60.0
+
+
+def retraining_due(conn: Connection, every_s: float, now: datetime) -> bool:
+    """Whether the newest model is older than `every_s` and item lines arrived after it was trained (or
+    there is no model yet and there are item lines)."""
+    newest_line = conn.execute(sa.select(sa.func.max(item_events.c.id))).scalar()
+    if newest_line is None:
+        return False
+    row = conn.execute(sa.select(models.c.trained_at, models.c.summary).order_by(models.c.trained_at.desc())).first()
+    if row is None:
+        return True
+    seen = (row.summary or {}).get("through_line", 0)
+    return int(newest_line) > int(seen) and (now - row.trained_at).total_seconds() >= every_s
+
+
+def retrain_if_due(db: Database, every_s: float) -> Trained | None:
+    with db.read() as conn:
+        due = retraining_due(conn, every_s, utcnow())
+    return train_model(db) if due else None
+
+
+def run_retraining(db: Database, stop: threading.Event) -> None:
+    """Decide's worker, as `rapport.contexts` lists it: retrains the recommender every
+    RAPPORT_DECIDE_RETRAIN_HOURS when new item lines arrived (one worker per deployment, so one
+    training at a time); every server process picks the new model up within a second."""
+    every_s = db.settings.decide_retrain_hours * 3600
+    if every_s <= 0:
+        return
+    while not stop.wait(RETRAIN_CHECK_S):
+        try:
+            retrain_if_due(db, every_s)
+        except Exception:  # a failed training must not stop the schedule; the next check tries again
+            log.exception("decide: scheduled retraining failed")
