@@ -13,7 +13,9 @@ models rank the catalogue seen in training; Recall@10 is hits / min(10, test ite
 coverage the share of training items recommended to anyone. The shipped model is
 `rapport.decide.learn`: EASE (λ=500) pruned to 200 neighbours per item, only items at least 3
 people had, the person's history weighted by recency (half-life 10 items), blended with their own
-buy-again list where items may come back (groceries). The product's "due" rule for consumables
+buy-again list where items may come back (groceries): each of their purchases of an item counts
+0.85 to the power of the orders they placed since (chosen on each person's next-to-last order, not on
+the reported last one; see learn.AGAIN_DECAY). The product's "due" rule for consumables
 (hold one back until 80% of the repurchase interval has passed) is not applied here: measured with
 the sample's days_since_prior_order it cost Recall@10 (0.4406 without, 0.3278 with); see docs/decide.md.
 
@@ -53,6 +55,7 @@ class Split:
     train: sp.csr_matrix  # binary person x item
     counts: sp.csr_matrix  # how many of the person's orders held the item (buy-again)
     last_seen: sp.csr_matrix  # order number of the last order that held it (recency tie-break)
+    orders_ago: dict[int, dict[int, tuple[int, ...]]]  # per person and item: each order holding it, as orders since
     test: dict[int, set[int]]
     exclude_history: bool
     items: list[str]
@@ -101,8 +104,14 @@ def _split(name: str, rows: pd.DataFrame, is_test: pd.Series, user: str, item: s
     for person, thing in zip(test_rows[user].map(user_index), test_rows[item], strict=True):
         if thing in item_index:  # an item never seen in training cannot be recommended by any model
             test.setdefault(int(person), set()).add(item_index[thing])
+    orders_ago: dict[int, dict[int, tuple[int, ...]]] = {}
+    if not exclude:  # the buy-again list's input: how many of the person's orders came after each purchase
+        ranked = train_rows.assign(u=u, i=i)
+        later = ranked.groupby("u")["timestamp"].rank(method="dense", ascending=False).astype(int) - 1
+        for (person, thing), agos in ranked.assign(ago=later).groupby(["u", "i"])["ago"]:
+            orders_ago.setdefault(int(person), {})[int(thing)] = tuple(int(a) for a in agos)
     train = learn.interaction_matrix(u, i, *shape)
-    return Split(name, train, counts, last_seen, test, exclude, [str(v) for v in items])
+    return Split(name, train, counts, last_seen, orders_ago, test, exclude, [str(v) for v in items])
 
 
 Ranker = Callable[[int], np.ndarray]  # person -> item indices, best first
@@ -186,12 +195,7 @@ def rankers(split: Split, args: argparse.Namespace) -> dict[str, tuple[Ranker, f
         collab = learn.collaborative(model, newest_first)
         again = np.zeros(model.size, dtype=np.float32)
         if not split.exclude_history:
-            counts = dict(zip(split.counts[person].indices.tolist(), split.counts[person].data.tolist(), strict=True))
-            newest = float(seen.data.max())
-            own = [
-                learn.Own(i, counts[i], t / newest)
-                for i, t in zip(seen.indices.tolist(), seen.data.tolist(), strict=True)
-            ]
+            own = [learn.Own(i, agos) for i, agos in split.orders_ago.get(person, {}).items()]
             again = learn.buy_again(model, own)
         return learn.top_n(learn.blend(model, collab, again), K, excluded(person))
 

@@ -13,12 +13,13 @@ people interacted with enter the model: a pair bought by one person would otherw
 customer what that one person bought.
 
 A person's own repeat purchases (buy-again) add to the score of consumables, weighted by how often
-they bought each and how due it is: on groceries that list is far ahead of every collaborative model.
+they bought each, how recently (each purchase counts less for every order of theirs since) and how due
+it is: on groceries that list is far ahead of every collaborative model.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,6 +33,10 @@ DEFAULT_NEIGHBOURS = 200
 DEFAULT_MIN_SUPPORT = 3
 HALF_LIFE = 10.0  # the person's newest purchases count most: the 10th newest counts half
 AGAIN_WEIGHT = 10.0  # a repeat purchase outranks anything collaborative: that only breaks ties and fills
+# Each later order of the person's makes an earlier purchase count this much less. Chosen on a
+# validation split (each Instacart person's next-to-last order; 1.0, 0.95, 0.9, 0.85, 0.8, 0.7 gave
+# Recall@10 0.440, 0.467, 0.476, 0.484, 0.479, 0.468, plain buy-again 0.447), reported on the last order.
+AGAIN_DECAY = 0.85
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,7 @@ class Params:
     neighbours: int = DEFAULT_NEIGHBOURS
     min_support: int = DEFAULT_MIN_SUPPORT
     again_weight: float = AGAIN_WEIGHT
+    again_decay: float = AGAIN_DECAY
     half_life: float = HALF_LIFE
 
 
@@ -152,24 +158,30 @@ def collaborative(model: Model, history: np.ndarray) -> np.ndarray:
     return np.asarray(contributions(model, history).sum(axis=0)).ravel()
 
 
+def repeat_score(orders_ago: Iterable[int], decay: float) -> float:
+    """How strongly a person's own purchases of one item say they will buy it again: each purchase
+    counts `decay` to the power of how many of their orders came after it (0 for their newest)."""
+    return float(sum(decay**ago for ago in orders_ago))
+
+
 @dataclass(frozen=True)
 class Own:
     """One item of the person's own purchases, for the buy-again list."""
 
     index: int
-    orders: float  # how many of their orders held it
-    recency: float  # 0..1, 1 for their newest order
+    orders_ago: tuple[int, ...]  # per order that held it, how many of their orders came after it
     due: float = 1.0  # 0..1: how due it is by their own repurchase interval, or the population's
 
 
 def buy_again(model: Model, own: Sequence[Own]) -> np.ndarray:
-    """The person's own repeat purchases: more orders first, the more recent first among equals
-    (recency is worth half an order), times how due each is."""
+    """The person's own repeat purchases, scored by `repeat_score` relative to their strongest, times
+    how due each is."""
     scores = np.zeros(model.size, dtype=np.float32)
-    if own:
-        top = max(o.orders for o in own) + 0.5
-        for o in own:
-            scores[o.index] = (o.orders + 0.5 * o.recency) / top * o.due
+    raw = [repeat_score(o.orders_ago, model.params.again_decay) for o in own]
+    top = max(raw, default=0.0)
+    if top > 0:
+        for o, r in zip(own, raw, strict=True):
+            scores[o.index] = r / top * o.due
     return scores
 
 

@@ -104,19 +104,20 @@ def _buy_again(
     """Consumables the person bought and that are due again; only at level personal (their history)."""
     if scope.level != "personal" or not held.owned:
         return
-    newest = max(o.last_bought for o in held.owned.values())
-    oldest = min(o.first_bought for o in held.owned.values())
-    span = max((newest - oldest).total_seconds(), 1.0)
-    top = max(len(o.purchases) for o in held.owned.values()) + 0.5
+    # Their orders, oldest first: the lines of one order share its time.
+    orders = sorted({at for owned in held.owned.values() for at in owned.purchases})
+    after = {at: len(orders) - 1 - n for n, at in enumerate(orders)}
+    decay = m.params.again_decay if m else learn.AGAIN_DECAY
+    raw = {i: learn.repeat_score((after[at] for at in o.purchases), decay) for i, o in held.owned.items()}
+    top = max(raw.values())
     weight = m.params.again_weight if m else learn.AGAIN_WEIGHT
-    for item_id, owned in held.owned.items():
+    for item_id in held.owned:
         item = catalog.get(item_id)
         due = held.due.get(item_id, 1.0)
-        if item is None or item.kind not in model.RETURNING_KINDS or due < model.DUE_AT:
+        if item is None or item.kind not in model.RETURNING_KINDS or due < model.DUE_AT or top <= 0:
             continue
-        recency = 1 - (newest - owned.last_bought).total_seconds() / span
         entry = pool.setdefault(item_id, Scored(item_id))
-        entry.buy_again = weight * (len(owned.purchases) + 0.5 * recency) / top * due
+        entry.buy_again = weight * raw[item_id] / top * due
         entry.reason = Reason("restock", "", item_id)
 
 
