@@ -95,6 +95,12 @@ class Settings(BaseSettings):
     http_max_connections: int = Field(
         default=1000, ge=1, le=1_000_000, description="Open connections per server process; past it, 503."
     )
+    inbound_authserv_id: str | None = Field(
+        default=None,
+        max_length=253,
+        description="The authserv-id of the mail server in front of Rapport whose Authentication-Results "
+        "header (SPF, DKIM, DMARC) is trusted; inbound mail it did not authenticate joins no case or profile.",
+    )
     decide_retrain_hours: float = Field(
         default=24.0,
         ge=0,

@@ -300,3 +300,35 @@ def test_raw_8bit_headers_and_attachments_are_stored_and_downloaded(
         and res.headers["content-security-policy"] == "sandbox"
     )
     assert res.headers["content-disposition"].startswith("attachment;")
+
+
+def test_with_a_trusted_mail_server_a_forged_sender_joins_no_case_and_no_profile(
+    client, backend, admin_headers, agent, monkeypatch, database_url
+):
+    monkeypatch.setenv("RAPPORT_INBOUND_AUTHSERV_ID", "mx.shop.example")
+    send_batch(client, backend, [{"type": "identify", "userId": "ada", "traits": {"email": "ada@example.com"}}])
+    ada = profile_by(client, admin_headers, "user_id:ada")["id"]
+    genuine = "mx.shop.example; dkim=pass header.d=example.com; dmarc=pass header.from=example.com"
+    pipe(monkeypatch, database_url, mail("ada@example.com", "Refund", "For order 7.", Authentication_Results=genuine))
+    case = only_case(client, agent)
+    assert case["requester"]["profile_id"] == ada
+
+    forged = "mx.shop.example; spf=fail smtp.mailfrom=ada@example.com; dmarc=fail header.from=example.com"
+    reply = mail(
+        "ada@example.com", f"Re: Refund [#{case['reference']}]", "Pay it to IBAN XX00", Authentication_Results=forged
+    )
+    result = pipe(monkeypatch, database_url, reply)
+    assert result.exit_code == 0 and says(result.output, "sender not authenticated by mx.shop.example"), result.output
+    # a mail that did not pass through the server at all fails too
+    pipe(monkeypatch, database_url, mail("ada@example.com", "Also me", "Trust me"))
+    assert len(client.get(f"/api/v1/cases/{case['id']}", headers=agent).json()["messages"]) == 1
+    others = [c for c in client.get("/api/v1/cases", headers=agent).json()["items"] if c["id"] != case["id"]]
+    assert len(others) == 2
+    for other in others:
+        detail = client.get(f"/api/v1/cases/{other['id']}", headers=agent).json()
+        assert detail["requester"]["profile_id"] != ada
+        assert "not joined to the profile of that address" in detail["history"][0]["data"]["requester"]
+
+    # The genuine sender, authenticated, still threads onto her case.
+    again = mail("ada@example.com", f"Re: Refund [#{case['reference']}]", "Any news?", Authentication_Results=genuine)
+    assert says(pipe(monkeypatch, database_url, again).output, "added to case")

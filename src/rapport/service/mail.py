@@ -12,6 +12,9 @@ is in its subject. It joins that case only when it comes from the case's own add
 asserted on the requester's profile): anyone can write a reference into a subject, and a stranger's
 mail must not land on, or redirect the replies of, someone else's case. Such a mail opens a case of
 its own, which says so in its history.
+
+Authentication: with `RAPPORT_INBOUND_AUTHSERV_ID`, a mail the mail server in front of Rapport did
+not authenticate (service/sender_auth.py) joins no case and no profile: it opens a case of its own.
 """
 
 from __future__ import annotations
@@ -29,9 +32,10 @@ from rapport.identity.service import members_of
 from rapport.identity.store import identifiers
 from rapport.kernel.clock import utcnow
 from rapport.kernel.errors import DomainError
+from rapport.service import sender_auth
 from rapport.service.mime import Mail, Unreadable, read_mail
 from rapport.service.model import reference_in
-from rapport.service.requester import for_address
+from rapport.service.requester import for_address, for_unauthenticated
 from rapport.service.service import Attachment, Message, NewCase, Work, customer_wrote_in, load_case, open_case_in
 from rapport.service.store import case_messages, cases, inbound_mail
 
@@ -78,7 +82,7 @@ def _receive(db: Database, raw: bytes, via: str) -> Received:
             return _keep(conn, raw, via, Received("ignored", ignored), sender_key)
         w = Work(conn, f"customer:email:{mail.sender}")
         try:
-            received, touched = _act(w, mail)
+            received, touched = _act(w, mail, db.settings.inbound_authserv_id)
         except DomainError as exc:  # a rule refused it (too long a text ...): kept, with the reason
             return _keep(conn, raw, via, Received("unreadable", exc.message), sender_key)
         _keep(conn, raw, via, received, sender_key)
@@ -134,9 +138,15 @@ def _message(mail: Mail) -> Message:
     )
 
 
-def _act(w: Work, mail: Mail) -> tuple[Received, dict[str, Any]]:
+def _act(w: Work, mail: Mail, authserv_id: str | None) -> tuple[Received, dict[str, Any]]:
     assert mail.sender is not None
     conn = w.conn
+    checked = sender_auth.verdict(mail.sender, mail.authentication, authserv_id)
+    if checked.status == sender_auth.FAIL:  # a forged From joins nobody's case or profile
+        requester = for_unauthenticated(conn, mail.sender, mail.sender_name, checked.detail)
+        opened = open_case_in(w, requester, NewCase(subject=mail.subject, channel="email"), _message(mail), "customer")
+        reason = f"opened case {opened['reference']} ({requester.how})"
+        return Received("opened", reason, opened["id"], opened["reference"]), opened
     case, why = _answered_case(conn, mail)
     note = ""
     if case is not None and not _from_requester(conn, case, mail.sender):

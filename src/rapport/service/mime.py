@@ -57,6 +57,7 @@ class Mail:
     from_html: bool
     files: list[File] = field(default_factory=list)
     automatic: str | None = None  # why it looks sent by a machine (an auto-reply, a bounce)
+    authentication: tuple[str, ...] = ()  # its Authentication-Results headers, topmost first
 
 
 def read_mail(raw: bytes) -> Mail:
@@ -84,6 +85,11 @@ def read_mail(raw: bytes) -> Mail:
         from_html=from_html,
         files=files,
         automatic=_automatic(msg, sender),
+        authentication=tuple(
+            str(v).encode("utf-8", "surrogateescape").decode("utf-8", "replace")[:2000]
+            for k, v in msg.raw_items()
+            if k.lower() == "authentication-results"
+        )[:20],
     )
 
 

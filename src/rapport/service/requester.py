@@ -54,6 +54,14 @@ def sender_key(conn: Connection, address: str) -> str:
     return Identifier("anonymous_id", SENDER_PREFIX + digest).key
 
 
+def for_unauthenticated(conn: Connection, address: str, name: str | None, why: str) -> Requester:
+    """The requester of mail whose `From:` the mail server did not authenticate: a profile of its own
+    (one per address), never the profile of the address it names nor that of its genuine mail."""
+    key = sender_key(conn, "unauthenticated:" + address)
+    known = find_by_identifier(conn, Identifier.from_key(key))
+    return Requester(known, key, address, name, f"{why}: not joined to the profile of that address")
+
+
 def for_address(conn: Connection, address: str, name: str | None) -> Requester:
     """The requester of mail from `address` (normalized), in a write transaction (the salt may be
     made on first use)."""
