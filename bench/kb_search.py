@@ -1,4 +1,4 @@
-"""Headline figures of issue 16 for knowledge-base search (lexical only).
+"""Headline figures of issue 16 for knowledge-base search, lexical and hybrid.
 
 1. Quality on real customer questions: a one-article-per-intent knowledge base built from
    Banking77 (title from the intent's name, the intent's *training* questions as its known
@@ -10,7 +10,12 @@
    plain FTS5 bm25 query of the same words on the same connection (SQLite; the ratio is printed).
    Target p99 <= 20 ms.
 
-    .venv/bin/python bench/kb_search.py [--articles 10000] [--queries 500] [--database-url URL]
+    .venv/bin/python bench/kb_search.py [--articles 10000] [--queries 500] [--database-url URL] [--no-semantic]
+
+3. With the model stack (rapport[ml]), the same figures for hybrid ranking (kb/semantic.py: the best
+   30 lexical candidates re-ranked by 0.5 x lexical + 0.5 x cosine with the shared MiniLM encoder; an
+   article is its title and 20 known questions),
+   after every article was embedded (the time that takes is printed).
 
 With --database-url (PostgreSQL, wiped) it runs there; the baseline is then a plain tsquery.
 """
@@ -31,7 +36,7 @@ import sqlalchemy as sa
 
 from rapport.db.engine import Database, open_database
 from rapport.db.migrate import upgrade
-from rapport.kb import model, service
+from rapport.kb import model, semantic, service
 from rapport.kb.model import Draft
 from rapport.settings import load_settings
 
@@ -110,11 +115,11 @@ def distractors(count: int) -> list[tuple[Draft, str | None, str]]:
     return made
 
 
-def quality(db: Database, queries: list[tuple[str, str]]) -> dict[str, float]:
+def quality(db: Database, queries: list[tuple[str, str]], semantic: bool = False) -> dict[str, float]:
     hits1 = hits3 = 0
     rr = 0.0
     for text, intent in queries:
-        slugs = [h.article["slug"] for h in service.search(db, text, limit=10, log=False).hits]
+        slugs = [h.article["slug"] for h in service.search(db, text, limit=10, log=False, semantic=semantic).hits]
         rank = slugs.index(slug(intent)) + 1 if slug(intent) in slugs else None
         hits1 += rank == 1
         hits3 += rank is not None and rank <= 3
@@ -143,11 +148,11 @@ def baseline_search(db: Database, text: str) -> None:
         conn.execute(sa.text(sql), {"q": q}).all()
 
 
-def latency(db: Database, texts: list[str]) -> dict[str, float]:
+def latency(db: Database, texts: list[str], semantic: bool = False) -> dict[str, float]:
     ours, base = [], []
     for text in texts:  # interleaved, so both see the same machine
         start = time.perf_counter()
-        service.search(db, text, limit=10, log=False)
+        service.search(db, text, limit=10, log=False, semantic=semantic)
         ours.append((time.perf_counter() - start) * 1000)
         start = time.perf_counter()
         baseline_search(db, text)
@@ -166,6 +171,9 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=10_000)
     parser.add_argument("--queries", type=int, default=500, help="held-out questions timed at 10,000 articles")
     parser.add_argument("--database-url", default=None)
+    parser.add_argument(
+        "--semantic", action=argparse.BooleanOptionalAction, default=True, help="also measure hybrid re-ranking"
+    )
     args = parser.parse_args()
 
     train, held_out = banking77()
@@ -180,6 +188,12 @@ def main() -> None:
     service.correct = lambda _conn, word, _config: word  # type: ignore[assignment]
     print("with typos, no fixing ", _fmt(quality(db, typed)))
     service.correct = correct  # type: ignore[assignment]
+    if args.semantic:
+        started = time.perf_counter()
+        semantic.warm(service.published_articles(db))
+        print(f"hybrid: {len(train)} articles embedded in {time.perf_counter() - started:.1f} s")
+        print("hybrid, clean         ", _fmt(quality(db, held_out, semantic=True)))
+        print("hybrid, with typos    ", _fmt(quality(db, typed, semantic=True)))
 
     start = time.perf_counter()
     extra = distractors(args.articles - len(train))
@@ -190,6 +204,12 @@ def main() -> None:
     print("clean, 10k articles   ", _fmt(quality(db, [held_out[i] for i in sample])))
     print("latency, clean        ", _fmt(latency(db, [held_out[i][0] for i in sample])))
     print("latency, with typos   ", _fmt(latency(db, [typed[i][0] for i in sample])))
+    if args.semantic:
+        started = time.perf_counter()
+        semantic.warm(service.published_articles(db))
+        print(f"hybrid: {args.articles} articles embedded in {time.perf_counter() - started:.1f} s")
+        print("hybrid, clean, 10k    ", _fmt(quality(db, [held_out[i] for i in sample], semantic=True)))
+        print("latency, hybrid       ", _fmt(latency(db, [held_out[i][0] for i in sample], semantic=True)))
     db.dispose()
 
 

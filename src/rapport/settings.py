@@ -101,6 +101,10 @@ class Settings(BaseSettings):
         description="The authserv-id of the mail server in front of Rapport whose Authentication-Results "
         "header (SPF, DKIM, DMARC) is trusted; inbound mail it did not authenticate joins no case or profile.",
     )
+    kb_semantic: bool = Field(
+        default=False,
+        description="Re-rank knowledge-base search results by meaning too (needs rapport[ml]); see docs/kb.md.",
+    )
     decide_retrain_hours: float = Field(
         default=24.0,
         ge=0,

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 
 from rapport.db.engine import Database
 from rapport.kb import index, model
+from rapport.kb import semantic as semantic_ranking
 from rapport.kb.markdown import plain_text
 from rapport.kb.model import PUBLISHED, ArticleError, Draft, Query
 from rapport.kb.store import (
@@ -35,6 +36,7 @@ from rapport.kb.store import (
     published,
     synonym_groups,
 )
+from rapport.kernel import encoder
 from rapport.kernel.audit import record_audit
 from rapport.kernel.clock import utcnow
 from rapport.kernel.errors import Conflict, Invalid, NotFound
@@ -340,22 +342,39 @@ def search(
     typing: bool = False,
     channel: str = "api",
     log: bool = True,
+    semantic: bool | None = None,
 ) -> SearchResult:
     """Published articles for a customer's query, best first; logged unless `log` is off (a query
-    still being typed is not a search the customer made)."""
+    still being typed is not a search the customer made). `semantic` (default: RAPPORT_KB_SEMANTIC,
+    never while typing) re-ranks the lexical candidates by meaning too (kb/semantic.py)."""
     query = model.parse_query(text, typing)
     config = model.language(locale or "en")
     limit = max(1, min(limit, MAX_RESULTS))
+    if semantic is None:
+        semantic = db.settings.kb_semantic and not typing
+    semantic = semantic and encoder.available()
+    wanted = max(limit, semantic_ranking.CANDIDATES) if semantic else limit
     with db.read() as conn:
         plan, corrections = plan_search(conn, query, config)
-        found = index.match(conn, plan, config, locale=locale, category=category, limit=limit)
+        found = index.match(conn, plan, config, locale=locale, category=category, limit=wanted)
         articles = published(conn, [a for a, _ in found])
+    if semantic:
+        reranked = semantic_ranking.rerank(text, found, articles)
+        if reranked is None:  # just started: lexical now, every article embedded meanwhile
+            semantic_ranking.start_warming(lambda: published_articles(db))
+        found = (reranked if reranked is not None else found)[:limit]
     hits = [Hit(articles[a], s) for a, s in found if a in articles]
     corrected = " ".join(corrections.get(t, t) for t in query.terms) if corrections else None
     result = SearchResult(query, corrected, hits)
     if log:
         result = replace(result, search_id=_log_search(db, text, query, corrected, locale, category, channel, hits))
     return result
+
+
+def published_articles(db: Database) -> list[dict[str, Any]]:
+    with db.read() as conn:
+        rows = conn.execute(sa.select(kb_articles).where(kb_articles.c.status == PUBLISHED)).all()
+    return [dict(r._mapping) for r in rows]
 
 
 def _log_search(
