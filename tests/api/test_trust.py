@@ -232,3 +232,17 @@ def test_stitching_still_joins_anonymous_browsing_to_the_known_customer(client, 
     )
     profile = profile_by(client, admin_headers, "anonymous_id:vic-laptop")
     assert profile["id"] == victim and profile["event_count"] == 3
+
+
+def test_a_server_restating_a_settled_pair_of_claims_asserts_them(client, source, shop, admin_headers):
+    """The processor places a known (anonymousId, userId) pair without resolving it again; a server's
+    event with that pair must still turn the browser's claims into assertions."""
+    pair = {"userId": "kim", "anonymousId": "kim-phone"}
+    send_batch(client, source, [{"type": "identify", "messageId": "w1", **pair}])
+    send_batch(client, source, [{"type": "track", "event": "Viewed", "messageId": "w2", **pair}])
+    pid = profile_by(client, admin_headers, "user_id:kim")["id"]
+    assert identifiers_by_value(client, admin_headers, pid)["kim"]["verification"] == "claimed"
+    send_batch(client, shop, [{"type": "track", "event": "Order Completed", "messageId": "s1", **pair}])
+    found = identifiers_by_value(client, admin_headers, pid)
+    assert (found["kim"]["verification"], found["kim"]["verified_by"]) == ("asserted", "source:shop")
+    assert found["kim-phone"]["verification"] == "asserted"

@@ -77,6 +77,9 @@ class CachedGraph:
         # id pair (see identity.model.id_pair) -> the profile its messages go to, for pairs whose
         # identifiers are all known and joined: only an undo or an erasure (a new version) changes that.
         self.settled: dict[tuple[str | None, str | None], str] = {}
+        # settled pairs whose identifiers are all asserted: a server source restating a settled pair
+        # of claims must still assert them, so only these take the fast path for a server's events.
+        self.asserted_pairs: set[tuple[str | None, str | None]] = set()
 
     def size(self) -> int:
         return len(self._origin)

@@ -113,16 +113,16 @@ class Resolver:
     def resolve(self, conn: Connection, rows: Sequence[Any]) -> Batch:
         """Place every event of the batch on a profile, in memory: the graph cache and a `Batch`."""
         settled = self.graph.settled
-        payloads, pairs = self._decode(rows)
+        payloads, pairs = self._decode(conn, rows)
         hinted = self._hinted(conn, rows, payloads)
         found: list[list[Identifier] | None] = []
         by_pair: dict[Pair, list[Identifier]] = {}  # equal pairs extract equally
-        for p, pair in zip(payloads, pairs, strict=True):
+        for row, p, pair in zip(rows, payloads, pairs, strict=True):
             if p is None:  # placed by its pair, settled already
                 found.append(None)
             elif pair is None:
                 found.append(extract_identifiers(p, self.rules))
-            elif pair in settled:
+            elif self._placed(conn, pair, row[1]):
                 found.append(None)
             else:
                 if pair not in by_pair:
@@ -146,7 +146,7 @@ class Resolver:
             if hinted and n in hinted:  # an internal source named the profile: placed there, ids unread
                 if (profile_id := hinted[n]) is None:
                     continue  # that profile was erased since: the event is on none
-            elif ids is None or pair in settled:  # settled before or earlier in this batch: nothing to resolve
+            elif ids is None or self._placed(conn, pair, source_id):  # settled before or earlier in this batch
                 profile_id = settled[pair]  # type: ignore[index]
             else:
                 if n in aliases:  # decided now, so an id taken earlier in this batch counts
@@ -155,6 +155,8 @@ class Resolver:
                 profile_id, is_settled = self._place(event_id, message_id, kind, ids, batch, now, stamp, said)
                 if is_settled and pair is not None:
                     settled[pair] = profile_id
+                    if asserted:  # every identifier of the pair is asserted now
+                        self.graph.asserted_pairs.add(pair)
             batch.assignments.append((profile_id, timestamp, event_id))
             if channel != INTERNAL_CHANNEL:  # what a context recorded is no channel the person used
                 batch.channels[profile_id].add(channel)
@@ -181,7 +183,15 @@ class Resolver:
         self._load_channels(conn, {p for p in batch.channels if p not in fresh and p not in self.channels})
         return batch
 
-    def _decode(self, rows: Sequence[Any]) -> tuple[list[dict[str, Any] | None], list[Pair | None]]:
+    def _placed(self, conn: Connection, pair: Pair | None, source_id: int) -> bool:
+        """Whether an event with this pair goes where the pair's events went without being resolved:
+        the pair is settled, and either its source only claims (nothing to upgrade) or the pair's
+        identifiers are asserted already."""
+        if pair is None or pair not in self.graph.settled:
+            return False
+        return pair in self.graph.asserted_pairs or not self._source(conn, source_id)[2]
+
+    def _decode(self, conn: Connection, rows: Sequence[Any]) -> tuple[list[dict[str, Any] | None], list[Pair | None]]:
         """Each event's payload and id pair (see `id_pair`). The payload is left undecoded (None) where
         the pair is settled and the text holds nothing else: most events of known people, and decoding
         was the largest single cost of placing them."""
@@ -193,7 +203,7 @@ class Resolver:
             payload = row[3]
             if type(payload) is str:  # SQLite gives the stored text; PostgreSQL a decoded document
                 pair = (row[6], row[7])
-                if pair in settled and _ids_only(row[5], payload):
+                if pair in settled and _ids_only(row[5], payload) and self._placed(conn, pair, row[1]):
                     payloads.append(None)
                     pairs.append(pair)
                     continue
