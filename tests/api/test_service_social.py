@@ -218,3 +218,67 @@ def test_the_portal_social_page_needs_a_customer_and_refuses_bad_forms(client, a
         client.post("/portal/social/codes", data={"csrf": csrf_of(page.text), "network": "x", "handle": "ada"})
     sixth = client.post("/portal/social/codes", data={"csrf": csrf_of(page.text), "network": "x", "handle": "ada"})
     assert is_page(sixth, 409)
+
+
+def test_mentions_codes_and_a_proven_handle_are_exported_and_erased_with_the_person(
+    client, admin_headers, agent, make_token, people, db
+):
+    import sqlalchemy as sa
+
+    from rapport.identity.store import identifiers
+    from rapport.service.social_store import social_link_codes, social_mentions
+
+    ada, bob = people
+    code = get_code(client, admin_headers, ada, "ada_l")
+    mention(client, agent, "ada_l", f"me {code}")
+    complaint = mention(client, agent, "ada_l", "My refund is late!", followers=77)
+    get_code(client, admin_headers, ada, "ada_ig", network="instagram")  # still waiting
+    bobs = mention(client, agent, "bobm", "Where is my order?")
+    privacy = {"Authorization": f"Bearer {make_token('privacy')}"}
+    stores = client.post(f"/api/v1/profiles/{ada.id}/export", headers=privacy).json()["stores"]
+    assert len(stores["social_mentions"]["rows"]) == 2 and len(stores["social_link_codes"]["rows"]) == 2
+    assert "social:x:ada_l" in str(stores["identifiers"]["rows"])
+    receipt = client.post(f"/api/v1/profiles/{ada.id}/erase", headers=privacy)
+    assert receipt.status_code == 200, receipt.text
+    with db.read() as conn:
+        assert conn.execute(sa.select(identifiers).where(identifiers.c.type == "social")).first() is None
+        assert conn.execute(sa.select(social_link_codes)).first() is None
+        left = conn.execute(sa.select(social_mentions.c.handle)).scalars().all()
+    assert left == ["bobm"]  # only the stranger's mention stays
+    assert client.get(f"/api/v1/cases/{complaint['case_id']}", headers=agent).status_code == 404
+    assert client.get(f"/api/v1/cases/{bobs['case_id']}", headers=agent).status_code == 200
+
+
+def test_the_console_social_page_lists_mentions_and_only_verifiers_confirm(client, admin_headers, agent, make_token,
+                                                                          people):  # fmt: skip
+    ada, _ = people
+    code = get_code(client, admin_headers, ada, "ada_l")
+    done = mention(client, agent, "someone", "<script>alert(1)</script> broken?")
+    client.cookies.clear()
+    client.post("/console/sign-in", data={"token": make_token("agent")}, follow_redirects=False)
+    page = client.get("/console/service/social")
+    assert is_page(page, 200) and f"/console/service/cases/{done['case_id']}" in page.text
+    assert "<script>alert(1)</script>" not in page.text and "Confirm a proof code" not in page.text
+    refused = client.post("/console/service/social/confirm", data={"csrf": csrf_of(page.text), "code": code,
+                                                                   "reason": "saw it"})  # fmt: skip
+    assert is_page(refused, 403)
+    client.cookies.clear()
+    client.post("/console/sign-in", data={"token": make_token("admin")}, follow_redirects=False)
+    page = client.get("/console/service/social")
+    csrf = csrf_of(page.text)
+    assert "Confirm a proof code" in page.text
+    assert is_page(client.post("/console/service/social/confirm", data={"csrf": "x", "code": code, "reason": "r"}), 403)
+    for bad in ({"code": "nope", "reason": "r"}, {"code": code, "reason": ""}, {}):
+        assert is_page(client.post("/console/service/social/confirm", data={"csrf": csrf, **bad}), 400), bad
+    ok = client.post("/console/service/social/confirm", data={"csrf": csrf, "code": code, "reason": "DM on x"},
+                     follow_redirects=False)  # fmt: skip
+    assert ok.status_code == 303 and "x:ada_l" in ok.headers["location"]
+    again = client.post("/console/service/social/confirm", data={"csrf": csrf, "code": code, "reason": "DM"})
+    assert is_page(again, 409)
+
+
+def test_the_public_directory_page_answers_without_entries(client):
+    client.cookies.clear()
+    page = client.get("/portal/channels")
+    assert is_page(page, 200) and "No contact channels are listed yet." in page.text
+    assert client.get("/v1/channels").json() == {"items": []}
