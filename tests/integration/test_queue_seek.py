@@ -1,4 +1,4 @@
-"""The queue's next case, found by walking the index from the heads of each status, is exactly the
+"""The queue's next case and its standing, found by walking the index from the heads of each status, is exactly the
 least case by the queue's order (model.queue_key) among those the agent may take: checked against
 sorting every case, on rows made to tie on due time and priority, with and without a waiting time,
 of several statuses, teams and assignees."""
@@ -53,3 +53,10 @@ def test_the_seek_agrees_with_sorting_everything(db):
             for agent, teams in (("ann", ["billing"]), ("bob", [])):
                 head = queue.next_for(conn, agent)
                 assert (head["id"] if head else None) == brute_force(conn, agent, teams), (trial, agent)
+            every = sorted(
+                (dict(r._mapping) for r in conn.execute(sa.select(cases))
+                 if r.status in ACTIVE and r.merged_into is None),
+                key=lambda r: queue_key(r).sort_key(),
+            )  # fmt: skip
+            for limit in (1, 5, 100):
+                assert [c["id"] for c in queue.standing(conn, limit)] == [c["id"] for c in every[:limit]], trial

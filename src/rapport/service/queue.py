@@ -20,15 +20,7 @@ from rapport.service.model import ACTIVE, queue_key
 from rapport.service.service import Work, active_load, assign_in, capacity_of, load_case
 from rapport.service.store import cases
 
-# The order, as the index ix_cases_queue serves it: due time (none last), priority, waiting since.
-QUEUE_ORDER = (
-    cases.c.next_due_at.is_(None),
-    cases.c.next_due_at,
-    cases.c.priority_rank,
-    cases.c.waiting_since.is_(None),
-    cases.c.waiting_since,
-    cases.c.id,
-)
+# The order is model.queue_key's: due time (none last), priority, waiting since (none last), id.
 QUEUE_COLUMNS = (cases.c.id, cases.c.next_due_at, cases.c.priority_rank, cases.c.waiting_since)
 
 
@@ -74,14 +66,25 @@ def next_for(conn: Connection, agent: str) -> dict[str, Any] | None:
 
 
 def standing(conn: Connection, limit: int = 100) -> list[dict[str, Any]]:
-    """The whole queue in order (any team), as the console lists it."""
-    query = (
-        sa.select(*QUEUE_COLUMNS)
-        .where(cases.c.status.in_(ACTIVE), cases.c.merged_into.is_(None))
-        .order_by(*QUEUE_ORDER)
-        .limit(limit)
-    )
-    return [dict(r._mapping) for r in conn.execute(query)]
+    """The whole queue in order (any team), as the console lists it: the first `limit` cases of each
+    part the index keeps in the queue's own order (each active status, with or without a due time,
+    with or without a waiting time), merged. Each part is a walk of ix_cases_queue, never a sort of
+    every active case."""
+    found: list[dict[str, Any]] = []
+    for status in ACTIVE:
+        for due in (True, False):
+            for waiting in (True, False):
+                where = [
+                    cases.c.status == status,
+                    cases.c.next_due_at.is_not(None) if due else cases.c.next_due_at.is_(None),
+                    cases.c.waiting_since.is_not(None) if waiting else cases.c.waiting_since.is_(None),
+                    cases.c.merged_into.is_(None),
+                ]
+                order = [*([cases.c.next_due_at] if due else []), cases.c.priority_rank]
+                order += [cases.c.waiting_since, cases.c.id] if waiting else [cases.c.id]
+                query = sa.select(*QUEUE_COLUMNS).where(*where).order_by(*order).limit(limit)
+                found += [dict(r._mapping) for r in conn.execute(query)]
+    return sorted(found, key=lambda c: queue_key(c).sort_key())[:limit]
 
 
 def take_next(db: Database, agent: str, *, actor: str) -> dict[str, Any] | None:
