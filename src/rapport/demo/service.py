@@ -15,7 +15,7 @@ from typing import Any
 
 from rapport.db.engine import Database
 from rapport.kernel.clock import utcnow
-from rapport.service import directory, policy_admin, social
+from rapport.service import directory, policy_admin, social, social_proof
 from rapport.service.clock import refresh
 from rapport.service.requester import for_profile
 from rapport.service.service import Changes, Message, NewCase, Work, open_case_in, reply, update_case
@@ -73,7 +73,7 @@ def seed_service(db: Database, profile_ids: list[str]) -> dict[str, Any]:
     )
     proven = None
     if profile_ids:
-        code = social.issue_code(db, profile_ids[0], "instagram", "hero.one", actor=ACTOR)["code"]
+        code = social_proof.issue_code(db, profile_ids[0], "instagram", "hero.one", actor=ACTOR)["code"]
         social.record_mention(db, social.Mention("instagram", "hero.one", f"It's me {code}", now), actor=ACTOR)
         proven = social.record_mention(
             db, social.Mention("instagram", "hero.one", "My order is late, can you help?", now, followers=900),

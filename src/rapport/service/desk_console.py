@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from rapport.access.model import Permission
 from rapport.kernel.clock import utcnow
 from rapport.kernel.errors import DomainError, storable
-from rapport.service import directory, parity, social
+from rapport.service import directory, parity, social_proof
 from rapport.service.model import CHANNELS
 from rapport.service.social_store import social_mentions
 from rapport.web.panels import NavEntry
@@ -140,7 +140,7 @@ def confirm_code(
 ) -> Response:
     check_csrf(request, session, csrf)
     try:
-        done = social.confirm_code(
+        done = social_proof.confirm_code(
             request.app.state.db, storable(code)[:40], storable(reason), actor=session.staff.actor
         )
     except DomainError as exc:

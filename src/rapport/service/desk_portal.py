@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from rapport.identity.service import members_of
 from rapport.kernel.errors import DomainError, NotFound, storable
-from rapport.service import social
+from rapport.service import social_proof
 from rapport.service.directory import directory, duration_text
 from rapport.service.social_model import NETWORKS
 from rapport.web.panels import NavEntry
@@ -48,7 +48,7 @@ def _members(request: Request, profile_id: str) -> list[str]:
 def social_page(request: Request, session: Customer, new: str = "", removed: str = "") -> Response:
     members = _members(request, session.profile_id)
     with request.app.state.db.read() as conn:
-        handles, codes = social.handles_of(conn, members), social.pending_codes(conn, members)
+        handles, codes = social_proof.handles_of(conn, members), social_proof.pending_codes(conn, members)
     context = {
         "title": "Social accounts",
         "current": "social",
@@ -71,7 +71,9 @@ def ask_code(
 ) -> Response:
     check_portal_csrf(request, session, csrf)
     try:
-        social.issue_code(request.app.state.db, session.profile_id, network, storable(handle), actor=session.actor)
+        social_proof.issue_code(
+            request.app.state.db, session.profile_id, network, storable(handle), actor=session.actor
+        )
     except DomainError as exc:
         raise PageError(exc.status, "No code made", f"{exc.message}. Go back, correct it and try again.") from None
     return redirect("/portal/social?new=1")
@@ -87,7 +89,9 @@ def remove_handle(
 ) -> Response:
     check_portal_csrf(request, session, csrf)
     try:
-        social.unlink_handle(request.app.state.db, session.profile_id, network, storable(handle), actor=session.actor)
+        social_proof.unlink_handle(
+            request.app.state.db, session.profile_id, network, storable(handle), actor=session.actor
+        )
     except DomainError as exc:
         raise PageError(exc.status, "Not removed", f"{exc.message}.") from None
     return redirect("/portal/social?removed=1")

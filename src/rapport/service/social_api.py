@@ -11,7 +11,7 @@ from pydantic import AwareDatetime, ConfigDict, Field
 from rapport.access.api import permission
 from rapport.access.model import Permission, Staff
 from rapport.kernel.errors import JSONResponse, RequestBody
-from rapport.service import social
+from rapport.service import social, social_proof
 from rapport.service.social_model import MAX_MENTION_TEXT, NETWORKS
 from rapport.service.social_store import social_mentions
 
@@ -62,4 +62,4 @@ def get_mentions(
 @router.post("/codes/confirm")
 def confirm(request: Request, body: ConfirmIn, staff: Verifier) -> dict[str, Any]:
     """Staff saw the code posted or sent from its handle: the handle is proven on the customer's profile."""
-    return social.confirm_code(request.app.state.db, body.code, body.reason, actor=staff.actor)
+    return social_proof.confirm_code(request.app.state.db, body.code, body.reason, actor=staff.actor)
