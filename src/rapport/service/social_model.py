@@ -22,10 +22,12 @@ CODE = re.compile(r"RAPPORT-([" + CODE_ALPHABET + r"]{" + str(CODE_LENGTH) + r"}
 _HANDLE = re.compile(r"^[\w.@:/-]{1,200}$")
 COMPLAINT_WORDS = (
     "broken", "refund", "not working", "doesn't work", "does not work", "never arrived", "still waiting",
-    "complaint", "complain", "terrible", "awful", "worst", "disappointed", "useless", "scam", "cancel",
-    "charged twice", "overcharged", "wrong", "damaged", "help", "problem", "issue", "error", "fail", "late",
+    "complaint", "complain", "complaining", "terrible", "awful", "worst", "disappointed", "disappointing", "useless",
+    "scam", "cancel", "charged twice", "overcharged", "wrong", "damaged", "help", "problem", "issue", "error",
+    "fail", "failed", "fails", "failing", "late", "missing", "lost", "down",
 )  # fmt: skip
-_WORDS = re.compile(r"\b(" + "|".join(re.escape(w) for w in COMPLAINT_WORDS) + r")", re.IGNORECASE)
+# Whole words only: "late" is a complaint, "latest" is not.
+_WORDS = re.compile(r"\b(" + "|".join(re.escape(w) for w in COMPLAINT_WORDS) + r")\b", re.IGNORECASE)
 
 
 class SocialRuleError(ValueError):
