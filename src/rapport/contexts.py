@@ -62,8 +62,14 @@ from rapport.profiles.processor import Processor
 from rapport.service import api as service_api
 from rapport.service import cli as service_cli
 from rapport.service import console as service_console
+from rapport.service import desk_console as service_desk_console
+from rapport.service import desk_portal as service_desk_portal
+from rapport.service import directory as service_directory
+from rapport.service import directory_api as service_directory_api
 from rapport.service import influence as service_influence
 from rapport.service import portal as service_portal
+from rapport.service import social_api as service_social_api
+from rapport.service import social_store as service_social_store
 from rapport.service import store as service_store
 from rapport.web.panels import NavEntry, Panel, PortalHook, Sites
 
@@ -152,11 +158,14 @@ CONTEXTS: tuple[Context, ...] = (
     ),
     Context(
         "service",
-        stores=(service_store, service_influence),  # influence apart: the queue cannot import it
-        api=(service_api.router,),
-        pages=(service_console.router, service_portal.router),
-        console_nav=service_console.NAV,
-        portal_nav=service_portal.PORTAL_NAV,
+        stores=(service_store, service_influence, service_social_store, service_directory),  # influence apart
+        api=(
+            *(service_api.router, service_social_api.router),
+            *(service_directory_api.router, service_directory_api.public_router),
+        ),
+        pages=(service_console.router, service_portal.router, service_desk_console.router, service_desk_portal.router),
+        console_nav=service_console.NAV + service_desk_console.NAV,
+        portal_nav=service_portal.PORTAL_NAV + service_desk_portal.PORTAL_NAV,
         profile_panels=service_console.PROFILE_PANELS,
         commands=(service_cli.commands,),
     ),

@@ -132,11 +132,41 @@ def test_demo_builds_stitched_profiles(demo: tuple[DemoSummary, str], db: Databa
         dead = client.get("/api/v1/dead-letters").json()["items"]
         assert [d["code"] for d in dead] == ["missing_event"] * 3
 
+        _check_service_desk(client, summary)
+
     out = Console(file=io.StringIO(), width=200)
     print_summary(out, summary, url)
     text = out.file.getvalue()  # type: ignore[attr-defined]
     assert f"{url}/console/sign-in" in text and summary.admin_token in text
     assert summary.heroes[0]["person"].email in text
+
+
+def _check_service_desk(client: httpx.Client, summary: DemoSummary) -> None:
+    """Cases across channels: breached, paused, answered late and in time, two social complaints from a
+    large and a small following, a handle proven by its code; the queue, clocks and parity show them."""
+    made = summary.service["cases"]
+    cases = {c: client.get(f"/api/v1/cases/{c}").json() for c in made}
+    assert {c["channel"] for c in cases.values()} >= {"email", "phone", "chat", "store", "portal"}
+    clocks = {c["subject"]: c["sla"]["clocks"]["first_response"]["state"] for c in cases.values()}
+    assert clocks["Where is my parcel?"] == "breached"
+    assert clocks["Order arrived damaged"] == "met" and clocks["Change my delivery address"] == "missed"
+    paused = next(c for c in cases.values() if c["subject"] == "Return without a receipt")
+    assert paused["status"] == "pending" and paused["sla"]["paused"]
+    queue = [c["id"] for c in client.get("/api/v1/queue").json()["items"]]
+    breached = next(c["id"] for c in cases.values() if c["subject"] == "Where is my parcel?")
+    assert queue[0] == breached and paused["id"] not in queue
+    loud, quiet = summary.service["social"]
+    assert loud and quiet and queue.index(loud) < queue.index(quiet)  # the earlier complaint, whatever the following
+    proven = client.get(f"/api/v1/cases/{summary.service['proven_handle_case']}").json()
+    assert proven["requester"]["profile_id"] == summary.heroes[0]["profile_id"]
+    parity = client.get("/api/v1/service/parity").json()
+    assert {"100k and over", "under 1k"} <= set(parity["groups"]["influence"])
+    assert parity["groups"]["channel"]["email"]["first_response_p50_s"] is not None
+    assert parity["alerts"]  # late answers on some channels show up
+    directory = {c["key"]: c for c in client.get("/v1/channels").json()["items"]}
+    assert {"email", "phone", "chat", "social", "store"} <= set(directory)
+    assert directory["phone"]["hours"]["timezone"] == "America/New_York"
+    assert directory["phone"]["promised_first_response"]["minutes"] == 60
 
 
 def test_demo_refuses_a_busy_port(tmp_path: Path) -> None:

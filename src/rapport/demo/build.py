@@ -20,6 +20,7 @@ from rapport.db.engine import Database
 from rapport.demo.cdnow import Purchase, import_purchases, read_purchases
 from rapport.demo.people import Person
 from rapport.demo.send import SendReport, send_plan
+from rapport.demo.service import seed_service
 from rapport.demo.stories import CALLS, EMAIL, MOBILE, WEB, plan_stories
 from rapport.identity.model import Identifier
 from rapport.identity.store import identifiers, merges, profiles
@@ -43,6 +44,7 @@ class DemoSummary:
     heroes: list[dict[str, Any]] = field(default_factory=list)  # person, profile id, channels, identifiers
     shared_email: dict[str, Any] | None = None  # the two user ids sharing one address, and their profiles
     timings: dict[str, float] = field(default_factory=dict)
+    service: dict[str, Any] = field(default_factory=dict)  # the service desk's demo cases (demo/service.py)
 
 
 @dataclass
@@ -95,6 +97,7 @@ def populate_demo(
         if plan.shared_email:
             first, second = (_describe(conn, p) for p in plan.shared_email)
             summary.shared_email = {"email": plan.shared_email[0].email, "first": first, "second": second}
+    summary.service = seed_service(db, [h["profile_id"] for h in summary.heroes if h["profile_id"]])
     return summary
 
 

@@ -81,6 +81,10 @@ def print_summary(console: Console, summary: DemoSummary, base_url: str) -> None
             f"[bold]Customer portal[/bold]  {base_url}/portal/sign-in as {email} "
             "(in demo mode the sign-in link is printed here)"
         )
+    if summary.service:
+        say("[bold]Service desk[/bold]")
+        say(f"  queue {base_url}/console/service · parity {base_url}/console/service/parity")
+        say(f"  how to reach us (public) {base_url}/portal/channels · {base_url}/v1/channels")
     say("\nPress Ctrl-C to stop.")
 
 

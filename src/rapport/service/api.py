@@ -17,7 +17,7 @@ from rapport.identity.model import normalize_email
 from rapport.identity.service import members_of
 from rapport.kernel.clock import utcnow
 from rapport.kernel.errors import Invalid, NotFound, RequestBody
-from rapport.service import policy_admin, queue, read
+from rapport.service import parity, policy_admin, queue, read
 from rapport.service.influence import NETWORKS, record_influence
 from rapport.service.model import CHANNELS, PRIORITIES, STATUSES
 from rapport.service.policies import list_calendars, list_policies
@@ -302,3 +302,17 @@ def get_report(
     since: datetime = utcnow() - timedelta(days=days)
     with request.app.state.db.read() as conn:
         return read.report(conn, since)
+
+
+@router.get("/service/parity")
+def get_parity(
+    request: Request,
+    _staff: ReportReader,
+    days: Annotated[int, Query(ge=1, le=366)] = 30,
+    min_settled: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> dict[str, Any]:
+    """Equal service: first response and resolution p50/p90 and on-time rate by channel, language
+    and influence band, with an alert for any group below 0.8 × the best group's on-time rate."""
+    since: datetime = utcnow() - timedelta(days=days)
+    with request.app.state.db.read() as conn:
+        return parity.parity_report(conn, since, min_settled=min_settled)

@@ -51,21 +51,33 @@ class Calendar:
             return True
         return self.country is not None and day in public_holidays(self.country, self.subdivision, day.year)
 
+    # A day's business spans, once worked out (the calendar is immutable, so they never change).
+    _days: dict[date, tuple[tuple[datetime, datetime], ...]] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+
     def open_spans(self, first: date, last: date) -> Iterator[tuple[datetime, datetime]]:
         """Business time from local day `first` to `last` (inclusive) as UTC spans, in order."""
-        zone = self.zone
         day = first
         while day <= last:
-            if not self.is_holiday(day):
-                for start, end in self.hours.get(day.weekday(), ()):
-                    begin = datetime.combine(day, start, tzinfo=zone).astimezone(UTC)
-                    finish = (
-                        datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
-                        if end is None
-                        else datetime.combine(day, end, tzinfo=zone)
-                    ).astimezone(UTC)
-                    yield from _minus_closures(begin, finish, self.closures)
+            spans = self._days.get(day)
+            if spans is None:
+                spans = self._days[day] = tuple(self._day_spans(day))
+            yield from spans
             day += timedelta(days=1)
+
+    def _day_spans(self, day: date) -> Iterator[tuple[datetime, datetime]]:
+        if self.is_holiday(day):
+            return
+        zone = self.zone
+        for start, end in self.hours.get(day.weekday(), ()):
+            begin = datetime.combine(day, start, tzinfo=zone).astimezone(UTC)
+            finish = (
+                datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+                if end is None
+                else datetime.combine(day, end, tzinfo=zone)
+            ).astimezone(UTC)
+            yield from _minus_closures(begin, finish, self.closures)
 
     def _local_date(self, at: datetime) -> date:
         return at.astimezone(self.zone).date()

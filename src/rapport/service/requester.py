@@ -20,12 +20,13 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from rapport.identity.model import ASSERTED, Identifier
+from rapport.identity.model import ASSERTED, PROVEN, Identifier
 from rapport.identity.store import identifiers
 from rapport.kernel.secrets import stored_secret
 from rapport.profiles.service import canonical_of, find_by_identifier
 
 SENDER_PREFIX = "mail-sender:"
+AUTHOR_PREFIX = "social-author:"
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,24 @@ def for_address(conn: Connection, address: str, name: str | None) -> Requester:
     if known is not None:
         return Requester(known, key, address, name, "earlier mail from this address" + claimed)
     return Requester(None, key, address, name, "new sender: a profile is made for them" + claimed)
+
+
+def for_handle(conn: Connection, network: str, handle: str) -> Requester:
+    """The requester of a social mention from `handle` (normalized): the profile it was proven on
+    (the customer posted a code from it, or staff saw them do so), else a profile of the handle's
+    own, named by a bearer id as an unknown mail sender's is. Never anyone whose name looks alike."""
+    row = conn.execute(
+        sa.select(identifiers.c.profile_id, identifiers.c.verification).where(
+            identifiers.c.key == f"social:{network}:{handle}"
+        )
+    ).first()
+    if row is not None and row.verification in (ASSERTED, PROVEN):
+        return Requester(canonical_of(conn, row.profile_id), None, None, f"@{handle}", "handle proven on the profile")
+    digest = hmac.new(_salt(conn).encode(), f"{network}:{handle}".encode(), hashlib.sha256).hexdigest()[:40]
+    key = Identifier("anonymous_id", AUTHOR_PREFIX + digest).key
+    known = find_by_identifier(conn, Identifier.from_key(key))
+    how = "earlier mentions from this handle" if known else "new handle: a profile is made for it"
+    return Requester(known, key, None, f"@{handle}", how)
 
 
 def for_profile(conn: Connection, profile_id: str, name: str | None = None) -> Requester | None:
