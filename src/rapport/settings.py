@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     http_max_connections: int = Field(
         default=1000, ge=1, le=1_000_000, description="Open connections per server process; past it, 503."
     )
+    suggestion_ask_again_days: int = Field(
+        default=90, ge=1, le=3650, description="After a customer's no, a suggestion is not asked again for this long."
+    )
 
     @field_validator("database_url")
     @classmethod

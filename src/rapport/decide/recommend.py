@@ -202,6 +202,7 @@ def choose(conn: Connection, loaded: Loaded | None, scope: Scope, ask: Ask, now:
                 "price": item.price,
                 "reason": reason.text,
                 "reason_code": reason.code,
+                "because": reason.because,  # the person's own item the reason names, if any
                 "factors": {
                     "collaborative": round(scored.collaborative, 6),
                     "buy_again": round(scored.buy_again, 6),
