@@ -46,7 +46,6 @@ _NOT_CHOICE_WORDS = (
     "price",
     "token",
     "password",
-    "ip",
 )
 
 
@@ -67,7 +66,11 @@ def _name(value: Any) -> str | None:
 
 def _is_choice_key(key: str) -> bool:
     lowered = key.lower()
-    if lowered == "id" or lowered.endswith(("id", "_id", "ids")) or key.endswith("Id"):
+    if (
+        lowered in ("id", "uuid", "guid", "ip")
+        or lowered.endswith(("_id", "-id", "_ids"))
+        or key.endswith(("Id", "ID"))
+    ):
         return False
     return not any(word in lowered for word in _NOT_CHOICE_WORDS)
 

@@ -1,4 +1,4 @@
-"""decide: usage lines and suggestions that adapt the experience (asked first)
+"""decide: usage lines and suggestions that adapt the experience (asked first); the catalogue's newest change
 
 Revision ID: 0019
 Revises: 0018
@@ -52,9 +52,12 @@ def upgrade() -> None:
         sa.UniqueConstraint("profile_id", "key", name="uq_decide_suggestions_profile_id"),
     )
     op.create_index("ix_decide_suggestions_profile_id", "decide_suggestions", ["profile_id"])
+    # decide/catalog_cache.py: the newest change to the catalogue, read on every decision
+    op.create_index("ix_decide_items_updated_at", "decide_items", ["updated_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_decide_items_updated_at", table_name="decide_items")
     op.drop_index("ix_decide_suggestions_profile_id", table_name="decide_suggestions")
     op.drop_table("decide_suggestions")
     op.drop_index("ix_decide_usage_kind_name", table_name="decide_usage")
