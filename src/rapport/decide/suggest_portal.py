@@ -65,8 +65,9 @@ def _why(conn: Connection, person: Person, outcome: dict[str, Any], now: datetim
     shown = []
     for item in outcome["items"]:
         because = item.get("because")
+        name = names[because].name if because in names else because
         used = [
-            f"{ACTION_WORDS[line.action]} {names[because].name if because in names else because} on {line.at:%d %B %Y}"
+            f"{ACTION_WORDS[line.action]} {name} on {line.at.day} {line.at:%B %Y}"
             for line in lines
             if line.item_id == because and line.action in ACTION_WORDS
         ][-3:]
