@@ -90,7 +90,7 @@ def _rows(purchases: list[Purchase]) -> Iterator[tuple[int, dict[str, Any]]]:
                 "amount": f"{p.amount:.2f}",
                 "properties.currency": "USD",
                 "properties.order_id": f"cdnow-{p.line}",
-                "properties.products": products(tastes.albums(p.customer, p.line, p.quantity), p.amount),
+                "properties.products": products(tastes.albums(p.customer, p.quantity), p.amount),
             },
         )
 

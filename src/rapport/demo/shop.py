@@ -112,36 +112,38 @@ def load_catalogue(db: Database) -> int:
 
 _GENRES = sorted({genre for _, _, genre in ALL_ALBUMS})
 _BY_GENRE = {g: [i for i, a in enumerate(ALL_ALBUMS) if a[2] == g] for g in _GENRES}
+_EVERY = list(range(len(ALL_ALBUMS)))
 
 
 class Tastes:
-    """Which albums each CDNOW customer's orders hold: deterministic per customer and order."""
+    """Which albums each CDNOW customer's orders hold: deterministic for orders read in file order."""
 
     def __init__(self, seed: int = 1997) -> None:
         self.seed = seed
         self.owned: dict[int, set[int]] = {}
+        self.people: dict[int, tuple[random.Random, list[int], list[int]]] = {}
 
-    def _rng(self, customer: int, line: int) -> random.Random:
-        return random.Random(self.seed * 1_000_003 + customer * 7919 + line)
+    def _person(self, customer: int) -> tuple[random.Random, list[int], list[int]]:
+        found = self.people.get(customer)
+        if found is None:
+            rng = random.Random(self.seed * 1_000_003 + customer)
+            found = self.people[customer] = (rng, _BY_GENRE[rng.choice(_GENRES)], _BY_GENRE[rng.choice(_GENRES)])
+        return found
 
-    def albums(self, customer: int, line: int, count: int) -> list[str]:
-        taste = random.Random(self.seed + customer)
-        first, second = taste.choice(_GENRES), taste.choice(_GENRES)
-        rng = self._rng(customer, line)
+    def albums(self, customer: int, count: int) -> list[str]:
+        rng, first, second = self._person(customer)
         owned = self.owned.setdefault(customer, set())
         chosen: list[int] = []
         for _ in range(min(count, MAX_LINES)):
             roll = rng.random()
-            pool = _BY_GENRE[first] if roll < 0.7 else _BY_GENRE[second] if roll < 0.9 else range(len(ALL_ALBUMS))
-            fresh = [i for i in pool if i not in owned and i not in chosen] or [
-                i for i in range(len(ALL_ALBUMS)) if i not in owned and i not in chosen
-            ]
+            pool = first if roll < 0.7 else second if roll < 0.9 else _EVERY
+            fresh = [i for i in pool if i not in owned] or [i for i in _EVERY if i not in owned]
             if not fresh:
                 break
             # popular albums (earlier in their genre's list) more often
             pick = fresh[min(int(rng.expovariate(0.6)), len(fresh) - 1)]
             chosen.append(pick)
-        owned.update(chosen)
+            owned.add(pick)
         return [item_id(i) for i in chosen]
 
 
