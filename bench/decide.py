@@ -34,6 +34,7 @@ import argparse
 import base64
 import http.client
 import random
+import shutil
 import sqlite3
 import sys
 import time
@@ -275,6 +276,13 @@ def main() -> None:
     args = parser.parse_args()
 
     work = fresh_dir("rapport-bench-decide-")
+    try:
+        run(args, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)  # the built database too, unless --db named one
+
+
+def run(args: argparse.Namespace, work: Path) -> None:
     db_path = args.db or work / "decide.db"
     if not db_path.exists():
         timings = build(db_path, args.profiles, args.items, args.seed)
