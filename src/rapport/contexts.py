@@ -36,8 +36,13 @@ from rapport.decide import cli as decide_cli
 from rapport.decide import console as decide_console
 from rapport.decide import portal as decide_portal
 from rapport.decide import store as decide_store
+from rapport.decide import suggest_api as decide_suggest_api
+from rapport.decide import suggest_console as decide_suggest_console
+from rapport.decide import suggest_portal as decide_suggest_portal
+from rapport.decide import suggest_store as decide_suggest_store
 from rapport.decide.consumer import Decide
 from rapport.decide.training import run_retraining
+from rapport.decide.usage_consumer import Usage as DecideUsage
 from rapport.identity import store as identity_store
 from rapport.kb import api as kb_api
 from rapport.kb import console as kb_console
@@ -148,11 +153,13 @@ CONTEXTS: tuple[Context, ...] = (
     ),
     Context(
         "decide",
-        stores=(decide_store,),
-        api=(decide_api.router, decide_api.public),
-        consumers=(Decide,),  # item lines and items described by e-commerce events
+        stores=(decide_store, decide_suggest_store),
+        api=(decide_api.router, decide_api.public, decide_suggest_api.router),
+        pages=(decide_suggest_portal.router,),
+        portal_nav=decide_suggest_portal.PORTAL_NAV,
+        consumers=(Decide, DecideUsage),  # item lines (e-commerce events); usage lines (features, screens, choices)
+        profile_panels=decide_console.PROFILE_PANELS + decide_suggest_console.PROFILE_PANELS,
         workers=(run_retraining,),
-        profile_panels=decide_console.PROFILE_PANELS,
         my_data_panels=decide_portal.MY_DATA_PANELS,
         commands=(decide_cli.catalog, decide_cli.decide),
     ),

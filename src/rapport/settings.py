@@ -111,6 +111,9 @@ class Settings(BaseSettings):
         le=24 * 90,
         description="`serve` retrains the recommender this often when new purchases or views arrived; 0: never.",
     )
+    suggestion_ask_again_days: int = Field(
+        default=90, ge=1, le=3650, description="After a customer's no, a suggestion is not asked again for this long."
+    )
 
     @field_validator("database_url")
     @classmethod

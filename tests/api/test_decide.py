@@ -155,7 +155,7 @@ def test_a_visitor_gets_the_decision_and_nothing_of_the_profile(client, source, 
     )
     assert res.status_code == 200, res.text
     body = res.json()
-    assert set(body) == {"decision_id", "items", "actions"}
+    assert set(body) == {"decision_id", "items", "actions", "experience"}  # experience: the layout they chose
     assert body["items"] and all(set(i) <= {"id", "kind", "title", "reason", "url", "price"} for i in body["items"])
     assert "a1" not in [i["id"] for i in body["items"]]
     assert shop["ada"] not in res.text

@@ -92,3 +92,28 @@ def test_every_decision_path_reads_history_only_after_the_check():
         text = (SRC / "decide" / name).read_text()
         assert "scope_of(" in text or "decide(" in text, name
         assert "history(" not in text, f"decide/{name} reads history without the permission check"
+
+
+def test_suggestions_go_through_the_check(client, admin_headers, person, refuse_everything):
+    """A customer who chose `personal` and consented is asked nothing from their usage when the one
+    check refuses."""
+    client.put(
+        f"/api/v1/profiles/{person}/preferences", json={"personalization_level": "personal"}, headers=admin_headers
+    )
+    body = {"purpose": "personalization", "channel": "any", "status": "granted", "source": "form"}
+    client.post(f"/api/v1/profiles/{person}/consents", json=body, headers=admin_headers)
+    res = client.get(f"/api/v1/profiles/{person}/suggestions", headers=admin_headers)
+    assert res.status_code == 200 and res.json()["level"] == "contextual" and res.json()["pending"] == []
+    assert ("personalization", "web", False) in refuse_everything
+
+
+def test_suggestions_read_usage_only_after_the_check():
+    tree = ast.parse((SRC / "decide" / "suggest_service.py").read_text())
+    asking = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "suggestions_for")
+    called = [n.func.id for n in ast.walk(asking) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)]
+    assert called.index("level_of") < called.index("uses_of")
+    level_of = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "level_of")
+    assert "check_permission_for" in ast.unparse(level_of)
+    for name in ("suggest_portal.py", "suggest_console.py", "suggest_api.py"):
+        text = (SRC / "decide" / name).read_text()
+        assert "history(" not in text and "uses_of(" not in text, f"decide/{name} reads usage without the check"

@@ -7,6 +7,7 @@ size is checked separately.
 
 from __future__ import annotations
 
+import html
 import io
 import socket
 from pathlib import Path
@@ -87,7 +88,8 @@ def test_demo_builds_stitched_profiles(demo: tuple[DemoSummary, str], db: Databa
         stored = conn.execute(sa.select(sa.func.count()).where(events.c.source_id == store)).scalar_one()
     assert stored == ROWS
     assert summary.sent.failed == summary.sent.dropped == 0
-    assert summary.counts["events"] == ROWS + sum(summary.sent.sent.values()) - 3  # three dead letters
+    usage = summary.shop["usage_sent"] if summary.shop else 0  # the decide customer's app usage
+    assert summary.counts["events"] == ROWS + sum(summary.sent.sent.values()) + usage - 3  # three dead letters
     assert summary.counts["dead_letters"] == 3
     assert summary.counts["merges"] > 0
 
@@ -167,6 +169,37 @@ def _check_service_desk(client: httpx.Client, summary: DemoSummary) -> None:
     assert {"email", "phone", "chat", "social", "store"} <= set(directory)
     assert directory["phone"]["hours"]["timezone"] == "America/New_York"
     assert directory["phone"]["promised_first_response"]["minutes"] == 60
+
+
+def test_demo_shop_recommends_from_cdnow_orders_and_asks_first(demo: tuple[DemoSummary, str], db: Database) -> None:
+    """The CDNOW orders name albums of the catalogue, the recommender is trained on them, and the
+    customer the summary names for decide owns albums, gets recommendations with reasons and has a
+    suggestion waiting, all on their Customer 360."""
+    summary, url = demo
+    shop = summary.shop
+    assert shop is not None and shop["model"] is not None
+    assert shop["model"].people > 100 and shop["model"].interactions > ROWS
+    assert shop["questions"] == ["We notice you use New releases often — move it to your home page?"]
+    pid = shop["profile_id"]
+    headers = {"Authorization": f"Bearer {summary.admin_token}"}
+    with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
+        owned = client.get(f"/api/v1/profiles/{pid}/owned").json()["items"]
+        assert len(owned) == shop["owned"] >= 3 and all(o["name"] and " - " in o["name"] for o in owned)
+        decided = client.post(f"/api/v1/profiles/{pid}/decisions", json={"limit": 5}).json()
+        assert decided["level"] == "personal" and decided["model_version"] == shop["model"].version
+        items = decided["items"]
+        assert items and not {i["id"] for i in items} & {o["id"] for o in owned}  # never what they own
+        assert any(i["reason"].startswith("because you bought ") for i in items), items
+        asked = client.get(f"/api/v1/profiles/{pid}/suggestions").json()
+        assert [s["target"]["name"] for s in asked["pending"]] == ["New releases"]
+        assert client.post("/console/sign-in", data={"token": summary.admin_token}).status_code == 303
+        page = html.unescape(client.get(f"/console/profiles/{pid}").text)  # names such as "Backstreet's Back"
+    for seen in ("What they own", owned[0]["name"], "because you bought", shop["questions"][0], "not answered yet"):
+        assert seen in page, seen
+    out = Console(file=io.StringIO(), width=400)
+    print_summary(out, summary, url)
+    text = out.file.getvalue()  # type: ignore[attr-defined]
+    assert f"{url}/console/profiles/{pid}" in text and shop["questions"][0] in text
 
 
 def test_demo_refuses_a_busy_port(tmp_path: Path) -> None:

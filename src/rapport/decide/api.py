@@ -23,6 +23,7 @@ from rapport.decide.model import MAX_LIMIT
 from rapport.decide.recommend import decide
 from rapport.decide.service import Ask, Person, owned_items
 from rapport.decide.store import decision_log
+from rapport.decide.suggest_service import experience_for
 from rapport.decide.training import cache_for
 from rapport.identity.model import Identifier
 from rapport.identity.service import members_of
@@ -97,7 +98,9 @@ def post_decide(request: Request, body: VisitorDecide) -> dict[str, Any]:
         person = visitor(conn, body.anonymousId, source.id)
     outcome = decide(db, cache_for(db), person, ask, actor=f"source:{source.name}")
     items = [{k: item[k] for k in PUBLIC_FIELDS if k in item} for item in outcome["items"]]
-    return {"decision_id": outcome["decision_id"], "items": items, "actions": []}
+    with db.read() as conn:  # the layout the person chose; everyone's at level none (decide/suggest.py)
+        experience = experience_for(conn, list(person.members), outcome["level"])
+    return {"decision_id": outcome["decision_id"], "items": items, "actions": [], "experience": experience}
 
 
 @router.post("/profiles/{profile_id}/decisions")
@@ -108,7 +111,9 @@ def post_profile_decision(request: Request, profile_id: str, body: StaffDecide, 
         canonical, members = members_of(conn, profile_id)
     ask = Ask(body.placement, body.channel, body.limit, body.context.product_id)
     outcome = decide(db, cache_for(db), Person(canonical, tuple(members)), ask, actor=staff.actor)
-    return {"profile_id": canonical, **outcome, "actions": []}
+    with db.read() as conn:
+        experience = experience_for(conn, members, outcome["level"])
+    return {"profile_id": canonical, **outcome, "actions": [], "experience": experience}
 
 
 @router.get("/profiles/{profile_id}/decisions")

@@ -21,6 +21,7 @@ from rapport.demo.cdnow import Purchase, import_purchases, read_purchases
 from rapport.demo.people import Person
 from rapport.demo.send import SendReport, send_plan
 from rapport.demo.service import seed_service
+from rapport.demo.shop import load_catalogue, open_the_shop, pick_shopper
 from rapport.demo.stories import CALLS, EMAIL, MOBILE, WEB, plan_stories
 from rapport.identity.model import Identifier
 from rapport.identity.store import identifiers, merges, profiles
@@ -45,6 +46,7 @@ class DemoSummary:
     shared_email: dict[str, Any] | None = None  # the two user ids sharing one address, and their profiles
     timings: dict[str, float] = field(default_factory=dict)
     service: dict[str, Any] = field(default_factory=dict)  # the service desk's demo cases (demo/service.py)
+    shop: dict[str, Any] | None = None  # the catalogue, the model trained on it, the hero's suggestion
 
 
 @dataclass
@@ -62,6 +64,7 @@ def prepare_demo(db: Database, console: Console, cdnow_limit: int | None = None)
     sources = {name: create_source(db, name, channel, actor="demo") for name, channel in SOURCES}
     _, token = create_token(db, "admin", "demo admin", actor="demo")
     purchases = read_purchases(limit=cdnow_limit)
+    load_catalogue(db)  # before the orders name the albums: the catalogue's names win
     with Progress(
         TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     ) as bar:
@@ -89,8 +92,14 @@ def populate_demo(
     mark = time.monotonic()
     wait_for_processor(db, console, catch_up_timeout_s)
     timings["catch_up"] = time.monotonic() - mark
-    timings["total"] = timings["import"] + timings["send"] + timings["catch_up"]
-    summary = DemoSummary(prepared.sources, prepared.admin_token, prepared.imported, sent, timings=timings)
+    mark = time.monotonic()
+    shopper = pick_shopper(plan.people, prepared.purchases)
+    shop = open_the_shop(db, base_url, prepared.sources[MOBILE], shopper.user_id) if shopper else None
+    if shop is not None:
+        shop["person"] = shopper
+    timings["shop"] = time.monotonic() - mark
+    timings["total"] = timings["import"] + timings["send"] + timings["catch_up"] + timings["shop"]
+    summary = DemoSummary(prepared.sources, prepared.admin_token, prepared.imported, sent, timings=timings, shop=shop)
     with db.read() as conn:
         summary.counts = _counts(conn)
         summary.heroes = [_describe(conn, p) for p in plan.heroes]

@@ -17,6 +17,7 @@ from typing import Any
 from rapport.collect.importer import ImportReport, Mapping, import_rows
 from rapport.collect.service import Source
 from rapport.db.engine import Database
+from rapport.demo.shop import Tastes, products
 
 PURCHASES = 69_659
 CUSTOMERS = 23_570
@@ -77,6 +78,7 @@ def read_purchases(path: Path | None = None, limit: int | None = None) -> list[P
 
 
 def _rows(purchases: list[Purchase]) -> Iterator[tuple[int, dict[str, Any]]]:
+    tastes = Tastes()  # which albums each order held (CDNOW's file does not say: demo/shop.py)
     for p in purchases:
         # Strings, as a CSV would give them: the mapping converts them like `rapport import` does.
         yield (
@@ -87,6 +89,8 @@ def _rows(purchases: list[Purchase]) -> Iterator[tuple[int, dict[str, Any]]]:
                 "quantity": str(p.quantity),
                 "amount": f"{p.amount:.2f}",
                 "properties.currency": "USD",
+                "properties.order_id": f"cdnow-{p.line}",
+                "properties.products": products(tastes.albums(p.customer, p.quantity), p.amount),
             },
         )
 

@@ -63,6 +63,19 @@ def print_summary(console: Console, summary: DemoSummary, base_url: str) -> None
             f"  {p.name} <{p.email}> {p.user_id}: {len(hero['identifiers'])} identifiers, {hero['events']} events, "
             f"{', '.join(hero['channels'])}  {base_url}/console/profiles/{hero['profile_id']}"
         )
+    if summary.shop:
+        shop = summary.shop
+        trained = shop["model"]
+        say(
+            f"  Recommendations: {shop['items']} albums, model {trained.version if trained else 'not trained'} "
+            f"trained in {shop['train_s']:.1f} s on {trained.interactions if trained else 0:,} CDNOW order lines"
+        )
+        say(
+            f"  Open {shop['person'].name} <{shop['person'].email}> for decide: owns {shop['owned']} albums, "
+            "recommendations with reasons, "
+            f"a pending suggestion ({'; '.join(shop['questions']) or 'none'})  "
+            f"{base_url}/console/profiles/{shop['profile_id']}"
+        )
     if summary.shared_email:
         first, second = summary.shared_email["first"], summary.shared_email["second"]
         say(
