@@ -13,6 +13,7 @@ from rapport.collect.consumer import consumer_offset
 from rapport.decide import training
 from rapport.decide.store import models
 from rapport.kernel.clock import utcnow
+from rapport.profiles.processor import applied_offset
 
 DAY_S = 24 * 3600.0
 
@@ -26,7 +27,8 @@ def bought(client, source, db, user: str, item: str) -> None:
     }
     res = send_batch(client, source, [message])
     assert res.status_code == 200, res.text
-    assert eventually(lambda: consumer_offset(db, "decide") >= res.json()["offset"])
+    offset = res.json()["offset"]  # on a profile (the model reads lines through profiles) and as an item line
+    assert eventually(lambda: applied_offset(db) >= offset and consumer_offset(db, "decide") >= offset)
 
 
 def model_count(db) -> int:
