@@ -31,12 +31,16 @@ from rapport.consent import portal as consent_portal
 from rapport.consent import store as consent_store
 from rapport.consent import unsubscribe_page
 from rapport.db.metadata import metadata
+from rapport.decide import actions_api as decide_actions_api
+from rapport.decide import actions_console as decide_actions_console
+from rapport.decide import actions_store as decide_actions_store
 from rapport.decide import api as decide_api
 from rapport.decide import cli as decide_cli
 from rapport.decide import console as decide_console
 from rapport.decide import portal as decide_portal
 from rapport.decide import store as decide_store
 from rapport.decide.consumer import Decide
+from rapport.decide.outcomes import Outcomes as DecideOutcomes
 from rapport.identity import store as identity_store
 from rapport.kb import api as kb_api
 from rapport.kb import console as kb_console
@@ -141,10 +145,12 @@ CONTEXTS: tuple[Context, ...] = (
     ),
     Context(
         "decide",
-        stores=(decide_store,),
-        api=(decide_api.router, decide_api.public),
-        consumers=(Decide,),  # item lines and items described by e-commerce events
-        profile_panels=decide_console.PROFILE_PANELS,
+        stores=(decide_store, decide_actions_store),
+        api=(decide_api.router, decide_api.public, decide_actions_api.router),
+        pages=(decide_actions_console.router,),
+        console_nav=decide_actions_console.NAV,
+        consumers=(Decide, DecideOutcomes),  # item lines ...; outcomes of next best actions
+        profile_panels=decide_console.PROFILE_PANELS + decide_actions_console.PROFILE_PANELS,
         my_data_panels=decide_portal.MY_DATA_PANELS,
         commands=(decide_cli.catalog, decide_cli.decide),
     ),
