@@ -97,6 +97,7 @@ class Outcomes(Consumer[Events]):
                 at=min(moment_of(event[2]), utcnow()),  # a clock ahead cannot stretch a suppression
             )
             .on_conflict_do_nothing()
-        ).rowcount
-        if inserted:
+            .returning(outcomes.c.outcome)
+        ).first()
+        if inserted is not None:  # the first of its kind: counted once
             count(conn, [action_id], COUNTS[outcome])
