@@ -9,7 +9,7 @@ posterior: the action's prior (alpha, beta) plus what its outcomes said (accepte
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,6 +19,7 @@ from rapport.decide.model import PLACEMENTS, RETURNING_KINDS, Owned
 
 KINDS = ("offer", "retention_offer", "service_action", "help", "survey", "do_nothing")
 UPSELL = frozenset({"offer"})  # what an open complaint or a detractor's score holds back
+OFFERS = frozenset({"offer", "retention_offer"})  # under an eligibility policy, these need profiling consent
 DO_NOTHING = "do_nothing"
 STAGES = ("eligibility", "applicability")
 OUTCOMES = ("accepted", "dismissed", "not_interested", "clicked")
@@ -560,3 +561,71 @@ def suppressed_until(outcomes: Sequence[tuple[str, datetime]], settings: Setting
             end = at + timedelta(days=settings.suppress_days.get(outcome, 0))
             until = end if until is None or end > until else until
     return until
+
+
+@dataclass(frozen=True)
+class Situation:
+    """What one decision knows when it arbitrates."""
+
+    placement: str
+    channel: str
+    now: datetime
+    facts: Facts
+    signals: Signals
+    answers: Mapping[str, Sequence[tuple[str, datetime]]]  # the person's outcomes per action
+    stats: Mapping[str, Stats]
+    prices: Mapping[str, float | None]
+    contact: str | None  # why the contact policy refuses, if it does
+    settings: Settings
+
+
+def held_because(
+    action: Action, policies: Sequence[Policy], s: Situation, may_profile: Callable[[], bool]
+) -> str | None:
+    """Why the action may not be presented now, or None: policies, profiling consent, suitability,
+    suppression after a no, the contact policy, in that order."""
+    governing = [p for p in policies if p.governs(action.id)]
+    for policy in governing:
+        why = (
+            eligible(policy, s.facts)
+            if policy.stage == "eligibility"
+            else applicable(policy, s.placement, s.channel, s.now)
+        )
+        if why:
+            return why
+    if action.kind in OFFERS and any(p.reads_profile for p in governing) and not may_profile():
+        return "an offer built on the profile needs profiling consent"
+    why = suitable(action, s.signals, s.facts)
+    if why:
+        return why
+    until = suppressed_until(s.answers.get(action.id, []), s.settings)
+    if until is not None and until > s.now:
+        return f"suppressed until {until:%Y-%m-%d %H:%M} UTC after a no"
+    return s.contact
+
+
+def choose(
+    catalogue: Sequence[Action],
+    policies: Sequence[Policy],
+    s: Situation,
+    may_profile: Callable[[], bool],
+    shown: int,
+) -> tuple[list[Ranked], list[dict[str, Any]]]:
+    """The actions to present, best first and "do nothing" last, and why each other was not."""
+    held: list[dict[str, Any]] = []
+    candidates = [rank(DO_NOTHING_ACTION, Stats(), s.placement, s.channel)]
+    for action in catalogue:
+        if not action.enabled or action.id == DO_NOTHING:
+            continue
+        why = held_because(action, [p for p in policies if p.enabled], s, may_profile)
+        if why:
+            held.append({"id": action.id, "kind": action.kind, "why": why})
+            continue
+        price = s.prices.get(action.item_id) if action.item_id else None
+        candidates.append(rank(action, s.stats.get(action.id, Stats()), s.placement, s.channel, price))
+    ranked = arbitrate(candidates, shown + 1)
+    for entry in candidates:
+        if entry not in ranked:
+            factors = dict(entry.factors)
+            held.append({"id": entry.action.id, "kind": entry.action.kind, "why": "outranked", "factors": factors})
+    return ranked, held

@@ -39,7 +39,6 @@ from rapport.decide.store import load_items
 from rapport.profiles.store import profile_events, profile_traits
 
 SHOWN = 3  # actions shown at most, besides "do nothing"
-OFFERS = frozenset({"offer", "retention_offer"})
 INBOUND = frozenset({"web", "mobile", "in_store", "phone"})  # the customer is with us on these
 
 
@@ -97,11 +96,14 @@ def _facts(conn: Connection, person: Person, scope: Scope, now: datetime) -> am.
 
 
 def next_best_actions(conn: Connection, person: Person, ask: Ask, scope: Scope, now: datetime) -> Chosen:
-    settings = load_settings(conn)
     catalogue = [a for a in load_actions(conn) if a.enabled]
+    chosen = Chosen()
+    if not catalogue:  # nothing to arbitrate: read nothing more
+        chosen.shown = _shown([am.rank(am.DO_NOTHING_ACTION, am.Stats(), ask.placement, ask.channel)])
+        return chosen
+    settings = load_settings(conn)
     policies = [p for p in load_policies(conn) if p.enabled]
     channel = CONSENT_CHANNELS.get(ask.channel, ask.channel)
-    chosen = Chosen()
     facts = _facts(conn, person, scope, now)
     signals, answers = am.Signals(), {}
     if person.profile_id is not None:
@@ -113,45 +115,26 @@ def next_best_actions(conn: Connection, person: Person, ask: Ask, scope: Scope, 
         allowed = contact.check(conn, person.profile_id, channel, now, inbound=inbound, settings=settings)
         if not allowed:
             chosen.contact = allowed.reason
-    profiling: bool | None = None
     stats = load_stats(conn, [a.id for a in catalogue])
     prices = {i.id: i.price for i in load_items(conn, sorted({a.item_id for a in catalogue if a.item_id})).values()}
-    candidates = [am.rank(am.DO_NOTHING_ACTION, am.Stats(), ask.placement, ask.channel)]
-    for action in catalogue:
-        governing = [p for p in policies if p.governs(action.id)]
-        why = None
-        for policy in governing:
-            why = (
-                am.eligible(policy, facts)
-                if policy.stage == "eligibility"
-                else am.applicable(policy, ask.placement, ask.channel, now)
-            )
-            if why:
-                break
-        if why is None and action.kind in OFFERS and any(p.reads_profile for p in governing):
-            if profiling is None:
-                assert person.profile_id is not None  # eligibility passed: the profile was read
-                profiling = bool(check_permission_for(conn, person.profile_id, "profiling", channel, now=now))
-            if not profiling:
-                why = "an offer built on the profile needs profiling consent"
-        why = why or am.suitable(action, signals, facts)
-        if why is None:
-            until = am.suppressed_until(answers.get(action.id, []), settings)
-            if until is not None and until > now:
-                why = f"suppressed until {until:%Y-%m-%d %H:%M} UTC after a no"
-        why = why or chosen.contact
-        if why:
-            chosen.held.append({"id": action.id, "kind": action.kind, "why": why})
-            continue
-        price = prices.get(action.item_id) if action.item_id else None
-        candidates.append(am.rank(action, stats.get(action.id, am.Stats()), ask.placement, ask.channel, price))
-    ranked = am.arbitrate(candidates, SHOWN + 1)
-    for entry in candidates:
-        if entry not in ranked:
-            chosen.held.append(
-                {"id": entry.action.id, "kind": entry.action.kind, "why": "outranked", "factors": dict(entry.factors)}
-            )
-    chosen.shown = [
+    situation = am.Situation(
+        ask.placement, ask.channel, now, facts, signals, answers, stats, prices, chosen.contact, settings
+    )
+    profiling: list[bool] = []
+
+    def may_profile() -> bool:  # asked once, and only when an offer's eligibility was met
+        if not profiling:
+            assert person.profile_id is not None  # eligibility was met: the profile was read
+            profiling.append(bool(check_permission_for(conn, person.profile_id, "profiling", channel, now=now)))
+        return profiling[0]
+
+    ranked, chosen.held = am.choose(catalogue, policies, situation, may_profile, SHOWN)
+    chosen.shown = _shown(ranked)
+    return chosen
+
+
+def _shown(ranked: list[am.Ranked]) -> list[dict[str, Any]]:
+    return [
         {
             "id": r.action.id,
             "kind": r.action.kind,
@@ -162,7 +145,6 @@ def next_best_actions(conn: Connection, person: Person, ask: Ask, scope: Scope, 
         }
         for r in ranked
     ]
-    return chosen
 
 
 PUBLIC = ("id", "kind", "title", "text", "url")

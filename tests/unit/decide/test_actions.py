@@ -142,3 +142,42 @@ def test_suitability_holds_upsell_only():
     assert am.suitable(am.Action("a", "n", "offer", "t"), signals, am.Facts()) == "no upsell while case 9 is unsolved"
     for kind in ("help", "service_action", "survey", "retention_offer"):
         assert am.suitable(am.Action("a", "n", kind, "t"), signals, am.Facts()) is None
+
+
+@given(
+    st.lists(st.tuples(actions, stats), min_size=1, max_size=8, unique_by=lambda t: t[0].id),
+    st.dictionaries(
+        st.from_regex(r"[a-z][a-z0-9]{0,8}", fullmatch=True),
+        answers,
+        max_size=8,
+    ),
+    st.integers(0, 60),
+    st.one_of(st.none(), st.just("contact policy: 3 web contacts in 1 days (max 3)")),
+    st.booleans(),
+)
+def test_a_suppressed_action_never_shows_and_do_nothing_always_does(catalogue, given_answers, days, refusal, case):
+    settings = am.Settings(suppress_days={"dismissed": days, "not_interested": days})
+    situation = am.Situation(
+        "home",
+        "web",
+        NOW,
+        am.Facts(),
+        am.Signals(open_cases=("1",) if case else ()),
+        given_answers,
+        {a.id: s for a, s in catalogue},
+        {},
+        refusal,
+        settings,
+    )
+    ranked, held = am.choose([a for a, _ in catalogue], [], situation, lambda: True, 3)
+    shown = [r.action.id for r in ranked]
+    assert shown[-1] == am.DO_NOTHING and shown.count(am.DO_NOTHING) == 1
+    for action_id in shown[:-1]:
+        until = am.suppressed_until(given_answers.get(action_id, []), settings)
+        assert until is None or until <= NOW, (action_id, until)
+    if refusal:
+        assert shown == [am.DO_NOTHING]
+    kinds = {a.id: a.kind for a, _ in catalogue}
+    if case:
+        assert all(kinds[i] != "offer" for i in shown[:-1])
+    assert set(shown[:-1]) | {h["id"] for h in held} == {a.id for a, _ in catalogue}  # each one shown or explained
