@@ -94,7 +94,7 @@ def test_do_nothing_is_always_there_and_an_action_comes_with_every_factor(client
         "url": "/upgrade",
     }
     log = client.get(f"/api/v1/profiles/{people['ann']}/decisions", headers=admin_headers).json()["items"]
-    assert log[0]["actions"] == ["upgrade"] and log[1]["actions"] == ["upgrade"]
+    assert log[0]["actions"] == log[1]["actions"] == [{"id": "upgrade", "outcomes": []}]
 
 
 def test_value_starts_from_the_items_price(client, source, admin_headers, db, people):
@@ -277,6 +277,10 @@ def test_outcomes_teach_propensity_and_a_no_suppresses_until_it_expires(client, 
     caught_up(client, source, db, [_outcome("Offer Not Interested", "ann", second["decision_id"])])
     held = decide(client, admin_headers, people["ann"])
     assert shown(held) == ["do_nothing"] and why(held, "offer").startswith("suppressed until ")
+    log = client.get(f"/api/v1/profiles/{people['ann']}/decisions", headers=admin_headers).json()["items"]
+    answered = {row["id"]: row["actions"] for row in log}
+    assert answered[first["decision_id"]] == [{"id": "offer", "outcomes": ["accepted"]}]
+    assert answered[second["decision_id"]] == [{"id": "offer", "outcomes": ["not_interested"]}]
     assert shown(decide(client, admin_headers, people["bob"]))[0] == "offer"  # her no is hers
     # expiry: the suppression lasts as long as the setting says
     days = {"suppress_days": {"not_interested": 0}}

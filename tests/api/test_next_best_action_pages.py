@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from browser.portal_seed import csrf_of
+from factories import eventually, profile_by, send_batch
+from rapport.collect.consumer import consumer_offset
 
 
 def console_sign_in(client: Any, token: str) -> None:
@@ -66,3 +68,23 @@ def test_a_marketer_manages_actions_and_policies_and_an_analyst_reads(client, ma
     assert "Create policy" not in client.get("/console/decide/policies").text
     denied = client.post("/console/decide/actions", data={**ACTION, "id": "y", "csrf": csrf_of(page.text)})
     assert is_page(denied, 403)
+
+
+def test_the_customer_360_shows_next_best_actions_and_what_was_answered(client, source, make_token, admin_headers, db):
+    def sent(messages: list[dict[str, Any]]) -> None:
+        offset = send_batch(client, source, messages).json()["offset"]
+        assert eventually(lambda: min(consumer_offset(db, n) for n in ("profiles", "decide_outcomes")) >= offset)
+
+    sent([{"type": "identify", "userId": "ann", "traits": {"name": "Ann"}}])
+    pid = profile_by(client, admin_headers, "user_id:ann")["id"]
+    body = {"id": "care", "name": "Care", "kind": "service_action", "title": "Protect it", "value": 40}
+    assert client.post("/api/v1/actions", json=body, headers=admin_headers).status_code == 201
+    decision = client.post(f"/api/v1/profiles/{pid}/decisions", json={}, headers=admin_headers).json()
+    props = {"decision_id": decision["decision_id"], "action_id": "care"}
+    sent([{"type": "track", "event": "Offer Dismissed", "userId": "ann", "properties": props}])
+    console_sign_in(client, make_token("analyst"))
+    page = client.get(f"/console/profiles/{pid}")
+    assert is_page(page, 200)
+    panel = page.text[page.text.index('id="nba-heading"') :]
+    assert "Presented lately" in panel and "dismissed" in panel
+    assert "care: suppressed until" in panel  # her no keeps it away, and the panel says so

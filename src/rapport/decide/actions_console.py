@@ -16,7 +16,7 @@ from rapport.access.model import Permission
 from rapport.decide import actions_model as am
 from rapport.decide import actions_service as service
 from rapport.decide.actions_api import policy_id_of
-from rapport.decide.actions_store import load_actions, load_policies, load_settings, load_stats
+from rapport.decide.actions_store import load_actions, load_policies, load_settings, load_stats, recent_presentations
 from rapport.decide.arbitrate import next_best_actions
 from rapport.decide.service import Ask, Person, scope_of
 from rapport.kernel.clock import utcnow
@@ -189,7 +189,13 @@ def _next_best(conn: Connection, subject: Subject, _request: Request) -> dict[st
     person = Person(subject.profile_id, tuple(subject.members))
     scope = scope_of(conn, person, ask, now)
     chosen = next_best_actions(conn, person, ask, scope, now)
-    return {"level": scope.level, "shown": chosen.shown, "held": chosen.held, "contact": chosen.contact}
+    return {
+        "level": scope.level,
+        "shown": chosen.shown,
+        "held": chosen.held,
+        "contact": chosen.contact,
+        "presented": recent_presentations(conn, subject.members),
+    }
 
 
 NAV = (

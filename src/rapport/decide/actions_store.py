@@ -153,18 +153,43 @@ def answers_of(conn: Connection, member_ids: list[str], since: datetime) -> dict
     return found
 
 
-def presented_in(conn: Connection, decision_ids: Sequence[str]) -> dict[str, list[str]]:
+def presented_in(conn: Connection, decision_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """The actions each decision presented, with what the person answered to each (oldest first)."""
     if not decision_ids:
         return {}
-    rows = conn.execute(
-        sa.select(presentations.c.decision_id, presentations.c.action_id).where(
-            presentations.c.decision_id.in_(list(decision_ids))
-        )
-    )
-    found: dict[str, list[str]] = {}
-    for decision_id, action_id in rows:
-        found.setdefault(decision_id, []).append(action_id)
+    ids = list(decision_ids)
+    answered: dict[tuple[str, str], list[str]] = {}
+    for row in conn.execute(
+        sa.select(outcomes.c.decision_id, outcomes.c.action_id, outcomes.c.outcome)
+        .where(outcomes.c.decision_id.in_(ids))
+        .order_by(outcomes.c.at)
+    ):
+        answered.setdefault((row.decision_id, row.action_id), []).append(row.outcome)
+    found: dict[str, list[dict[str, Any]]] = {}
+    for decision_id, action_id in conn.execute(
+        sa.select(presentations.c.decision_id, presentations.c.action_id).where(presentations.c.decision_id.in_(ids))
+    ):
+        entry = {"id": action_id, "outcomes": answered.get((decision_id, action_id), [])}
+        found.setdefault(decision_id, []).append(entry)
     return found
+
+
+def recent_presentations(conn: Connection, member_ids: list[str], limit: int = 10) -> list[dict[str, Any]]:
+    """The actions presented to the person lately, newest first, with what they answered."""
+    rows = [
+        dict(r._mapping)
+        for r in conn.execute(
+            sa.select(presentations)
+            .where(presentations.c.profile_id.in_(member_ids))
+            .order_by(presentations.c.at.desc(), presentations.c.action_id)
+            .limit(limit)
+        )
+    ]
+    answers = presented_in(conn, sorted({r["decision_id"] for r in rows}))
+    for row in rows:
+        entry = next((a for a in answers.get(row["decision_id"], []) if a["id"] == row["action_id"]), None)
+        row["outcomes"] = entry["outcomes"] if entry else []
+    return rows
 
 
 PERSONAL_DATA = (
