@@ -422,3 +422,19 @@ def test_contact_endpoint_refuses_an_unknown_channel(client, admin_headers, peop
 def test_the_public_key_cannot_reach_the_staff_api(client, source):
     assert client.get("/api/v1/actions", headers=basic_auth(source)).status_code == 401
     assert client.post("/api/v1/actions", json={}, headers=basic_auth(source)).status_code == 401
+
+
+def test_presentations_and_answers_are_exported_and_erased(client, source, admin_headers, db, people):
+    action(client, admin_headers, id="offer")
+    ann = decide(client, admin_headers, people["ann"])
+    decide(client, admin_headers, people["bob"])
+    caught_up(client, source, db, [_outcome("Offer Dismissed", "ann", ann["decision_id"])])
+    doc = client.post(f"/api/v1/profiles/{people['ann']}/export", headers=admin_headers).json()["stores"]
+    assert [r["action_id"] for r in doc["decide_presentations"]["rows"]] == ["offer"]
+    assert [r["outcome"] for r in doc["decide_outcomes"]["rows"]] == ["dismissed"]
+    receipt = client.post(f"/api/v1/profiles/{people['ann']}/erase", headers=admin_headers).json()["receipt"]
+    assert receipt["decide_presentations"]["rows"] == 1 and receipt["decide_outcomes"]["rows"] == 1
+    with db.read() as conn:
+        left = conn.execute(sa.select(presentations.c.profile_id)).scalars().all()
+        assert left == [people["bob"]] and conn.execute(sa.select(outcomes)).first() is None
+    assert _stats(db)["offer"]["dismissed"] == 1  # the counts name nobody and stay
