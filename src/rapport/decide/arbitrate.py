@@ -178,12 +178,23 @@ def record_presentations(conn: Connection, profile_id: str | None, decision: dic
     count(conn, shown, "shown")
 
 
+_ZERO = {"shown": 0, "accepted": 0, "dismissed": 0, "not_interested": 0}
+_COUNTS: dict[tuple[str, str], Any] = {}  # (dialect, column) -> the upsert, built once so its compiled form is cached
+
+
+def _upsert(dialect: str, column: str) -> Any:
+    statement = _COUNTS.get((dialect, column))
+    if statement is None:
+        insert = (postgresql if dialect == "postgresql" else sqlite).insert(action_stats)
+        statement = insert.on_conflict_do_update(
+            index_elements=["action_id"], set_={column: action_stats.c[column] + 1}
+        )
+        _COUNTS[(dialect, column)] = statement
+    return statement
+
+
 def count(conn: Connection, action_ids: list[str], column: str) -> None:
     """Add one to `column` of each action's counts (the row made at its first count)."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    zero = {"shown": 0, "accepted": 0, "dismissed": 0, "not_interested": 0}
-    for action_id in action_ids:
-        statement = dialect.insert(action_stats).values(action_id=action_id, **{**zero, column: 1})
-        conn.execute(
-            statement.on_conflict_do_update(index_elements=["action_id"], set_={column: action_stats.c[column] + 1})
-        )
+    if action_ids:
+        rows = [{"action_id": a, **_ZERO, column: 1} for a in action_ids]
+        conn.execute(_upsert(conn.dialect.name, column), rows)

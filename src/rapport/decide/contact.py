@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection
 from rapport.consent.model import Decision, contact_rules
 from rapport.consent.service import load_preferences
 from rapport.consent.store import contact_history
+from rapport.db.metadata import UTCDateTime
 from rapport.decide.actions_model import Settings
 from rapport.decide.actions_store import load_settings, presentations
 from rapport.identity.store import profiles
@@ -54,22 +55,25 @@ def _members(conn: Connection, profile_id: str) -> tuple[str, list[str]] | None:
     return canonical, list(members)
 
 
+_CONTACTS = sa.union_all(
+    sa.select(presentations.c.at).where(
+        presentations.c.profile_id.in_(sa.bindparam("ids", expanding=True)),
+        presentations.c.channel == sa.bindparam("channel"),
+        presentations.c.at >= sa.bindparam("since", type_=UTCDateTime),
+    ),
+    sa.select(contact_history.c.at).where(
+        contact_history.c.profile_id.in_(sa.bindparam("ids", expanding=True)),
+        contact_history.c.channel == sa.bindparam("channel"),
+        contact_history.c.status.in_(COUNTED),
+        contact_history.c.at >= sa.bindparam("since", type_=UTCDateTime),
+    ),
+)
+
+
 def contacts(conn: Connection, members: list[str], channel: str, since: datetime) -> list[datetime]:
     """When the person was contacted on `channel` since `since`: presented actions and outbox sends."""
-    shown = conn.execute(
-        sa.select(presentations.c.at).where(
-            presentations.c.profile_id.in_(members), presentations.c.channel == channel, presentations.c.at >= since
-        )
-    ).scalars()
-    sent = conn.execute(
-        sa.select(contact_history.c.at).where(
-            contact_history.c.profile_id.in_(members),
-            contact_history.c.channel == channel,
-            contact_history.c.status.in_(COUNTED),
-            contact_history.c.at >= since,
-        )
-    ).scalars()
-    return sorted([*shown, *sent])
+    rows = conn.execute(_CONTACTS, {"ids": members, "channel": channel, "since": since}).scalars()
+    return sorted(rows)
 
 
 def check(
