@@ -112,7 +112,10 @@ def next_best_actions(conn: Connection, person: Person, ask: Ask, scope: Scope, 
         longest = max(settings.suppress_days.values(), default=0)
         answers = answers_of(conn, members, now - timedelta(days=longest))
         inbound = channel in INBOUND and ask.placement != "email"
-        allowed = contact.check(conn, person.profile_id, channel, now, inbound=inbound, settings=settings)
+        group = (person.profile_id, members)
+        allowed = contact.check(
+            conn, person.profile_id, channel, now, inbound=inbound, settings=settings, members=group
+        )
         if not allowed:
             chosen.contact = allowed.reason
     stats = load_stats(conn, [a.id for a in catalogue])

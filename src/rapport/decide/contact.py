@@ -84,20 +84,21 @@ def check(
     *,
     inbound: bool = False,
     settings: Settings | None = None,
+    members: tuple[str, list[str]] | None = None,  # (canonical id, merge group) when the caller knows them
 ) -> Decision:
     """May we contact the person on `channel` (a consent channel: email, sms, push, phone, mail, web,
     mobile, in_store) now? `inbound`: they are with us (quiet hours do not apply)."""
     channel = CHANNEL_OF.get(channel, channel)
-    group = _members(conn, profile_id)
+    group = members or _members(conn, profile_id)
     if group is None:
         return Decision(False, "no such profile (erased or never known)")
-    canonical, members = group
+    canonical, members_ids = group
     settings = settings or load_settings(conn)
     prefs = load_preferences(conn, canonical)
     limit = settings.contact_limits.get(channel)
     cap = prefs.frequency_caps.get(channel)
     days = max(limit.per_days if limit else 0, cap.per_days if cap else 0)
-    times = contacts(conn, members, channel, now - timedelta(days=days)) if days else []
+    times = contacts(conn, members_ids, channel, now - timedelta(days=days)) if days else []
     if limit is not None:
         since = now - timedelta(days=limit.per_days)
         count = sum(1 for t in times if t >= since)
