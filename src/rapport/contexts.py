@@ -31,6 +31,9 @@ from rapport.consent import portal as consent_portal
 from rapport.consent import store as consent_store
 from rapport.consent import unsubscribe_page
 from rapport.db.metadata import metadata
+from rapport.decide import actions_api as decide_actions_api
+from rapport.decide import actions_console as decide_actions_console
+from rapport.decide import actions_store as decide_actions_store
 from rapport.decide import api as decide_api
 from rapport.decide import cli as decide_cli
 from rapport.decide import console as decide_console
@@ -41,6 +44,7 @@ from rapport.decide import suggest_console as decide_suggest_console
 from rapport.decide import suggest_portal as decide_suggest_portal
 from rapport.decide import suggest_store as decide_suggest_store
 from rapport.decide.consumer import Decide
+from rapport.decide.outcomes import Outcomes as DecideOutcomes
 from rapport.decide.training import run_retraining
 from rapport.decide.usage_consumer import Usage as DecideUsage
 from rapport.identity import store as identity_store
@@ -153,12 +157,18 @@ CONTEXTS: tuple[Context, ...] = (
     ),
     Context(
         "decide",
-        stores=(decide_store, decide_suggest_store),
-        api=(decide_api.router, decide_api.public, decide_suggest_api.router),
-        pages=(decide_suggest_portal.router,),
+        stores=(decide_store, decide_suggest_store, decide_actions_store),
+        api=(decide_api.router, decide_api.public, decide_suggest_api.router, decide_actions_api.router),
+        pages=(decide_suggest_portal.router, decide_actions_console.router),
+        console_nav=decide_actions_console.NAV,
         portal_nav=decide_suggest_portal.PORTAL_NAV,
-        consumers=(Decide, DecideUsage),  # item lines (e-commerce events); usage lines (features, screens, choices)
-        profile_panels=decide_console.PROFILE_PANELS + decide_suggest_console.PROFILE_PANELS,
+        # item lines (e-commerce events); usage lines (features, screens, choices); outcomes of next best actions
+        consumers=(Decide, DecideUsage, DecideOutcomes),
+        profile_panels=(
+            *decide_console.PROFILE_PANELS,
+            *decide_suggest_console.PROFILE_PANELS,
+            *decide_actions_console.PROFILE_PANELS,
+        ),
         workers=(run_retraining,),
         my_data_panels=decide_portal.MY_DATA_PANELS,
         commands=(decide_cli.catalog, decide_cli.decide),

@@ -88,10 +88,36 @@ def test_every_decision_path_reads_history_only_after_the_check():
     scope = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "scope_of")
     called = [n.func.id for n in ast.walk(scope) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)]
     assert called.index("check_permission_for") < called.index("history")
-    for name in ("recommend.py", "api.py", "console.py"):
+    for name in ("recommend.py", "api.py", "console.py", "actions_console.py"):
         text = (SRC / "decide" / name).read_text()
         assert "scope_of(" in text or "decide(" in text, name
         assert "history(" not in text, f"decide/{name} reads history without the permission check"
+    # next best actions read the person only through the scope they are handed, and ask the check for profiling
+    text = (SRC / "decide" / "arbitrate.py").read_text()
+    assert "history(" not in text and "visit(" not in text
+    assert 'check_permission_for(conn, person.profile_id, "profiling"' in text
+    deciders = sorted(p.name for p in (SRC / "decide").glob("*.py") if "next_best_actions(" in p.read_text())
+    assert deciders == ["actions_console.py", "arbitrate.py", "recommend.py"]
+
+
+def test_next_best_actions_go_through_the_check(client, admin_headers, person, refuse_everything):
+    """An offer whose eligibility reads the profile is held when the check refuses, whatever the
+    customer chose; an action that reads nothing of theirs is still presented."""
+    client.put(
+        f"/api/v1/profiles/{person}/preferences", json={"personalization_level": "personal"}, headers=admin_headers
+    )
+    for purpose in ("personalization", "profiling"):
+        body = {"purpose": purpose, "channel": "any", "status": "granted", "source": "form"}
+        client.post(f"/api/v1/profiles/{person}/consents", json=body, headers=admin_headers)
+    for action_id, kind in (("offer", "offer"), ("help", "help")):
+        body = {"id": action_id, "name": action_id, "kind": kind, "title": action_id}
+        assert client.post("/api/v1/actions", json=body, headers=admin_headers).status_code == 201
+    rules = {"all": [{"trait": "email", "op": "exists"}]}
+    body = {"name": "known", "stage": "eligibility", "actions": ["offer"], "rules": rules}
+    assert client.post("/api/v1/policies", json=body, headers=admin_headers).status_code == 201
+    res = client.post(f"/api/v1/profiles/{person}/decisions", json={"channel": "web"}, headers=admin_headers).json()
+    assert [a["id"] for a in res["actions"]] == ["help", "do_nothing"]
+    assert ("personalization", "web", False) in refuse_everything
 
 
 def test_suggestions_go_through_the_check(client, admin_headers, person, refuse_everything):

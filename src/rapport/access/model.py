@@ -36,6 +36,7 @@ class Permission(StrEnum):
     SLA_MANAGE = "sla:manage"
     SERVICE_REPORTS_READ = "service_reports:read"
     KB_WRITE = "kb:write"
+    ACTIONS_WRITE = "actions:write"
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,8 @@ GRANTS: dict[Permission, Grant] = {
     Permission.SERVICE_REPORTS_READ: Grant(frozenset({"admin", "analyst"}), "read service reports"),
     # Articles are what customers read as the business's word: written by the roles that serve them.
     Permission.KB_WRITE: Grant(frozenset({"admin", "agent"}), "write help articles"),
+    # The next-best-action catalogue, its policies and contact limits: what marketing offers (issue 14).
+    Permission.ACTIONS_WRITE: Grant(frozenset({"admin", "marketer"}), "manage next best actions and policies"),
 }
 
 # A permission without a grant would be a KeyError on the first request that needs it: fail at import.

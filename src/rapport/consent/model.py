@@ -194,6 +194,14 @@ def _contact_rules(subject: Subject, channel: str, now: datetime) -> Decision | 
     return None
 
 
+def contact_rules(
+    preferences: Preferences, sent_recently: Mapping[str, list[datetime]], channel: str, now: datetime
+) -> Decision | None:
+    """The customer's own quiet hours and frequency caps, alone: None when they allow a contact on
+    `channel` now (decide's contact policy counts what it presented beside what was sent)."""
+    return _contact_rules(Subject((), preferences, sent_recently), channel, now)
+
+
 def parse_preferences(data: Mapping[str, Any], base: Preferences | None = None) -> Preferences:
     """Validate a (partial) preferences document into Preferences. Raises PreferenceError."""
     base = base or Preferences()

@@ -19,6 +19,8 @@ from rapport.access.api import ProfileReader, permission
 from rapport.access.model import Permission, Staff
 from rapport.collect.api import authenticate, write_key_from_headers
 from rapport.collect.store import events
+from rapport.decide.actions_store import presented_in
+from rapport.decide.arbitrate import public_actions
 from rapport.decide.model import MAX_LIMIT
 from rapport.decide.recommend import decide
 from rapport.decide.service import Ask, Person, owned_items
@@ -100,7 +102,8 @@ def post_decide(request: Request, body: VisitorDecide) -> dict[str, Any]:
     items = [{k: item[k] for k in PUBLIC_FIELDS if k in item} for item in outcome["items"]]
     with db.read() as conn:  # the layout the person chose; everyone's at level none (decide/suggest.py)
         experience = experience_for(conn, list(person.members), outcome["level"])
-    return {"decision_id": outcome["decision_id"], "items": items, "actions": [], "experience": experience}
+    actions = public_actions(outcome["actions"])
+    return {"decision_id": outcome["decision_id"], "items": items, "actions": actions, "experience": experience}
 
 
 @router.post("/profiles/{profile_id}/decisions")
@@ -113,7 +116,7 @@ def post_profile_decision(request: Request, profile_id: str, body: StaffDecide, 
     outcome = decide(db, cache_for(db), Person(canonical, tuple(members)), ask, actor=staff.actor)
     with db.read() as conn:
         experience = experience_for(conn, members, outcome["level"])
-    return {"profile_id": canonical, **outcome, "actions": [], "experience": experience}
+    return {"profile_id": canonical, **outcome, "experience": experience}
 
 
 @router.get("/profiles/{profile_id}/decisions")
@@ -123,7 +126,9 @@ def get_profile_decisions(
     """The decision log: what was offered, at which level and why, with which model; newest first."""
     with request.app.state.db.read() as conn:
         canonical, members = members_of(conn, profile_id)
-        return {"profile_id": canonical, "items": decision_log(conn, members, limit)}
+        log = decision_log(conn, members, limit)
+        shown = presented_in(conn, [row["id"] for row in log])
+        return {"profile_id": canonical, "items": [{**row, "actions": shown.get(row["id"], [])} for row in log]}
 
 
 @router.get("/profiles/{profile_id}/owned")

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 
 from rapport.db.engine import Database
 from rapport.decide import learn, model
+from rapport.decide.arbitrate import next_best_actions, record_presentations
 from rapport.decide.catalog_cache import cached_items
 from rapport.decide.model import Candidate, Held, Item, Reason, reason_for
 from rapport.decide.service import (
@@ -226,6 +227,7 @@ def decide(
         scope = scope_of(conn, person, ask, now)
         loaded = cache.current(conn)
         items = choose(conn, loaded, scope, ask, now)
+        chosen = next_best_actions(conn, person, ask, scope, now)
     outcome = {
         "decision_id": new_decision_id(),
         "decided_at": now,
@@ -235,5 +237,10 @@ def decide(
         "placement": ask.placement,
         "channel": ask.channel,
         "items": items,
+        "actions": chosen.shown,
+        "actions_held": chosen.held,
+        "contact_policy": chosen.contact,
     }
-    return record_decision(db, person, ask, outcome, actor=actor)
+    return record_decision(
+        db, person, ask, outcome, actor=actor, also=lambda conn, pid: record_presentations(conn, pid, outcome)
+    )

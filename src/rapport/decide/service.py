@@ -9,7 +9,7 @@ of theirs, which is exactly the decision an unknown visitor gets.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -184,7 +184,15 @@ def new_decision_id() -> str:
     return uuid.uuid4().hex
 
 
-def record_decision(db: Database, person: Person, ask: Ask, outcome: dict[str, Any], *, actor: str) -> dict[str, Any]:
+def record_decision(
+    db: Database,
+    person: Person,
+    ask: Ask,
+    outcome: dict[str, Any],
+    *,
+    actor: str,
+    also: Callable[[Connection, str | None], None] | None = None,
+) -> dict[str, Any]:
     """The decision log: what was shown, why, with which model. A profile erased a moment ago is not
     named (the decision answered as for a stranger, see `recommend.decide`)."""
     with db.write() as conn:
@@ -208,6 +216,8 @@ def record_decision(db: Database, person: Person, ask: Ask, outcome: dict[str, A
                 created_at=outcome["decided_at"],
             )
         )
+        if also is not None:  # in the same transaction, for the profile the decision names
+            also(conn, profile_id)
     return outcome
 
 

@@ -10,7 +10,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0019"
-down_revision = "0017"  # lead: chain after 0018
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
