@@ -11,7 +11,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0018"
-down_revision = "0017"  # lead: chain after 0017
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
