@@ -64,6 +64,12 @@ from rapport.service import console as service_console
 from rapport.service import influence as service_influence
 from rapport.service import portal as service_portal
 from rapport.service import store as service_store
+from rapport.voice import api as voice_api
+from rapport.voice import console as voice_console
+from rapport.voice import portal as voice_portal
+from rapport.voice import store as voice_store
+from rapport.voice.consumer import Voice
+from rapport.voice.worker import run_voice
 from rapport.web.panels import NavEntry, Panel, PortalHook, Sites
 
 
@@ -164,6 +170,17 @@ CONTEXTS: tuple[Context, ...] = (
         api=(kb_api.router, kb_api.public),
         pages=(kb_console.router, kb_portal.router),
         console_nav=kb_console.NAV,
+    ),
+    Context(
+        "voice",
+        stores=(voice_store,),
+        api=(voice_api.router, voice_api.public),
+        pages=(voice_console.router, voice_portal.router),
+        console_nav=voice_console.NAV,
+        portal_nav=voice_portal.PORTAL_NAV,
+        profile_panels=voice_console.PROFILE_PANELS,
+        consumers=(Voice,),  # solved cases, purchases and milestones that may call for a survey
+        workers=(run_voice,),
     ),
 )
 

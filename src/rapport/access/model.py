@@ -36,6 +36,9 @@ class Permission(StrEnum):
     SLA_MANAGE = "sla:manage"
     SERVICE_REPORTS_READ = "service_reports:read"
     KB_WRITE = "kb:write"
+    VOICE_READ = "voice:read"
+    VOICE_INVITE = "voice:invite"
+    VOICE_MANAGE = "voice:manage"
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,10 @@ GRANTS: dict[Permission, Grant] = {
     Permission.SERVICE_REPORTS_READ: Grant(frozenset({"admin", "analyst"}), "read service reports"),
     # Articles are what customers read as the business's word: written by the roles that serve them.
     Permission.KB_WRITE: Grant(frozenset({"admin", "agent"}), "write help articles"),
+    # Survey answers hold what customers wrote: read by those who serve them and those who measure.
+    Permission.VOICE_READ: Grant(frozenset({"admin", "agent", "analyst"}), "read survey answers and metrics"),
+    Permission.VOICE_INVITE: Grant(frozenset({"admin", "agent"}), "invite customers to surveys"),
+    Permission.VOICE_MANAGE: Grant(frozenset({"admin"}), "set up surveys, fatigue rules and the scorecard"),
 }
 
 # A permission without a grant would be a KeyError on the first request that needs it: fail at import.
