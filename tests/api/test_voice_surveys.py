@@ -9,7 +9,6 @@ import re
 from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
 
 from factories import eventually, profile_by, send_batch
 from rapport.kernel.clock import utcnow
