@@ -25,6 +25,7 @@ from rapport.identity.model import Identifier
 from rapport.identity.store import identifiers, merges, profiles
 from rapport.profiles.processor import applied_offset
 from rapport.profiles.service import find_by_identifier, load_profile
+from rapport.voice.demo import seed_voice
 
 SOURCES = (("store-pos", "store"), (WEB, "web"), (MOBILE, "mobile"), (EMAIL, "email"), (CALLS, "call_center"))
 
@@ -43,6 +44,7 @@ class DemoSummary:
     heroes: list[dict[str, Any]] = field(default_factory=list)  # person, profile id, channels, identifiers
     shared_email: dict[str, Any] | None = None  # the two user ids sharing one address, and their profiles
     timings: dict[str, float] = field(default_factory=dict)
+    voice: dict[str, Any] = field(default_factory=dict)  # the survey answers seeded (voice/demo.py)
 
 
 @dataclass
@@ -89,6 +91,7 @@ def populate_demo(
     timings["catch_up"] = time.monotonic() - mark
     timings["total"] = timings["import"] + timings["send"] + timings["catch_up"]
     summary = DemoSummary(prepared.sources, prepared.admin_token, prepared.imported, sent, timings=timings)
+    summary.voice = seed_voice(db)  # survey answers, follow-up cases and the scorecard (voice/demo.py)
     with db.read() as conn:
         summary.counts = _counts(conn)
         summary.heroes = [_describe(conn, p) for p in plan.heroes]

@@ -58,6 +58,7 @@ class InvitationCreate(RequestBody):
     touchpoint: str = Field(default="manual", min_length=1, max_length=120)
     channel: str | None = Field(default=None, max_length=16)
     case_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)
+    delivery: Literal["email", "portal", "embed"] | None = Field(default=None, description="the survey's if null")
 
 
 class Answers(RequestBody):
@@ -129,7 +130,8 @@ def post_run(request: Request, survey_id: SurveyId, _staff: VoiceManager) -> dic
 def post_invitation(request: Request, body: InvitationCreate, staff: VoiceInviter) -> dict[str, Any]:
     """Ask (or skip, with the reason) one customer now; an embed survey's link comes back to show in place."""
     touch = service.Touch(body.touchpoint, body.channel, body.case_id)
-    return service.invite(request.app.state.db, body.survey_id, body.profile_id, touch, actor=staff.actor)
+    db = request.app.state.db
+    return service.invite(db, body.survey_id, body.profile_id, touch, actor=staff.actor, delivery=body.delivery)
 
 
 @router.get("/profiles/{profile_id}")

@@ -250,5 +250,5 @@ def record_snapshot(db: Database) -> dict[str, Any]:
 
 
 def score_history(conn: Connection, limit: int = 100) -> list[dict[str, Any]]:
-    query = sa.select(scorecard_snapshots).order_by(scorecard_snapshots.c.id.desc()).limit(limit)
+    query = sa.select(scorecard_snapshots).order_by(scorecard_snapshots.c.at.desc()).limit(limit)
     return [dict(r._mapping) for r in reversed(conn.execute(query).all())]

@@ -130,10 +130,14 @@ class Touch:
     case_id: int | None = None
 
 
-def invite(db: Database, survey_id: int, profile_id: str, touch: Touch, *, actor: str) -> dict[str, Any]:
+def invite(
+    db: Database, survey_id: int, profile_id: str, touch: Touch, *, actor: str, delivery: str | None = None
+) -> dict[str, Any]:
     """Ask or skip (logged with its reason); when asking, an invitation with its signed link,
-    delivered as the survey says: mailed through the one permission check (purpose `surveys`),
-    shown in the portal, or handed back to embed in an app or site."""
+    delivered as the survey says (or as `delivery` overrides): mailed through the one permission
+    check (purpose `surveys`), shown in the portal, or handed back to embed in an app or site."""
+    if delivery is not None and delivery not in model.DELIVERIES:
+        raise Invalid("invalid_delivery", f"delivery is one of {', '.join(model.DELIVERIES)}")
     now = utcnow()
     with db.write() as conn:
         survey = survey_row(conn, survey_id)
@@ -141,6 +145,7 @@ def invite(db: Database, survey_id: int, profile_id: str, touch: Touch, *, actor
             raise NotFound(f"survey {survey_id}", "survey_not_found")
         if not survey["active"]:
             raise Conflict("survey_inactive", "the survey is switched off")
+        survey["delivery"] = delivery or survey["delivery"]
         canonical, members = members_of(conn, profile_id)
         decision, decision_id = decide(
             conn, canonical, members, survey, touch.touchpoint, now, channel=touch.channel, case_id=touch.case_id
