@@ -56,11 +56,15 @@ def _interactions(conn: Connection, members: list[str], since: datetime) -> int:
 
 
 def _sent(conn: Connection, members: list[str], since: datetime) -> tuple[int, datetime | None]:
+    """Surveys that reached them (or were shown) in the window, and when they were last asked: one query."""
     inv = survey_invitations.c
-    count = conn.execute(
-        sa.select(sa.func.count()).where(inv.profile_id.in_(members), inv.created_at >= since)
-    ).scalar_one()
-    last = conn.execute(sa.select(sa.func.max(inv.created_at)).where(inv.profile_id.in_(members))).scalar()
+    reached = inv.sent_status.not_in(("suppressed", "failed"))
+    count, last = conn.execute(
+        sa.select(
+            sa.func.count().filter(inv.created_at >= since, reached),
+            sa.func.max(inv.created_at).filter(reached),
+        ).where(inv.profile_id.in_(members))
+    ).one()
     return int(count), last
 
 
