@@ -302,3 +302,22 @@ def test_bad_answers_are_4xx_and_the_survey_stays_answerable(client, backend, ad
     assert client.get(f"/v1/voice/answers/{token}").json()["answers"] == {}
     assert client.post(f"/v1/voice/answers/{token}", json={"answers": {"nps": 9}}).status_code == 200
     assert client.get(f"/v1/voice/answers/{token}").json()["answers"] == {"nps": "9"}
+
+
+def test_survey_answers_and_decisions_are_exported_and_erased_with_the_person(
+    client, backend, admin_headers, agent_headers, make_token, ada, db
+):
+    survey = create(client, admin_headers)
+    use(client, backend, 2)
+    client.get(f"/api/v1/profiles/{ada}", params={"consistent": "true"}, headers=admin_headers)
+    token = invite(client, agent_headers, survey["id"], ada)["token"]
+    invite(client, agent_headers, survey["id"], ada)  # skipped: the gap
+    client.post(f"/v1/voice/answers/{token}", json={"answers": {"nps": 10, "why": "Lovely people"}})
+    privacy = {"Authorization": f"Bearer {make_token('privacy')}"}
+    stores = client.post(f"/api/v1/profiles/{ada}/export", headers=privacy).json()["stores"]
+    assert [r["raw"] for r in stores["survey_answers"]["rows"]] == ["10", "Lovely people"]
+    assert len(stores["ask_decisions"]["rows"]) == 2 and len(stores["survey_invitations"]["rows"]) == 1
+    receipt = client.post(f"/api/v1/profiles/{ada}/erase", headers=privacy).json()["receipt"]
+    assert receipt["survey_answers"]["rows"] == 2 and receipt["survey_responses"]["rows"] == 1
+    assert receipt["ask_decisions"]["rows"] == 2 and receipt["survey_invitations"]["rows"] == 1
+    assert client.get(f"/v1/voice/answers/{token}").status_code in (400, 404)  # the link died with the data
