@@ -125,12 +125,13 @@ def test_a_purchase_and_a_milestone_trigger_their_surveys(client, backend, admin
     create(client, admin_headers, trigger="milestone", milestone_event="Onboarding Finished", name="Settling in")
     use(client, backend, 1, "Order Completed")
     use(client, backend, 1, "Onboarding Finished")
-    found = eventually(
-        lambda: (
-            len(client.get(f"/api/v1/voice/profiles/{ada}", headers=admin_headers).json()["decisions"]) == 2
-            and client.get(f"/api/v1/voice/profiles/{ada}", headers=admin_headers).json()
-        )
-    )
+
+    def settled() -> dict | None:
+        found = client.get(f"/api/v1/voice/profiles/{ada}", headers=admin_headers).json()
+        done = len(found["decisions"]) == 2 and all(i["sent_status"] != "pending" for i in found["invitations"])
+        return found if done else None
+
+    found = eventually(settled)
     assert {d["touchpoint"] for d in found["decisions"]} == {"purchase", "milestone:Onboarding Finished"}
     portal = [i for i in found["invitations"] if i["touchpoint"] == "purchase"]
     assert portal and portal[0]["sent_status"] == "shown" and portal[0]["channel"] == "other"
