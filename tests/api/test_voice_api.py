@@ -240,6 +240,7 @@ def test_strangers_and_write_keys_get_nothing(client, source, ada):
         survey_body(trigger="relationship"),
         survey_body(trigger="relationship", period_days=3),
         survey_body(name="\x00"),
+        survey_body(name="Hi\r\nBcc: all@example.com"),
         survey_body(name="x" * 500),
         [1, 2],
     ],
@@ -322,3 +323,18 @@ def test_survey_answers_and_decisions_are_exported_and_erased_with_the_person(
     assert receipt["survey_answers"]["rows"] == 2 and receipt["survey_responses"]["rows"] == 1
     assert receipt["ask_decisions"]["rows"] == 2 and receipt["survey_invitations"]["rows"] == 1
     assert client.get(f"/v1/voice/answers/{token}").status_code in (400, 404)  # the link died with the data
+
+
+def test_a_relationship_survey_asks_each_customer_once_per_period(client, backend, admin_headers, ada):
+    survey = create(client, admin_headers, trigger="relationship", period_days=90, delivery="portal", active=False)
+    assert client.post(f"/api/v1/voice/surveys/{survey['id']}/run", headers=admin_headers).status_code == 400
+    use(client, backend, 2)
+    client.get(f"/api/v1/profiles/{ada}", params={"consistent": "true"}, headers=admin_headers)
+    res = client.post(f"/api/v1/voice/surveys/{survey['id']}/active", json={"active": True}, headers=admin_headers)
+    assert res.status_code == 200 and res.json()["active"] is True
+    first = client.post(f"/api/v1/voice/surveys/{survey['id']}/run", headers=admin_headers)
+    assert first.status_code == 200  # the worker may have run it first: it runs each once a day
+    decisions = client.get(f"/api/v1/voice/profiles/{ada}", headers=admin_headers).json()["decisions"]
+    assert [d["touchpoint"] for d in decisions if d["asked"]] == ["relationship"]
+    again = client.post(f"/api/v1/voice/surveys/{survey['id']}/run", headers=admin_headers).json()
+    assert again["decided"] == 0  # asked within the period: not even considered

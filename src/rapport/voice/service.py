@@ -21,7 +21,8 @@ from rapport.db.engine import Database
 from rapport.identity.service import members_of
 from rapport.kernel.audit import record_audit
 from rapport.kernel.clock import utcnow
-from rapport.kernel.errors import Conflict, Gone, Invalid, NotFound
+from rapport.kernel.errors import Conflict, DomainError, Gone, Invalid, NotFound
+from rapport.kernel.mail import header_text_problem
 from rapport.outbound.service import send_message
 from rapport.service.policy_admin import set_policy
 from rapport.service.requester import for_profile
@@ -71,6 +72,8 @@ class SurveySpec:
 def create_survey(db: Database, spec: SurveySpec, *, actor: str) -> dict[str, Any]:
     if not 1 <= len(spec.name.strip()) <= model.MAX_NAME:
         raise Invalid("invalid_name", f"a survey's name is 1 to {model.MAX_NAME} characters")
+    if problem := header_text_problem(spec.name.strip()):
+        raise Invalid("invalid_name", f"a survey's name is its mail's subject, and it {problem}")
     if spec.delivery not in model.DELIVERIES:
         raise Invalid("invalid_delivery", f"delivery is one of {', '.join(model.DELIVERIES)}")
     questions = _rule(model.parse_questions, spec.questions)
@@ -172,7 +175,10 @@ def invite(
             ask_decisions.update().where(ask_decisions.c.id == decision_id).values(invitation_id=invitation_id)
         )
     token = tokens.make_token(db, invitation_id, nonce)
-    status, reason = _deliver(db, survey, canonical, token, actor)
+    try:
+        status, reason = _deliver(db, survey, canonical, token, actor)
+    except DomainError as exc:  # the invitation stays, undelivered, with why
+        status, reason = "failed", exc.message
     with db.write() as conn:
         conn.execute(
             survey_invitations.update()
