@@ -13,7 +13,8 @@ import pytest
 from factories import eventually, profile_by, send_batch
 from rapport.kernel.clock import utcnow
 from rapport.outbound.worker import send_due
-from rapport.voice.store import survey_responses
+from rapport.voice.store import survey_invitations, survey_responses
+from rapport.voice.worker import run_reminders
 
 ADA = "ada@example.com"
 BOB = "bob@example.com"
@@ -171,3 +172,25 @@ def test_no_surveys_consent_means_no_survey_mail(client, backend, admin_headers,
     assert invitation["sent_status"] == "suppressed" and "no surveys consent" in invitation["sent_reason"]
     send_due(db)
     assert smtp.messages == []
+
+
+def test_one_reminder_of_an_unanswered_survey_with_the_same_link(
+    client, backend, admin_headers, agent_headers, survey, smtp, db
+):
+    ada = customer(client, backend, admin_headers, "ada", ADA)
+    solve_a_case(client, agent_headers, ada)
+    invitation = settled_invitations(client, admin_headers, ada)[0]
+    send_due(db)
+    first = eventually(lambda: smtp.messages)[0]
+    assert run_reminders(db) == 0  # not yet: three days first
+    with db.write() as conn:
+        conn.execute(survey_invitations.update().values(created_at=utcnow() - timedelta(days=4)))
+    eventually(lambda: [d for d in voice_of(client, admin_headers, ada)["decisions"] if d["touchpoint"] == "reminder"])
+    send_due(db)
+    reminder = eventually(lambda: smtp.messages[1:])[0]
+    assert reminder["Subject"] == "Reminder: How did we do?" and link_in(reminder) == link_in(first)
+    assert run_reminders(db) == 0  # one reminder, never two
+    decisions = voice_of(client, admin_headers, ada)["decisions"]
+    assert [(d["touchpoint"], d["asked"]) for d in decisions] == [("reminder", True), ("case_solved", True)]
+    assert voice_of(client, admin_headers, ada)["invitations"][0]["reminded_at"] is not None
+    assert invitation["id"] == decisions[0]["invitation_id"]

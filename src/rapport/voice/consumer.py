@@ -28,9 +28,14 @@ PURCHASE = "Order Completed"
 SERVICE_SOURCE = "internal:service"
 
 
-def _named_event(event: Any) -> str | None:
+def _named_event(event: Any, wanted: dict[str, tuple[int, str]]) -> str | None:
     if event[5] != "track":
         return None
+    raw = event[3]
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8", "replace")
+    if isinstance(raw, str) and not any(name in raw for name in wanted):
+        return None  # a cheap test on the stored text: most events name none of these
     message = payload_of(event)
     name = message.get("event")
     return name if isinstance(name, str) else None
@@ -50,7 +55,7 @@ class Voice(Consumer[Events]):
         }
         rows = []
         for event in events:
-            name = _named_event(event)
+            name = _named_event(event, wanted)
             if name not in wanted or event[1] not in trusted:
                 continue
             source_name, source_channel = trusted[event[1]]

@@ -56,16 +56,20 @@ def _interactions(conn: Connection, members: list[str], since: datetime) -> int:
 
 
 def _sent(conn: Connection, members: list[str], since: datetime) -> tuple[int, datetime | None]:
-    """Surveys that reached them (or were shown) in the window, and when they were last asked: one query."""
+    """Surveys and reminders that reached them (or were shown) in the window, and when they were
+    last asked: one query. A survey that never reached them (suppressed, failed) does not count."""
     inv = survey_invitations.c
     reached = inv.sent_status.not_in(("suppressed", "failed"))
-    count, last = conn.execute(
+    asked, reminded, last, last_reminder = conn.execute(
         sa.select(
             sa.func.count().filter(inv.created_at >= since, reached),
+            sa.func.count().filter(inv.reminded_at >= since, reached),
             sa.func.max(inv.created_at).filter(reached),
+            sa.func.max(inv.reminded_at).filter(reached),
         ).where(inv.profile_id.in_(members))
     ).one()
-    return int(count), last
+    latest = max((t for t in (last, last_reminder) if t is not None), default=None)
+    return int(asked) + int(reminded), latest
 
 
 def open_complaint(conn: Connection, members: list[str]) -> str | None:
@@ -147,3 +151,33 @@ def decide(
     }
     row_id = int(conn.execute(ask_decisions.insert().values(**values)).inserted_primary_key[0])  # type: ignore[index]
     return decision, row_id
+
+
+def decide_reminder(
+    conn: Connection, profile_id: str, members: list[str], invitation_id: int, now: datetime
+) -> AskDecision:
+    """The one reminder of an unanswered survey: a contact like any other, so the contact policy and
+    an open complaint can stop it; logged as a decision on the invitation (touchpoint `reminder`)."""
+    complaint = open_complaint(conn, members)
+    allowed, why = contact_policy(conn, profile_id, "email", now)
+    if complaint:
+        decision = AskDecision(False, "open_complaint", f"a complaint is open (case {complaint})")
+    elif not allowed:
+        decision = AskDecision(False, "contact_policy", f"the contact policy refuses: {why}")
+    else:
+        decision = AskDecision(True, "asked", "one reminder of a survey not answered yet")
+    survey_id = conn.execute(
+        sa.select(survey_invitations.c.survey_id).where(survey_invitations.c.id == invitation_id)
+    ).scalar_one()
+    values = {
+        "profile_id": profile_id,
+        "at": now,
+        "survey_id": survey_id,
+        "touchpoint": "reminder",
+        "asked": decision.ask,
+        "rule": decision.rule,
+        "reason": decision.reason,
+        "invitation_id": invitation_id,
+    }
+    conn.execute(ask_decisions.insert().values(**values))
+    return decision

@@ -29,7 +29,7 @@ from rapport.service.requester import for_profile
 from rapport.service.service import Message, NewCase, Work, open_case_in
 from rapport.service.store import sla_policies
 from rapport.voice import model, tokens, words
-from rapport.voice.fatigue import decide
+from rapport.voice.fatigue import decide, decide_reminder
 from rapport.voice.model import VoiceRuleError
 from rapport.voice.store import (
     answers_of,
@@ -190,20 +190,50 @@ def invite(
     return result | {"invitation": invitation, "token": token, "url": tokens.survey_url(db, token)}
 
 
-def _deliver(db: Database, survey: dict[str, Any], profile_id: str, token: str, actor: str) -> tuple[str, str]:
+def remind(db: Database, invitation_id: int, *, actor: str) -> dict[str, Any]:
+    """The one reminder of a mailed survey not answered yet (voice/worker.py sends it after
+    REMIND_AFTER): decided and logged like any contact, then mailed through the permission check."""
+    now = utcnow()
+    with db.write() as conn:
+        invitation = invitation_row(conn, invitation_id)
+        if invitation is None:
+            raise NotFound(f"invitation {invitation_id}", "invitation_not_found")
+        survey = survey_row(conn, invitation["survey_id"]) or {}
+        canonical, members = members_of(conn, invitation["profile_id"])
+        decision = decide_reminder(conn, canonical, members, invitation_id, now)
+    if not decision.ask:
+        return {"reminded": False, "reason": decision.reason}
+    token = tokens.make_token(db, invitation_id, invitation["nonce"])
+    try:
+        status, reason = _deliver(db, survey | {"delivery": "email"}, canonical, token, actor, reminder=True)
+    except DomainError as exc:
+        status, reason = "failed", exc.message
+    if status in ("queued", "sent"):
+        with db.write() as conn:
+            conn.execute(
+                survey_invitations.update().where(survey_invitations.c.id == invitation_id).values(reminded_at=now)
+            )
+    return {"reminded": status in ("queued", "sent"), "reason": reason}
+
+
+def _deliver(
+    db: Database, survey: dict[str, Any], profile_id: str, token: str, actor: str, *, reminder: bool = False
+) -> tuple[str, str]:
     if survey["delivery"] == "portal":
         return "shown", "waiting in the customer's portal"
     if survey["delivery"] == "embed":
         return "embedded", "handed to the app or site that asked, to show in place"
     url = tokens.survey_url(db, token)
     text = (
-        f"We would value a minute of your time: {survey['name']}.\n\n"
+        ("A reminder, in case our mail was lost: we will not ask again about this.\n\n" if reminder else "")
+        + f"We would value a minute of your time: {survey['name']}.\n\n"
         f"Answer here (no sign-in needed): {url}\n\n"
         "You can change your answer for a day after you give it. We only ask now and then, never more "
         "often than you use our services, and you can switch surveys off in your account at any time."
     )
+    subject = f"Reminder: {survey['name']}" if reminder else survey["name"]
     outcome = send_message(
-        db, profile_id, channel="email", purpose=SURVEYS_PURPOSE, subject=survey["name"], text=text, actor=actor
+        db, profile_id, channel="email", purpose=SURVEYS_PURPOSE, subject=subject, text=text, actor=actor
     )
     return outcome.status, outcome.reason
 

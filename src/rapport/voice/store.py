@@ -47,6 +47,7 @@ survey_invitations = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False, index=True),
     sa.Column("expires_at", UTCDateTime, nullable=False),
     sa.Column("answered_at", UTCDateTime),
+    sa.Column("reminded_at", UTCDateTime),  # the one reminder of an unanswered mailed survey
     sqlite_autoincrement=True,
 )
 

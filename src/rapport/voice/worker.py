@@ -15,12 +15,13 @@ from rapport.identity.store import profiles
 from rapport.kernel.clock import utcnow
 from rapport.kernel.errors import DomainError
 from rapport.profiles.store import profile_events
-from rapport.voice.service import Touch, invite
-from rapport.voice.store import survey_invitations, survey_triggers, surveys
+from rapport.voice.service import Touch, invite, remind
+from rapport.voice.store import ask_decisions, survey_invitations, survey_triggers, surveys
 
 log = logging.getLogger("rapport.voice")
 PLACE_WAIT = timedelta(minutes=10)  # a trigger whose event no profile holds by then is dropped
 BATCH = 50
+REMIND_AFTER = timedelta(days=3)  # one reminder of a mailed survey still unanswered by then
 
 
 def _set(db: Database, trigger_id: int, status: str, reason: str) -> None:
@@ -59,6 +60,38 @@ def run_triggers(db: Database) -> int:
             _set(db, row.id, "dropped", exc.message)
         done += 1
     return done
+
+
+def run_reminders(db: Database) -> int:
+    """One reminder for each mailed survey unanswered after REMIND_AFTER (and still open)."""
+    now = utcnow()
+    inv = survey_invitations.c
+    considered = sa.select(ask_decisions.c.invitation_id).where(
+        ask_decisions.c.touchpoint == "reminder", ask_decisions.c.invitation_id.is_not(None)
+    )
+    with db.read() as conn:
+        due = list(
+            conn.execute(
+                sa.select(inv.id)
+                .where(
+                    inv.delivery == "email",
+                    inv.sent_status.in_(("queued", "sent")),
+                    inv.answered_at.is_(None),
+                    inv.reminded_at.is_(None),
+                    inv.created_at <= now - REMIND_AFTER,
+                    inv.expires_at > now,
+                    inv.id.not_in(considered),
+                )
+                .order_by(inv.id)
+                .limit(BATCH)
+            ).scalars()
+        )
+    for invitation_id in due:
+        try:
+            remind(db, invitation_id, actor="voice:reminder")
+        except DomainError:
+            continue
+    return len(due)
 
 
 def run_relationship(db: Database, survey_id: int, limit: int = 500) -> int:
@@ -111,7 +144,7 @@ def run_voice(db: Database, stop: threading.Event) -> None:
     """As `rapport.contexts` lists it: until `stop` is set."""
     while not stop.is_set():
         try:
-            handled = run_triggers(db)
+            handled = run_triggers(db) + run_reminders(db)
             for survey_id in due_relationship_surveys(db):
                 run_relationship(db, survey_id)
         except Exception:  # noqa: BLE001 - the next round retries; a failure must not end the loop

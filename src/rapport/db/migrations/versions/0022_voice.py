@@ -121,6 +121,7 @@ def upgrade() -> None:
         sa.Column("created_at", WHEN, nullable=False),
         sa.Column("expires_at", WHEN, nullable=False),
         sa.Column("answered_at", WHEN, nullable=True),
+        sa.Column("reminded_at", WHEN, nullable=True),
         sa.ForeignKeyConstraint(
             ["profile_id"], ["profiles.id"], name=op.f("fk_survey_invitations_profile_id_profiles")
         ),
