@@ -7,6 +7,7 @@ the callers fall back to lexical models and say so. Nothing is downloaded: the w
 
 from __future__ import annotations
 
+import base64
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -51,3 +52,28 @@ def embed(texts: Sequence[str], batch_size: int = 64) -> np.ndarray | None:
         return np.zeros((0, 384), dtype=np.float32)
     vectors = model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False)
     return np.asarray(vectors, dtype=np.float32)
+
+
+def use_threads(threads: int) -> None:
+    """For a batch job that has the machine to itself (`rapport texts topics --threads 2`)."""
+    if encoder() is not None:
+        import torch
+
+        torch.set_num_threads(max(1, threads))
+
+
+def to_text(vector: np.ndarray) -> str:
+    """A vector as base64 text: exports hold it as a string, as they hold every column."""
+    return base64.b64encode(to_bytes(vector)).decode("ascii")
+
+
+def from_text(raw: str) -> np.ndarray:
+    return from_bytes(base64.b64decode(raw))
+
+
+def to_bytes(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype=np.float32).tobytes()
+
+
+def from_bytes(raw: bytes) -> np.ndarray:
+    return np.frombuffer(raw, dtype=np.float32)

@@ -131,6 +131,7 @@ _DAMPENERS = frozenset(
     ]
 )
 _TOKEN = re.compile(r"\S+")
+_CLAUSE_END = re.compile(r"[.!?;]")
 _EDGE = re.compile(r"^[^\w:;=<>()\[\]\\/|-]+|[^\w:;=<>()\[\]\\/|-]+$")
 
 
@@ -153,21 +154,24 @@ def lexicon() -> dict[str, float]:
     return words
 
 
-def _words(text: str) -> list[str]:
-    out = []
+def _words(text: str) -> tuple[list[str], list[bool]]:
+    """The words, and for each whether it ends a sentence or clause (negation and degree words do not
+    reach across one: "It never came. Very disappointed." is not "not disappointed", as VADER reads it)."""
+    words, ends = [], []
     for raw in _TOKEN.findall(text):
         stripped = _EDGE.sub("", raw)
         word = stripped if len(stripped) > 1 or stripped.isalnum() else raw
         if word:
-            out.append(word)
-    return out
+            words.append(word)
+            ends.append(word != raw and bool(_CLAUSE_END.search(raw[len(raw.rstrip(".!?;,")) :] or "")))
+    return words, ends
 
 
 def _bare(word: str) -> str:
     return word.lower().replace("'", "").replace("\u2019", "")
 
 
-def _valence(words: list[str], i: int, shouting: bool, table: dict[str, float]) -> float:
+def _valence(words: list[str], ends: list[bool], i: int, shouting: bool, table: dict[str, float]) -> float:
     word = words[i]
     value = table.get(word.lower(), 0.0)
     if value == 0.0:
@@ -175,7 +179,7 @@ def _valence(words: list[str], i: int, shouting: bool, table: dict[str, float]) 
     if shouting and word.isupper() and word.isalpha():
         value += _CAPS if value > 0 else -_CAPS
     for distance in (1, 2, 3):
-        if i - distance < 0:
+        if i - distance < 0 or ends[i - distance]:
             break
         before = _bare(words[i - distance])
         decay = 1.0 - 0.05 * (distance - 1)
@@ -191,10 +195,10 @@ def _valence(words: list[str], i: int, shouting: bool, table: dict[str, float]) 
 def score(text: str) -> LexicalScore:
     """Score one text: compound in -1..1 (VADER's normalisation of the summed valences)."""
     table = lexicon()
-    words = _words(text)
+    words, ends = _words(text)
     lowered = [w.lower() for w in words]
     shouting = any(w.isupper() for w in words) and not all(w.isupper() for w in words if w.isalpha())
-    valences = [_valence(words, i, shouting, table) for i in range(len(words))]
+    valences = [_valence(words, ends, i, shouting, table) for i in range(len(words))]
     if "but" in lowered:
         pivot = lowered.index("but")
         valences = [v * (0.5 if i < pivot else 1.5) for i, v in enumerate(valences)]
