@@ -64,6 +64,10 @@ from rapport.service import console as service_console
 from rapport.service import influence as service_influence
 from rapport.service import portal as service_portal
 from rapport.service import store as service_store
+from rapport.texts import api as texts_api
+from rapport.texts import cli as texts_cli
+from rapport.texts import console as texts_console
+from rapport.texts import store as texts_store
 from rapport.voice import api as voice_api
 from rapport.voice import console as voice_console
 from rapport.voice import portal as voice_portal
@@ -170,6 +174,14 @@ CONTEXTS: tuple[Context, ...] = (
         api=(kb_api.router, kb_api.public),
         pages=(kb_console.router, kb_portal.router),
         console_nav=kb_console.NAV,
+    ),
+    Context(
+        "texts",
+        stores=(texts_store,),
+        api=(texts_api.router,),
+        pages=(texts_console.router,),
+        console_nav=texts_console.NAV,
+        commands=(texts_cli.texts, texts_cli.voice),
     ),
     Context(
         "voice",

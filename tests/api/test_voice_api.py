@@ -157,7 +157,7 @@ def test_metrics_topics_participation_and_scorecard(client, backend, admin_heade
             "detractors_pct": 100.0,
         }
     ]
-    topics = client.get("/api/v1/voice/topics", headers=admin_headers).json()["items"]
+    topics = client.get("/api/v1/voice/detraction-topics", headers=admin_headers).json()["items"]
     assert topics and all(t["touchpoint"] == "delivery" and t["detractors"] == 1 for t in topics)
     card = client.get("/api/v1/voice/scorecard", headers=admin_headers).json()
     assert card["out_of"] == 10 and len(card["items"]) == 10
@@ -262,7 +262,7 @@ def test_bad_surveys_are_4xx_json(client, admin_headers, body):
         ("get", "/api/v1/voice/metrics?metric=happiness", None),
         ("get", "/api/v1/voice/metrics?by=colour", None),
         ("get", "/api/v1/voice/metrics?since_days=0", None),
-        ("get", "/api/v1/voice/topics?since_days=-1", None),
+        ("get", "/api/v1/voice/detraction-topics?since_days=-1", None),
         ("get", "/api/v1/voice/responses?limit=0", None),
         ("get", "/api/v1/voice/profiles/nobody", None),
         ("get", "/api/v1/voice/profiles/" + "x" * 40, None),

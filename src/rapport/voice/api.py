@@ -172,8 +172,8 @@ def get_metrics(
     return {"metric": metric, "by": by, "value_is": model.VALUE_LABEL[metric], "groups": groups}
 
 
-@router.get("/topics")
-def get_topics(
+@router.get("/detraction-topics")
+def get_detraction_topics(
     request: Request, _staff: VoiceReader, since_days: Annotated[int | None, Query(ge=1, le=3650)] = None
 ) -> dict[str, Any]:
     with request.app.state.db.read() as conn:
