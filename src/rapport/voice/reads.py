@@ -10,7 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from rapport.voice import model
+from rapport.texts.store import text_analyses, text_topics
+from rapport.voice import model, words
 from rapport.voice.store import ask_decisions, survey_answers, survey_invitations, survey_responses, surveys
 
 GROUPS = ("channel", "touchpoint", "delivery", "survey", "month", "week", "all")
@@ -56,9 +57,18 @@ def metrics(
 
 
 def _responses(conn: Connection, since: datetime | None) -> dict[int, dict[str, Any]]:
-    """Per response: its profile, touchpoint, NPS/CSAT scores and the topics of its written answers."""
+    """Per response: its profile, touchpoint, NPS/CSAT scores and the topics of its written answers:
+    the topic the latest build gave the text in rapport.texts, else the topics read when answered."""
     a = survey_answers.c
-    query = sa.select(a.response_id, a.profile_id, a.touchpoint, a.type, a.score, a.topics, a.sentiment_score)
+    ref = sa.cast(a.response_id, sa.String) + ":" + a.question_key
+    kept = text_analyses.c
+    query = sa.select(
+        a.response_id, a.profile_id, a.touchpoint, a.type, a.score, a.topics, text_topics.c.name
+    ).select_from(
+        survey_answers.outerjoin(
+            text_analyses, sa.and_(kept.source == words.SOURCE, kept.source_ref == ref, a.type == "text")
+        ).outerjoin(text_topics, text_topics.c.id == kept.topic_id)
+    )
     if since is not None:
         query = query.where(a.answered_at >= since)
     found: dict[int, dict[str, Any]] = {}
@@ -69,8 +79,8 @@ def _responses(conn: Connection, since: datetime | None) -> dict[int, dict[str, 
         )
         if row.type in ("nps", "csat"):
             item[row.type] = row.score
-        if row.type == "text" and row.topics:
-            item["topics"].update(str(t) for t in row.topics)
+        if row.type == "text":
+            item["topics"].update([row.name] if row.name else [str(t) for t in row.topics or []])
     return found
 
 

@@ -28,6 +28,7 @@ from rapport.service.policy_admin import set_policy
 from rapport.service.requester import for_profile
 from rapport.service.service import Message, NewCase, Work, open_case_in
 from rapport.service.store import sla_policies
+from rapport.texts.model import TextItem
 from rapport.voice import model, tokens, words
 from rapport.voice.fatigue import decide, decide_reminder
 from rapport.voice.model import VoiceRuleError
@@ -278,7 +279,8 @@ def answer(db: Database, token: str, given: dict[str, Any], *, via: str) -> dict
         raise Conflict("already_answered", "this survey was answered, and the answer can no longer be changed")
     questions = [model.Question(**q) for q in survey["questions"]]
     answers = _rule(model.parse_answers, questions, given)
-    texts = {a.key: words.sentiment_of(a.raw) for a in answers if a.type == "text"}
+    written = [a for a in answers if a.type == "text"]
+    texts = dict(zip([a.key for a in written], words.analyses(db, [a.raw for a in written]), strict=True))
     reason = model.detractor_reason(answers, {k: t.score for k, t in texts.items()})
     if reason and (response is None or response["follow_up_case_id"] is None):
         _ensure_follow_up_policy(db)
@@ -305,6 +307,21 @@ def answer(db: Database, token: str, given: dict[str, Any], *, via: str) -> dict
                 properties=properties,
                 message_id=f"survey-answer-{response_id}-{revision}-{a.key}",
             )
+    if written:
+        kept = [
+            TextItem(
+                words.SOURCE,
+                words.source_ref(response_id, a.key),
+                a.raw,
+                invitation["channel"] or invitation["delivery"],
+                invitation["touchpoint"],
+                now,
+                invitation["profile_id"],
+                invitation["case_id"],
+            )
+            for a in written
+        ]
+        words.keep(db, kept)
     return {
         "response_id": response_id,
         "revision": revision,
