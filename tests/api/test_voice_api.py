@@ -338,3 +338,22 @@ def test_a_relationship_survey_asks_each_customer_once_per_period(client, backen
     assert [d["touchpoint"] for d in decisions if d["asked"]] == ["relationship"]
     again = client.post(f"/api/v1/voice/surveys/{survey['id']}/run", headers=admin_headers).json()
     assert again["decided"] == 0  # asked within the period: not even considered
+
+
+def test_strongly_negative_words_alone_make_a_detractor(client, backend, admin_headers, agent_headers, ada):
+    questions = [{"key": "csat", "type": "csat", "text": "Satisfied?"}, {"key": "why", "type": "text", "text": "Why?"}]
+    survey = create(client, admin_headers, questions=questions)
+    use(client, backend, 3)
+    client.get(f"/api/v1/profiles/{ada}", params={"consistent": "true"}, headers=admin_headers)
+    client.put("/api/v1/voice/settings/fatigue", json={"min_gap_days": 0}, headers=admin_headers)
+    calm = invite(client, agent_headers, survey["id"], ada)["token"]
+    done = client.post(f"/v1/voice/answers/{calm}", json={"answers": {"csat": 4, "why": "It arrived."}}).json()
+    assert done["detractor"] is None and done["follow_up_case_id"] is None
+    angry = invite(client, agent_headers, survey["id"], ada)["token"]
+    text = "This is the worst service I have ever had. Awful, rude and useless."
+    done = client.post(f"/v1/voice/answers/{angry}", json={"answers": {"csat": 4, "why": text}}).json()
+    assert done["detractor"].startswith("strongly negative words") and done["follow_up_case_id"]
+    [kept] = [
+        r for r in client.get("/api/v1/voice/responses", headers=admin_headers).json()["items"] if r["detractor_reason"]
+    ]
+    assert [a["sentiment"] for a in kept["answers"] if a["type"] == "text"] == ["negative"]

@@ -36,3 +36,6 @@ def test_demo_customers_answer_with_real_review_text(client, backend, admin_head
     card = client.get("/api/v1/voice/scorecard", headers=admin_headers).json()
     scores = [h["score"] for h in card["history"]]
     assert len(scores) == 4 and scores == sorted(scores)
+    if isinstance(seeded["topics"], list) and seeded["follow_up_cases"]:  # a topic build ran over the answers
+        found = client.get("/api/v1/voice/detraction-topics", headers=admin_headers).json()["items"]
+        assert found and {t["topic"] for t in found} <= set(seeded["topics"])

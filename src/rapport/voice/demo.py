@@ -12,7 +12,6 @@ then, for the charts over time, they are spread over the last months: a demo-onl
 
 from __future__ import annotations
 
-import io
 import os
 import random
 import tarfile
@@ -29,6 +28,8 @@ from rapport.identity.store import profiles
 from rapport.kernel.clock import utcnow
 from rapport.kernel.errors import DomainError
 from rapport.profiles.store import profile_events
+from rapport.texts import groundtruth
+from rapport.texts.service import rebuild_topics
 from rapport.voice import service
 from rapport.voice.participation import assess
 from rapport.voice.store import (
@@ -72,24 +73,16 @@ def snippet_archive() -> Path | None:
 
 
 def amazon_snippets(path: Path | None = None) -> list[Snippet]:
+    """The Amazon review snippets with their human mean (-4..4), read by rapport.texts' reader of the
+    ground truth (which checks the archive's SHA-256); none where the archive is not here."""
     path = path or snippet_archive()
     if path is None:
         return []
     try:
-        with tarfile.open(path) as outer:
-            inner_name = next(n for n in outer.getnames() if n.endswith("hutto_ICWSM_2014.tar.gz"))
-            inner_bytes = outer.extractfile(inner_name).read()  # type: ignore[union-attr]
-        with tarfile.open(fileobj=io.BytesIO(inner_bytes)) as inner:
-            member = next(m for m in inner.getmembers() if m.name.endswith("amazonReviewSnippets_GroundTruth.txt"))
-            content = inner.extractfile(member).read().decode("utf-8", "replace")  # type: ignore[union-attr]
-    except (OSError, tarfile.TarError, StopIteration):
+        found = groundtruth.load(path, fetch=False)["amazonReviewSnippets"]
+    except (OSError, ValueError, KeyError, tarfile.TarError):
         return []
-    found = []
-    for line in content.splitlines():
-        parts = line.split("\t", 2)
-        if len(parts) == 3 and 20 <= len(parts[2].strip()) <= 400:
-            found.append(Snippet(parts[2].strip(), float(parts[1])))
-    return found
+    return [Snippet(s.text, s.mean) for s in found if 20 <= len(s.text) <= 400]
 
 
 def _by_feeling(snippets: list[Snippet]) -> dict[str, list[tuple[str, float]]]:
@@ -173,8 +166,18 @@ def seed_voice(db: Database, customers: int = 150, seed: int = 17) -> dict[str, 
         follow_ups += bool(done["follow_up_case_id"])
         _backdate(db, invited["invitation"]["id"], timedelta(days=rng.uniform(0, 30.4 * MONTHS)))
     _scorecard_history(db)
+    try:  # topics of what the demo customers wrote, so the outer loop names them as a build does
+        topics = rebuild_topics(db, "demo").get("topics")
+    except DomainError as exc:
+        topics = exc.message
     source = "Amazon review snippets of VADER's ground truth" if snippets else "the demo's own sentences (no archive)"
-    return {"survey_answers": answered, "skipped": skipped, "follow_up_cases": follow_ups, "texts_from": source}
+    return {
+        "survey_answers": answered,
+        "skipped": skipped,
+        "follow_up_cases": follow_ups,
+        "texts_from": source,
+        "topics": topics,
+    }
 
 
 def _backdate(db: Database, invitation_id: int, ago: timedelta) -> None:
