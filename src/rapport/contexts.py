@@ -80,6 +80,16 @@ from rapport.service import portal as service_portal
 from rapport.service import social_api as service_social_api
 from rapport.service import social_store as service_social_store
 from rapport.service import store as service_store
+from rapport.texts import api as texts_api
+from rapport.texts import cli as texts_cli
+from rapport.texts import console as texts_console
+from rapport.texts import store as texts_store
+from rapport.voice import api as voice_api
+from rapport.voice import console as voice_console
+from rapport.voice import portal as voice_portal
+from rapport.voice import store as voice_store
+from rapport.voice.consumer import Voice
+from rapport.voice.worker import run_voice
 from rapport.web.panels import NavEntry, Panel, PortalHook, Sites
 
 
@@ -192,6 +202,25 @@ CONTEXTS: tuple[Context, ...] = (
         api=(kb_api.router, kb_api.public),
         pages=(kb_console.router, kb_portal.router),
         console_nav=kb_console.NAV,
+    ),
+    Context(
+        "texts",
+        stores=(texts_store,),
+        api=(texts_api.router,),
+        pages=(texts_console.router,),
+        console_nav=texts_console.NAV,
+        commands=(texts_cli.texts, texts_cli.voice),
+    ),
+    Context(
+        "voice",
+        stores=(voice_store,),
+        api=(voice_api.router, voice_api.public),
+        pages=(voice_console.router, voice_portal.router),
+        console_nav=voice_console.NAV,
+        portal_nav=voice_portal.PORTAL_NAV,
+        profile_panels=voice_console.PROFILE_PANELS,
+        consumers=(Voice,),  # solved cases, purchases and milestones that may call for a survey
+        workers=(run_voice,),
     ),
 )
 

@@ -61,7 +61,7 @@ def test_customer_choices_show_at_once_on_the_console_360(tabs, http, db, make_s
     customer = tabs()
     sign_in_customer(customer, http, admin, ada.id)
     boxes = customer.locator('input[name="consent"]')
-    assert boxes.count() == 20 and all(not boxes.nth(i).is_checked() for i in range(20))  # nothing pre-ticked
+    assert boxes.count() == 24 and all(not boxes.nth(i).is_checked() for i in range(24))  # 6 purposes x 4; none ticked
     customer.get_by_label("Personal", exact=True).check()
     customer.get_by_role("button", name="Save personalization level").click()
     assert "personalization level is saved" in customer.get_by_role("status").inner_text()

@@ -243,7 +243,7 @@ def test_nothing_is_pre_ticked_and_consent_choices_take_effect_at_once(client, d
     ada, _ = people
     csrf = sign_in(client, admin_headers, ada.id)
     page = client.get("/portal").text
-    assert 'name="consent"' in page and page.count('name="consent"') == 20
+    assert 'name="consent"' in page and page.count('name="consent"') == 24  # 6 purposes x 4 channels
     assert "checked" not in page.split('id="personalization-heading"')[0]
     res = client.post(
         "/portal/consents", data={"csrf": csrf, "consent": ["marketing:email", "analytics:web"]}, follow_redirects=False

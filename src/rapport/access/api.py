@@ -58,6 +58,9 @@ DataEraser = Annotated[Staff, Depends(permission(Permission.DATA_ERASE))]
 PortalLinker = Annotated[Staff, Depends(permission(Permission.PORTAL_LINK))]
 TokenManager = Annotated[Staff, Depends(permission(Permission.TOKENS_MANAGE))]
 KnowledgeWriter = Annotated[Staff, Depends(permission(Permission.KB_WRITE))]
+VoiceReader = Annotated[Staff, Depends(permission(Permission.VOICE_READ))]
+VoiceInviter = Annotated[Staff, Depends(permission(Permission.VOICE_INVITE))]
+VoiceManager = Annotated[Staff, Depends(permission(Permission.VOICE_MANAGE))]
 
 router = APIRouter(prefix="/api/v1", tags=["staff"])
 

@@ -37,6 +37,11 @@ class Permission(StrEnum):
     SERVICE_REPORTS_READ = "service_reports:read"
     KB_WRITE = "kb:write"
     ACTIONS_WRITE = "actions:write"
+    TEXTS_ANALYZE = "texts:analyze"
+    TOPICS_READ = "topics:read"
+    VOICE_READ = "voice:read"
+    VOICE_INVITE = "voice:invite"
+    VOICE_MANAGE = "voice:manage"
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,13 @@ GRANTS: dict[Permission, Grant] = {
     Permission.KB_WRITE: Grant(frozenset({"admin", "agent"}), "write help articles"),
     # The next-best-action catalogue, its policies and contact limits: what marketing offers (issue 14).
     Permission.ACTIONS_WRITE: Grant(frozenset({"admin", "marketer"}), "manage next best actions and policies"),
+    # Sentiment and topics read what customers wrote, to serve and improve: not the privacy desk's work.
+    Permission.TEXTS_ANALYZE: Grant(frozenset({"admin", "agent", "analyst", "marketer"}), "analyze texts"),
+    Permission.TOPICS_READ: Grant(frozenset({"admin", "agent", "analyst", "marketer"}), "read topics and sentiment"),
+    # Survey answers hold what customers wrote: read by those who serve them and those who measure.
+    Permission.VOICE_READ: Grant(frozenset({"admin", "agent", "analyst"}), "read survey answers and metrics"),
+    Permission.VOICE_INVITE: Grant(frozenset({"admin", "agent"}), "invite customers to surveys"),
+    Permission.VOICE_MANAGE: Grant(frozenset({"admin"}), "set up surveys, fatigue rules and the scorecard"),
 }
 
 # A permission without a grant would be a KeyError on the first request that needs it: fail at import.

@@ -18,7 +18,7 @@ from rapport.identity.model import CLAIMED, PROVEN
 
 # Purposes that need the person's consent. "service" (answering them, transactional mail) needs
 # none, but still honours erasure and suppression.
-PURPOSES = ("marketing", "personalization", "analytics", "profiling", "sharing")
+PURPOSES = ("marketing", "personalization", "analytics", "profiling", "sharing", "surveys")
 SERVICE = "service"
 # Asking the customer to confirm an address (double opt-in, proof of possession): needs no consent, and
 # is the one purpose for which an address a client source only claimed may be written to.
@@ -290,6 +290,8 @@ CATEGORY_PURPOSES = {
     "sale": "sharing",
     "data_sharing": "sharing",
     "third_party": "sharing",
+    "surveys": "surveys",
+    "feedback": "surveys",
 }
 CONSENT_EVENT = "Consent Updated"
 

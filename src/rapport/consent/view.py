@@ -25,6 +25,7 @@ PURPOSE_TEXT = {
     "analytics": "Counting how our services are used, to improve them.",
     "profiling": "Working out your likely interests from what you do.",
     "sharing": "Sharing your data with our partners.",
+    "surveys": "Asking you now and then what you thought of our service.",
 }
 CHANNEL_TEXT = {
     "email": "Email",

@@ -27,6 +27,7 @@ from rapport.identity.model import Identifier
 from rapport.identity.store import identifiers, merges, profiles
 from rapport.profiles.processor import applied_offset
 from rapport.profiles.service import find_by_identifier, load_profile
+from rapport.voice.demo import seed_voice
 
 SOURCES = (("store-pos", "store"), (WEB, "web"), (MOBILE, "mobile"), (EMAIL, "email"), (CALLS, "call_center"))
 
@@ -47,6 +48,7 @@ class DemoSummary:
     timings: dict[str, float] = field(default_factory=dict)
     service: dict[str, Any] = field(default_factory=dict)  # the service desk's demo cases (demo/service.py)
     shop: dict[str, Any] | None = None  # the catalogue, the model trained on it, the hero's suggestion
+    voice: dict[str, Any] = field(default_factory=dict)  # the survey answers seeded (voice/demo.py)
 
 
 @dataclass
@@ -100,6 +102,7 @@ def populate_demo(
     timings["shop"] = time.monotonic() - mark
     timings["total"] = timings["import"] + timings["send"] + timings["catch_up"] + timings["shop"]
     summary = DemoSummary(prepared.sources, prepared.admin_token, prepared.imported, sent, timings=timings, shop=shop)
+    summary.voice = seed_voice(db)  # survey answers, follow-up cases and the scorecard (voice/demo.py)
     with db.read() as conn:
         summary.counts = _counts(conn)
         summary.heroes = [_describe(conn, p) for p in plan.heroes]

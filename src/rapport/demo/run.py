@@ -50,6 +50,12 @@ def print_summary(console: Console, summary: DemoSummary, base_url: str) -> None
         f"  events {c['events']:,} · profiles {c['profiles']:,} · identifiers {c['identifiers']:,} · "
         f"merges {c['merges']:,} · dead letters {c['dead_letters']:,}"
     )
+    if summary.voice:
+        v = summary.voice
+        say(
+            f"  survey answers {v['survey_answers']:,} · follow-up cases {v['follow_up_cases']:,}"
+            f" · texts: {v['texts_from']}"
+        )
     say()
     say(f"[bold]Console[/bold]  {base_url}/console/sign-in")
     say(f"[bold]Admin token[/bold]  {summary.admin_token}")

@@ -12,7 +12,7 @@ from rapport.web.panels import sites_of
 from rapport.web.portal_session import PortalSignInRequired, read_portal_session
 from rapport.web.session import PageError
 
-PORTAL_PREFIXES = ("/portal", "/u/")
+PORTAL_PREFIXES = ("/portal", "/u/", "/s/")
 
 
 def render_portal(
