@@ -194,3 +194,25 @@ def test_one_reminder_of_an_unanswered_survey_with_the_same_link(
     assert [(d["touchpoint"], d["asked"]) for d in decisions] == [("reminder", True), ("case_solved", True)]
     assert voice_of(client, admin_headers, ada)["invitations"][0]["reminded_at"] is not None
     assert invitation["id"] == decisions[0]["invitation_id"]
+
+
+def test_the_contact_policy_shared_with_marketing_holds_a_survey_back(
+    client, backend, admin_headers, agent_headers, survey, smtp, db
+):
+    """Decide's one contact policy counts what the outbox queued or sent: with one email a week
+    allowed, the first survey goes out and the next one is skipped for that reason."""
+    limits = {"contact_limits": {"email": {"max": 1, "per_days": 7}}}
+    assert client.put("/api/v1/decide/settings", json=limits, headers=admin_headers).status_code == 200
+    ada = customer(client, backend, admin_headers, "ada", ADA)
+    solve_a_case(client, agent_headers, ada)
+    assert settled_invitations(client, admin_headers, ada)[0]["sent_status"] in ("queued", "sent")
+    solve_a_case(client, agent_headers, ada)
+
+    def two_decisions() -> list[dict] | None:
+        decisions = voice_of(client, admin_headers, ada)["decisions"]
+        return decisions if len(decisions) >= 2 else None
+
+    decisions = eventually(two_decisions)
+    newest = decisions[0]
+    assert not newest["asked"] and newest["rule"] == "contact_policy", newest
+    assert "email" in newest["reason"], newest

@@ -34,11 +34,13 @@ def fatigue_policy(conn: Connection) -> FatiguePolicy:
         return FatiguePolicy()
 
 
-def contact_policy(conn: Connection, profile_id: str, channel: str, now: datetime) -> tuple[bool, str]:
+def contact_policy(
+    conn: Connection, profile_id: str, channel: str, now: datetime, *, inbound: bool = False
+) -> tuple[bool, str]:
     """The global contact policy shared with marketing (decide/contact.py): what decide presented and
     what the outbox sent on the channel count, survey invitations and reminders among them, against
     the business's limit and the customer's own frequency caps and quiet hours."""
-    decided = contact.check(conn, profile_id, channel, now)
+    decided = contact.check(conn, profile_id, channel, now, inbound=inbound)
     return decided.allowed, decided.reason or "within the contact policy"
 
 
@@ -112,7 +114,11 @@ def gather(
     *,
     channel: str | None,
     case_id: int | None,
+    delivery: str = "email",
 ) -> AskFacts:
+    """The facts of one ask-or-skip. `channel` is the touchpoint's (its reply window); the contact
+    policy is asked for the channel the survey reaches the person on: a mail is outbound, a survey in
+    the portal or embedded in a page or an app meets them where they already are."""
     since = now - timedelta(days=policy.window_days)
     sent, last = _sent(conn, members, since)
     automatic, last_message = _case_facts(conn, case_id)
@@ -124,7 +130,9 @@ def gather(
         auto_resolved=automatic,
         channel=channel,
         last_customer_message_at=last_message,
-        contact_policy=contact_policy(conn, profile_id, channel or "email", now),
+        contact_policy=contact_policy(
+            conn, profile_id, "email" if delivery == "email" else "web", now, inbound=delivery != "email"
+        ),
     )
 
 
@@ -139,7 +147,8 @@ def decide(
 ) -> tuple[AskDecision, int]:
     """Ask or skip, logged with its reason in the caller's (write) transaction: the decision and its row id."""
     policy = fatigue_policy(conn)
-    decision = ask_or_skip(gather(conn, profile_id, members, policy, now, **at), policy, now)
+    facts = gather(conn, profile_id, members, policy, now, delivery=survey.get("delivery") or "email", **at)
+    decision = ask_or_skip(facts, policy, now)
     values = {
         "profile_id": profile_id,
         "at": now,
