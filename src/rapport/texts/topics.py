@@ -17,7 +17,7 @@ import numpy as np
 
 MIN_SIMILARITY = 0.35  # a new text joins the nearest topic only if at least this close (cosine)
 TERMS = 6
-SAMPLE = 2000  # texts the silhouette of each candidate number of topics is measured on
+SAMPLE = 1500  # texts the silhouette of each candidate number of topics is measured on
 SEED = 17
 
 
@@ -51,7 +51,7 @@ def choose_k(embeddings: np.ndarray, max_topics: int) -> int:
     sample = embeddings[rng.choice(n, size=min(n, SAMPLE), replace=False)]
     best_k, best = 2, -1.0
     for k in _candidates(len(sample), max_topics):
-        labels = KMeans(n_clusters=k, n_init=2, random_state=SEED).fit_predict(sample)
+        labels = KMeans(n_clusters=k, n_init=1, random_state=SEED).fit_predict(sample)
         if len(set(labels)) < 2:
             continue
         quality = float(silhouette_score(sample, labels, metric="cosine"))
@@ -103,7 +103,7 @@ def cluster(texts: Sequence[str], embeddings: np.ndarray, max_topics: int = 30) 
     if len(texts) < 4:
         raise ValueError("topics need at least 4 texts")
     k = choose_k(embeddings, max_topics)
-    labels = KMeans(n_clusters=k, n_init=3, random_state=SEED).fit_predict(embeddings)
+    labels = KMeans(n_clusters=k, n_init=2, random_state=SEED).fit_predict(embeddings)
     names = key_terms(texts, labels, k)
     topics = []
     for c in range(k):

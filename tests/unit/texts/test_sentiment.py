@@ -54,3 +54,17 @@ def test_the_encoder_loads_once_for_every_thread(minilm: Any) -> None:
     with ThreadPoolExecutor(4) as pool:
         models = list(pool.map(lambda _: encoder.encoder(), range(8)))
     assert all(m is minilm for m in models)
+
+
+def test_accuracy_and_macro_f1_against_a_hand_computed_example() -> None:
+    from rapport.texts.evaluate import evaluate
+
+    truth = ["positive", "positive", "negative", "neutral", "negative"]
+    guess = ["positive", "neutral", "negative", "neutral", "positive"]
+    report = evaluate(truth, guess)
+    # positive: tp 1, fp 1, fn 1 -> 0.5; negative: tp 1, fp 0, fn 1 -> 2/3; neutral: tp 1, fp 1, fn 0 -> 2/3
+    assert report["accuracy"] == 0.6
+    assert report["f1"] == {"negative": 0.6667, "neutral": 0.6667, "positive": 0.5}
+    assert report["macro_f1"] == round((0.5 + 2 / 3 + 2 / 3) / 3, 4)
+    with pytest.raises(ValueError):
+        evaluate([], [])
