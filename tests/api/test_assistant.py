@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
 
 from assistant_model import publish_articles, trained_dir
 from rapport.assistant.store import assistant_turns
