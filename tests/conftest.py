@@ -209,3 +209,13 @@ class LiveServer:
 def live_server(settings: Settings, db: Database) -> Iterator[LiveServer]:
     with LiveServer(settings, db) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def minilm() -> object:
+    """The MiniLM encoder, loaded once for the test session (rapport.texts.encoder shares it)."""
+    from rapport.texts import encoder
+
+    model = encoder.encoder()
+    require(model is not None, f"the model stack is not installed: {encoder.unavailable_reason()}")
+    return model

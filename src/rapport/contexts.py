@@ -69,6 +69,10 @@ from rapport.service import console as service_console
 from rapport.service import influence as service_influence
 from rapport.service import portal as service_portal
 from rapport.service import store as service_store
+from rapport.texts import api as texts_api
+from rapport.texts import cli as texts_cli
+from rapport.texts import console as texts_console
+from rapport.texts import store as texts_store
 from rapport.web.panels import NavEntry, Panel, PortalHook, Sites
 
 
@@ -169,6 +173,14 @@ CONTEXTS: tuple[Context, ...] = (
         api=(kb_api.router, kb_api.public),
         pages=(kb_console.router, kb_portal.router),
         console_nav=kb_console.NAV,
+    ),
+    Context(
+        "texts",
+        stores=(texts_store,),
+        api=(texts_api.router,),
+        pages=(texts_console.router,),
+        console_nav=texts_console.NAV,
+        commands=(texts_cli.texts, texts_cli.voice),
     ),
     Context(
         "assistant",

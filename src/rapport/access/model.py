@@ -36,6 +36,8 @@ class Permission(StrEnum):
     SLA_MANAGE = "sla:manage"
     SERVICE_REPORTS_READ = "service_reports:read"
     KB_WRITE = "kb:write"
+    TEXTS_ANALYZE = "texts:analyze"
+    TOPICS_READ = "topics:read"
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,9 @@ GRANTS: dict[Permission, Grant] = {
     Permission.SERVICE_REPORTS_READ: Grant(frozenset({"admin", "analyst"}), "read service reports"),
     # Articles are what customers read as the business's word: written by the roles that serve them.
     Permission.KB_WRITE: Grant(frozenset({"admin", "agent"}), "write help articles"),
+    # Sentiment and topics read what customers wrote, to serve and improve: not the privacy desk's work.
+    Permission.TEXTS_ANALYZE: Grant(frozenset({"admin", "agent", "analyst", "marketer"}), "analyze texts"),
+    Permission.TOPICS_READ: Grant(frozenset({"admin", "agent", "analyst", "marketer"}), "read topics and sentiment"),
 }
 
 # A permission without a grant would be a KeyError on the first request that needs it: fail at import.
