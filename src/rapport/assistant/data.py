@@ -134,11 +134,17 @@ def shared_data_dir() -> Path:
     return Path("..", "shared", "data").resolve()
 
 
+def intent_slug(label: str) -> str:
+    """A Banking77 intent as a help article's slug: two of its names (`Refund_not_showing_up`,
+    `reverted_card_payment?`) are not slugs as published."""
+    return label.strip().lower().rstrip("?")
+
+
 def banking77(root: Path | None = None) -> list[Example]:
     path = (root or shared_data_dir()) / "banking77" / "train.csv"
     if not path.is_file():
         raise DataError(f"{path}: the Banking77 training data is not there (see ../shared/data/README.md)")
-    return read_csv(path).examples("all")
+    return [(text, intent_slug(label)) for text, label in read_csv(path).examples("all")]
 
 
 def clinc150(root: Path | None = None) -> IntentData:

