@@ -278,7 +278,7 @@ def test_a_clarifying_question_when_two_intents_are_close(client, source, articl
     class Torn:
         kind = "lexical"  # reads no embeddings
 
-        def predict(self, text):
+        def predict(self, text, _embedding=None):
             if text in ("2", "1"):
                 return Prediction("exchange_rate", 0.3, "card_arrival", 0.2, False)
             return Prediction("change_pin", 0.46, "pin_blocked", 0.41, True)
