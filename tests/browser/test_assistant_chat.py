@@ -85,6 +85,8 @@ def test_a_visitor_chats_asks_for_a_person_and_the_agent_answers_in_the_widget(
     expect(log).to_contain_text("Agent: Hello, I am Sam.", timeout=15_000)  # the widget polls the case
     box.fill("Thank you!")
     visitor.keyboard.press("Enter")
+    expect(visitor.get_by_role("button", name="Send")).to_be_enabled()  # disabled while it is being sent
+    expect(visitor.get_by_role("status")).to_have_text("")  # and nothing went wrong
     agent.reload()
     expect(agent.get_by_role("region", name="Messages")).to_contain_text("Thank you!")
     visitor.keyboard.press("Escape")
