@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from pydantic import Field
 
 from rapport.access.api import KnowledgeWriter
-from rapport.assistant import model, service
+from rapport.assistant import model, read, service
 from rapport.collect.api import authenticate, write_key_from_headers
 from rapport.collect.service import Source
 from rapport.kernel.errors import ApiError, RequestBody
@@ -68,7 +68,7 @@ def get_conversation(
 ) -> dict[str, Any]:
     """The conversation so far (the widget polls it for agents' replies after a handoff)."""
     source = _source(request)
-    return service.conversation_messages(
+    return read.conversation_messages(
         request.app.state.db, source_id=source.id, anonymous_id=anonymousId, conversation_id=conversation_id
     )
 

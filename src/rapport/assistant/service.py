@@ -29,7 +29,7 @@ from rapport.kernel.errors import Conflict, Invalid, NotFound
 from rapport.profiles.service import find_by_identifier
 from rapport.service.requester import Requester
 from rapport.service.service import Message, NewCase, TranscriptLine, add_customer_message, open_case_from_transcript
-from rapport.service.store import case_messages, cases
+from rapport.service.store import cases
 
 ACTOR = "assistant"
 MAX_ANONYMOUS_ID = 400
@@ -70,7 +70,7 @@ def visitor_key(anonymous_id: str) -> str:
     return Identifier("anonymous_id", cleaned).key
 
 
-def _articles(conn: Connection, slugs: list[str]) -> dict[str, dict[str, Any]]:
+def published_articles(conn: Connection, slugs: list[str]) -> dict[str, dict[str, Any]]:
     slugs = [s for s in slugs if s]
     if not slugs:
         return {}
@@ -102,7 +102,7 @@ def classify(db: Database, text: str) -> dict[str, Any]:
         raise Conflict("assistant_not_trained", "no intent model is trained yet: run `rapport assistant train`")
     prediction = intent_model.predict(text)
     with db.read() as conn:
-        found = _articles(conn, [prediction.intent or ""]).get(prediction.intent or "")
+        found = published_articles(conn, [prediction.intent or ""]).get(prediction.intent or "")
     return prediction.public() | {
         "article_id": found["id"] if found else None,
         "slug": found["slug"] if found else None,
@@ -128,7 +128,7 @@ def _guess(prediction: Prediction) -> model.Guess:
     )
 
 
-def _own(conn: Connection, token: str, source_id: int, key: str) -> dict[str, Any]:
+def own_conversation(conn: Connection, token: str, source_id: int, key: str) -> dict[str, Any]:
     found = conversation_by_token(conn, token) if len(token) <= 32 else None
     if found is None or found["visitor_key"] != key or found["source_id"] != source_id:
         raise NotFound("conversation", "conversation_not_found")  # another visitor's is as unknown as none
@@ -148,7 +148,7 @@ def post_message(
     text = _clean(text)
     now = utcnow()
     with db.read() as conn:
-        conversation = _own(conn, conversation_id, source_id, key) if conversation_id else None
+        conversation = own_conversation(conn, conversation_id, source_id, key) if conversation_id else None
     if conversation is not None and conversation["status"] == model.HANDED_OFF and conversation["case_id"]:
         relayed = _relay(db, conversation, text, now)
         if relayed is not None:
@@ -164,7 +164,7 @@ def post_message(
     negative = turns_negative(sentiment(text, embedding), text)
     with db.read() as conn:
         wanted = [prediction.intent or "", prediction.runner_up or ""] if prediction else []
-        articles = _articles(conn, wanted + list(state.options))
+        articles = published_articles(conn, wanted + list(state.options))
     picked = None
     if state.status == model.CLARIFYING:
         titles = [articles[o]["title"] if o in articles else o for o in state.options]
@@ -349,45 +349,3 @@ def _back_to_assistant(db: Database, conversation: dict[str, Any]) -> dict[str, 
             .values(status=model.ASSISTANT, failed_turns=0, options=[], case_id=None)
         )
     return conversation | {"status": model.ASSISTANT, "failed_turns": 0, "options": [], "case_id": None}
-
-
-def conversation_messages(db: Database, *, source_id: int, anonymous_id: str, conversation_id: str) -> dict[str, Any]:
-    """The conversation as the widget shows it: the customer's and the assistant's turns, and after
-    a handoff the agents' public replies on the case, in order."""
-    key = visitor_key(anonymous_id)
-    with db.read() as conn:
-        conversation = _own(conn, conversation_id, source_id, key)
-        turns = turns_of(conn, conversation["id"])
-        slugs = {t["article_slug"] for t in turns if t["article_slug"]}
-        articles = _articles(conn, list(slugs))
-        replies: list[dict[str, Any]] = []
-        reference = None
-        if conversation["case_id"]:
-            case_id = int(conversation["case_id"])
-            reference = conn.execute(sa.select(cases.c.reference).where(cases.c.id == case_id)).scalar()
-            m = case_messages.c
-            rows = conn.execute(
-                sa.select(m.id, m.at, m.display_text)
-                .where(m.case_id == case_id, m.public.is_(True), m.author_kind == "agent")
-                .order_by(m.at, m.id)
-                .limit(500)
-            ).all()
-            replies = [{"id": f"r{r.id}", "at": r.at, "author": "agent", "text": r.display_text} for r in rows]
-    shown = [
-        {
-            "id": f"t{t['id']}",
-            "at": t["at"],
-            "author": t["author"],
-            "text": t["text"],
-            "article": article_view(articles[t["article_slug"]]) if t["article_slug"] in articles else None,
-        }
-        for t in turns
-        if t["text"]
-    ]
-    messages = sorted(shown + replies, key=lambda m: (m["at"], m["id"]))
-    return {
-        "conversation_id": conversation["token"],
-        "status": conversation["status"],
-        "case": {"reference": reference} if reference else None,
-        "messages": [m | {"at": m["at"].isoformat()} for m in messages],
-    }
