@@ -295,3 +295,30 @@ def test_a_clarifying_question_when_two_intents_are_close(client, source, articl
     assert again["action"] == "clarify"
     chosen = chat(client, source, "whatever", again["conversation_id"], choice="change_pin")
     assert chosen["article"]["slug"] == "change_pin"
+
+
+def test_her_conversations_are_in_her_export_and_gone_with_her_erasure(client, source, articles, admin_headers):
+    from factories import eventually, profile_by, send_batch
+
+    send_batch(client, source, [{"type": "page", "anonymousId": VISITOR, "name": "Help"}])
+    other = chat(client, source, "When will my card arrive?", visitor="visitor-0002")
+    mine = chat(client, source, "When will my card arrive?")
+    chat(client, source, "I want to talk to a person", mine["conversation_id"])
+    profile = eventually(lambda: profile_by(client, admin_headers, f"anonymous_id:{VISITOR}"))
+    exported = client.post(f"/api/v1/profiles/{profile['id']}/export", headers=admin_headers).json()["stores"]
+    assert len(exported["assistant_conversations"]["rows"]) == 1
+    assert {r["text"] for r in exported["assistant_turns"]["rows"]} >= {"When will my card arrive?"}
+    receipt = client.post(f"/api/v1/profiles/{profile['id']}/erase", headers=admin_headers).json()["receipt"]
+    assert receipt["assistant_conversations"]["rows"] == 1 and receipt["assistant_turns"]["rows"] == 4
+    gone = client.get(
+        f"/v1/assistant/conversations/{mine['conversation_id']}",
+        params={"anonymousId": VISITOR},
+        headers={"X-Write-Key": source.write_key},
+    )
+    assert gone.status_code == 404
+    kept = client.get(
+        f"/v1/assistant/conversations/{other['conversation_id']}",
+        params={"anonymousId": "visitor-0002"},
+        headers={"X-Write-Key": source.write_key},
+    )
+    assert kept.status_code == 200  # another visitor's stays
