@@ -19,6 +19,11 @@ from rapport.access import api as access_api
 from rapport.access import cli as access_cli
 from rapport.access import console as access_console
 from rapport.access import store as access_store
+from rapport.assistant import api as assistant_api
+from rapport.assistant import cli as assistant_cli
+from rapport.assistant import console as assistant_console
+from rapport.assistant import portal as assistant_portal
+from rapport.assistant import store as assistant_store
 from rapport.collect import api as collect_api
 from rapport.collect import cli as collect_cli
 from rapport.collect import console as collect_console
@@ -221,6 +226,15 @@ CONTEXTS: tuple[Context, ...] = (
         profile_panels=voice_console.PROFILE_PANELS,
         consumers=(Voice,),  # solved cases, purchases and milestones that may call for a survey
         workers=(run_voice,),
+    ),
+    Context(
+        "assistant",
+        stores=(assistant_store,),
+        api=(assistant_api.router, assistant_api.public),
+        pages=(assistant_console.router,),
+        console_nav=assistant_console.NAV,
+        portal_hooks=(assistant_portal.PORTAL_HOOK,),
+        commands=(assistant_cli.commands,),
     ),
 )
 

@@ -28,6 +28,14 @@ DEFAULT_BLOCKED_VALUES = (
 )
 
 
+def _default_data_dir() -> Path:
+    """$XDG_DATA_HOME/rapport, else ~/.local/share/rapport: never inside a checkout."""
+    import os
+
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "rapport"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RAPPORT_", extra="ignore")
 
@@ -92,6 +100,13 @@ class Settings(BaseSettings):
         default=30.0, gt=0, le=3600, description="A body must arrive within this plus 1 s per KiB, else 408."
     )
     http_keep_alive_s: float = Field(default=30.0, gt=0, le=3600, description="An idle connection closes after this.")
+    data_dir: Path = Field(
+        default_factory=lambda: _default_data_dir(),
+        description="Where trained models are kept (the assistant's intent model); not in the database.",
+    )
+    help_chat_write_key: str | None = Field(
+        default=None, max_length=200, description="The source whose write key the help center's chat widget uses."
+    )
     http_max_connections: int = Field(
         default=1000, ge=1, le=1_000_000, description="Open connections per server process; past it, 503."
     )

@@ -19,9 +19,11 @@ from rich.markup import escape
 
 from rapport.db.engine import Database, open_database
 from rapport.db.migrate import upgrade
+from rapport.demo.bank_help import assistant_summary, start_help_center, train_assistant
 from rapport.demo.build import DemoError, DemoSummary, populate_demo, prepare_demo
 from rapport.demo.cdnow import DatasetMissing, cdnow_path
 from rapport.demo.people import Person
+from rapport.demo.stories import WEB
 from rapport.settings import Settings, SettingsError, load_settings
 
 
@@ -184,11 +186,14 @@ def run_demo(database: Path, port: int, customers: int, console: Console) -> Non
         # The import goes in before the processor starts: both want SQLite's one write lock, and
         # the import alone is several times faster than the two interleaved.
         prepared = prepare_demo(db, console)
+        chat_key = start_help_center(db, prepared.sources[WEB].write_key, console)
         processor = start_processor(db.settings)
-        server, thread = _start_server(db.settings, port)
+        server, thread = _start_server(db.settings.model_copy(update={"help_chat_write_key": chat_key}), port)
+        assistant = train_assistant(db, console)  # in the background, after serving starts
         summary = populate_demo(db, prepared, base_url, customers, console)
         summary.timings["total"] = time.monotonic() - started
         print_summary(console, summary, base_url)
+        assistant_summary(console, assistant, base_url)
         while thread.is_alive():
             thread.join(0.5)
     except KeyboardInterrupt:

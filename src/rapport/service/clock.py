@@ -30,7 +30,7 @@ def _moment(event: dict[str, Any]) -> Moment | None:
         return Moment(at, "status", status="new")
     if kind == "status":
         return Moment(at, "status", status=data.get("to"))
-    if kind == "message" and data.get("public"):
+    if kind == "message" and data.get("public") and data.get("author_kind") != "assistant":  # a bot is no reply
         return Moment(at, "customer" if data.get("author_kind") == "customer" else "reply")
     if kind == "policy":
         targets = Targets(**data["targets"]) if data.get("targets") else None

@@ -255,6 +255,41 @@ def open_case(
     return case
 
 
+@dataclass(frozen=True)
+class TranscriptLine:
+    """One turn of a conversation that becomes a case (the assistant's handoff): who wrote it, when."""
+
+    at: datetime
+    author_kind: str  # customer | assistant
+    text: str
+
+
+def open_case_from_transcript(
+    db: Database, requester_of: Any, new: NewCase, transcript: Sequence[TranscriptLine], *, actor: str, note: str
+) -> dict[str, Any]:
+    """Open a case from a conversation the customer had before a person joined (the assistant's chat):
+    it is opened at the customer's first message, so their wait and every clock count from then, and
+    each line keeps its own time. The assistant's lines are public (the customer saw them) but are no
+    reply of ours: the clocks do not stop for them (clock.py). `note` is an internal note on why."""
+    lines = sorted(transcript, key=lambda line: line.at)
+    if not lines or lines[0].author_kind != "customer":
+        raise Invalid("invalid_transcript", "a transcript starts with what the customer wrote")
+    if any(line.author_kind not in ("customer", "assistant") for line in lines):
+        raise Invalid("invalid_transcript", "a transcript holds the customer's and the assistant's lines only")
+    now = utcnow()
+    with db.write() as conn:
+        w = Work(conn, actor, now=min(lines[0].at, now))
+        case = open_case_in(w, requester_of(conn), new, Message(lines[0].text), "customer")
+        for line in lines[1:]:
+            w.now = min(max(line.at, w.now), now)
+            _check_text(None, line.text)
+            _insert_message(w, case, Message(line.text), line.author_kind, public=True)
+        w.now = now
+        _insert_message(w, case, Message(note), "assistant", public=False)
+        w.finish(case)
+    return case
+
+
 def add_customer_message(db: Database, case_id: int, message: Message, *, actor: str) -> int:
     with db.write() as conn:
         w = Work(conn, actor)

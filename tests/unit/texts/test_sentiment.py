@@ -40,7 +40,6 @@ def test_analyze_keeps_order_and_agrees_with_one_at_a_time(minilm: Any) -> None:
 
 
 def test_without_the_model_stack_the_lexical_model_answers_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(encoder, "_model", None)
     monkeypatch.setattr(encoder, "_missing", "No module named 'torch'")
     answers = analyze(["I love this shop", "I hate waiting", "It is Tuesday"])
     assert [a.model for a in answers] == ["lexicon"] * 3

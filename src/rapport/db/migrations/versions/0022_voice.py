@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0022"
-down_revision = "0020"  # lead: 0021 (assistant) goes before it
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 
