@@ -332,3 +332,32 @@ def test_with_a_trusted_mail_server_a_forged_sender_joins_no_case_and_no_profile
     # The genuine sender, authenticated, still threads onto her case.
     again = mail("ada@example.com", f"Re: Refund [#{case['reference']}]", "Any news?", Authentication_Results=genuine)
     assert says(pipe(monkeypatch, database_url, again).output, "added to case")
+
+
+def test_a_binary_attachment_is_in_the_senders_export_as_base64(
+    client, admin_headers, agent, monkeypatch, database_url
+):
+    """Export must carry every byte the person sent: an attachment that is not text comes out as base64,
+    in the JSON document and in the zip, never as an error."""
+    import base64
+    import io
+    import json
+    import zipfile
+
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "ada@example.com", "support@shop.example", "Photo of the damage"
+    msg.set_content("See the photo.")
+    picture = bytes([0x89, 0x50, 0x4E, 0x47, 0xFF, 0xFE, 0x00, 0x80]) * 16
+    msg.add_attachment(picture, maintype="image", subtype="png", filename="damage.png")
+    assert pipe(monkeypatch, database_url, msg.as_bytes()).exit_code == 0
+    case = only_case(client, agent)
+    pid = eventually(lambda: client.get(f"/api/v1/cases/{case['id']}", headers=agent).json()["requester"]["profile_id"])
+    res = client.post(f"/api/v1/profiles/{pid}/export", headers=admin_headers)
+    assert res.status_code == 200, res.text
+    [row] = res.json()["stores"]["case_attachments"]["rows"]
+    assert base64.b64decode(row["content"]) == picture
+    res = client.post(f"/api/v1/profiles/{pid}/export", params={"format": "zip"}, headers=admin_headers)
+    assert res.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(res.content)) as archive:
+        document = json.loads(archive.read("export.json"))
+    assert base64.b64decode(document["stores"]["case_attachments"]["rows"][0]["content"]) == picture

@@ -6,6 +6,7 @@ covered the day it registers.
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import re
@@ -107,8 +108,16 @@ def _in_order() -> list[PersonalData]:
     raise RuntimeError("personal data found through each other in a circle")
 
 
+def _exportable(value: Any) -> Any:
+    """Bytes (an attachment, a raw mail) as base64 text: an export holds every byte, as JSON can."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    return value
+
+
 def _rows(conn: Connection, entry: PersonalData, members: list[str], keys: list[str]) -> list[dict[str, Any]]:
-    return [dict(r._mapping) for r in conn.execute(sa.select(entry.table).where(entry.find(members, keys)))]
+    rows = conn.execute(sa.select(entry.table).where(entry.find(members, keys)))
+    return [{k: _exportable(v) for k, v in r._mapping.items()} for r in rows]
 
 
 def _track(conn: Connection, canonical: str, kind: str, actor: str, via: str, receipt: dict[str, Any]) -> int:
