@@ -81,6 +81,8 @@ from rapport.service import desk_portal as service_desk_portal
 from rapport.service import directory as service_directory
 from rapport.service import directory_api as service_directory_api
 from rapport.service import influence as service_influence
+from rapport.service import macros_api as service_macros_api
+from rapport.service import macros_store as service_macros_store
 from rapport.service import portal as service_portal
 from rapport.service import social_api as service_social_api
 from rapport.service import social_store as service_social_store
@@ -190,9 +192,10 @@ CONTEXTS: tuple[Context, ...] = (
     ),
     Context(
         "service",
-        stores=(service_store, service_influence, service_social_store, service_directory),  # influence apart
+        # influence apart: the queue cannot import it
+        stores=(service_store, service_influence, service_social_store, service_directory, service_macros_store),
         api=(
-            *(service_api.router, service_social_api.router),
+            *(service_api.router, service_social_api.router, service_macros_api.router),
             *(service_directory_api.router, service_directory_api.public_router),
         ),
         pages=(service_console.router, service_portal.router, service_desk_console.router, service_desk_portal.router),

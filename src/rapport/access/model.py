@@ -35,6 +35,7 @@ class Permission(StrEnum):
     SLA_READ = "sla:read"
     SLA_MANAGE = "sla:manage"
     SERVICE_REPORTS_READ = "service_reports:read"
+    MACROS_MANAGE = "macros:manage"
     KB_WRITE = "kb:write"
     ACTIONS_WRITE = "actions:write"
     TEXTS_ANALYZE = "texts:analyze"
@@ -82,6 +83,7 @@ GRANTS: dict[Permission, Grant] = {
     Permission.SLA_READ: Grant(frozenset({"admin", "agent", "analyst"}), "read SLA policies and calendars"),
     Permission.SLA_MANAGE: Grant(frozenset({"admin"}), "set SLA policies, calendars and agents' capacity"),
     Permission.SERVICE_REPORTS_READ: Grant(frozenset({"admin", "analyst"}), "read service reports"),
+    Permission.MACROS_MANAGE: Grant(frozenset({"admin"}), "keep the service desk's macros (saved replies)"),
     # Articles are what customers read as the business's word: written by the roles that serve them.
     Permission.KB_WRITE: Grant(frozenset({"admin", "agent"}), "write help articles"),
     # The next-best-action catalogue, its policies and contact limits: what marketing offers (issue 14).

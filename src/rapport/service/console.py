@@ -14,7 +14,7 @@ from rapport.access.model import Permission
 from rapport.db.metadata import MAX_ROW_ID
 from rapport.kernel.errors import DomainError, storable
 from rapport.profiles.service import load_profile
-from rapport.service import queue, read
+from rapport.service import macros, queue, read
 from rapport.service.model import STATUSES
 from rapport.service.service import reply
 from rapport.service.store import cases
@@ -29,6 +29,12 @@ Agent = Annotated[Session, Depends(requires(Permission.CASES_WORK))]
 def case_id_of(text: str) -> int:
     if not (text.isascii() and text.isdigit() and 0 < len(text) <= 19 and 0 < int(text) <= MAX_ROW_ID):
         raise PageError(404, "No such case", "No case has that number.")
+    return int(text)
+
+
+def macro_id_of(text: str) -> int:
+    if not (text.isascii() and text.isdigit() and 0 < len(text) <= 19 and 0 < int(text) <= MAX_ROW_ID):
+        raise PageError(404, "No such macro", "No macro has that number.")
     return int(text)
 
 
@@ -57,19 +63,26 @@ def take_next(request: Request, session: Agent, csrf: Annotated[str, Form()] = "
 
 
 @router.get("/cases/{case_id}")
-def case_page(request: Request, case_id: str, session: Agent, sent: str = "") -> Response:
+def case_page(request: Request, case_id: str, session: Agent, sent: str = "", macro: str = "") -> Response:
     number = case_id_of(case_id)
     with request.app.state.db.read() as conn:
         try:
             view = read.staff_view(conn, number)
         except DomainError:
             raise PageError(404, "No such case", "No case has that number. It may have been erased.") from None
+        prefill = None
+        if macro:  # the reply form filled in from a macro, to read and edit before sending
+            try:
+                prefill = macros.filled(conn, macro_id_of(macro), number, session.staff.name)
+            except DomainError:
+                raise PageError(404, "No such macro", "That macro does not exist any more.") from None
         panels: list[dict[str, Any]] = []
         profile_id = view["requester"]["profile_id"]
         customer = load_profile(conn, profile_id) if profile_id else None
         if customer is not None:  # the Customer 360's panels, beside the case
             subject = Subject(customer.id, customer.members, {})
             panels = load_panels(conn, sites_of(request).profile_panels, subject, request, session.staff.may)
+        macro_list = macros.list_macros(conn)
     context = {
         "title": f"Case {view['reference']}: {view['subject']}",
         "current": "service",
@@ -78,6 +91,8 @@ def case_page(request: Request, case_id: str, session: Agent, sent: str = "") ->
         "statuses": STATUSES,
         "sent": sent,
         "view": customer,  # what the Customer 360's panels read of the page
+        "macros": macro_list,
+        "prefill": prefill,
     }
     return render(request, "console/service/case.html", context)
 
@@ -91,9 +106,11 @@ def post_reply(
     text: Annotated[str, Form()] = "",
     internal: Annotated[str, Form()] = "",
     status: Annotated[str, Form()] = "",
+    macro: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(request, session, csrf)
     number = case_id_of(case_id)
+    macro_id = macro_id_of(macro) if macro else None
     if status and status not in STATUSES:
         raise PageError(400, "Not sent", "Choose a status from the list.")
     try:
@@ -107,6 +124,8 @@ def post_reply(
         )
     except DomainError as exc:
         raise PageError(exc.status, "Not sent", f"{exc.message}. Go back, correct it and try again.") from None
+    if macro_id is not None:  # written from a macro: its tags, and the use counted
+        macros.used(request.app.state.db, macro_id, number, actor=session.staff.actor)
     return redirect(f"/console/service/cases/{number}?sent={done['message_id']}")
 
 
