@@ -202,6 +202,14 @@ def test_demo_shop_recommends_from_cdnow_orders_and_asks_first(demo: tuple[DemoS
     assert f"{url}/console/profiles/{pid}" in text and shop["questions"][0] in text
 
 
+def test_demo_customers_answered_surveys(demo: tuple[DemoSummary, str]) -> None:
+    """The CDNOW customers bought in 1997-98; the fatigue rules ask only people who used the shop
+    lately, so the demo's answers follow a review each writes first: without it nobody is asked."""
+    summary, _url = demo
+    assert summary.voice["survey_answers"] >= 50, summary.voice
+    assert summary.voice["follow_up_cases"] >= 1
+
+
 def test_demo_refuses_a_busy_port(tmp_path: Path) -> None:
     out = Console(file=io.StringIO(), width=200)
     with socket.socket() as busy:

@@ -102,7 +102,6 @@ def populate_demo(
     timings["shop"] = time.monotonic() - mark
     timings["total"] = timings["import"] + timings["send"] + timings["catch_up"] + timings["shop"]
     summary = DemoSummary(prepared.sources, prepared.admin_token, prepared.imported, sent, timings=timings, shop=shop)
-    summary.voice = seed_voice(db)  # survey answers, follow-up cases and the scorecard (voice/demo.py)
     with db.read() as conn:
         summary.counts = _counts(conn)
         summary.heroes = [_describe(conn, p) for p in plan.heroes]
@@ -110,6 +109,7 @@ def populate_demo(
             first, second = (_describe(conn, p) for p in plan.shared_email)
             summary.shared_email = {"email": plan.shared_email[0].email, "first": first, "second": second}
     summary.service = seed_service(db, [h["profile_id"] for h in summary.heroes if h["profile_id"]])
+    summary.voice = seed_voice(db)  # survey answers, follow-up cases and the scorecard (voice/demo.py)
     return summary
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import random
 import tarfile
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -22,11 +23,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from rapport.collect.internal import record_event
 from rapport.collect.store import events
 from rapport.db.engine import Database
 from rapport.identity.store import profiles
 from rapport.kernel.clock import utcnow
 from rapport.kernel.errors import DomainError
+from rapport.profiles.processor import applied_offset
 from rapport.profiles.store import profile_events
 from rapport.texts import groundtruth
 from rapport.texts.service import rebuild_topics
@@ -144,7 +147,9 @@ def seed_voice(db: Database, customers: int = 150, seed: int = 17) -> dict[str, 
     )
     service.create_survey(db, relationship, actor="demo")
     answered = follow_ups = skipped = 0
-    for n, profile_id in enumerate(_customers(db, customers)):
+    chosen = _customers(db, customers)
+    _reviews_written(db, chosen, pools, rng)
+    for n, profile_id in enumerate(chosen):
         survey = made[n % len(made)]
         question = survey["questions"][0]
         touch = service.Touch(
@@ -178,6 +183,31 @@ def seed_voice(db: Database, customers: int = 150, seed: int = 17) -> dict[str, 
         "texts_from": source,
         "topics": topics,
     }
+
+
+def _reviews_written(
+    db: Database, chosen: list[str], pools: dict[str, list[tuple[str, float]]], rng: random.Random
+) -> None:
+    """The demo's customers bought in 1997-98, so none of them used the shop lately, and the fatigue
+    rules (rightly) ask no one who did not: each chosen customer first reviews an album now (a
+    `Product Reviewed` event with a real Amazon snippet), an interaction the survey may follow. The
+    processor places the reviews before anyone is asked (at most a minute)."""
+    texts = [t for pool in pools.values() for t, _ in pool] or ["Great service, thank you."]
+    offset = 0
+    with db.write() as conn:
+        for profile_id in chosen:
+            properties = {"text": rng.choice(texts), "rating": rng.randint(1, 5)}
+            offset = record_event(
+                conn,
+                "voice",
+                event="Product Reviewed",
+                profile_id=profile_id,
+                properties=properties,
+                message_id=f"demo-review-{profile_id}",
+            )
+    deadline = time.monotonic() + 60
+    while applied_offset(db) < offset and time.monotonic() < deadline:
+        time.sleep(0.2)
 
 
 def _backdate(db: Database, invitation_id: int, ago: timedelta) -> None:
