@@ -9,6 +9,7 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
+from conftest import require
 from rapport.assistant import data, deploy, intents
 from rapport.assistant.embed import EmbeddingCache, minilm_available
 from rapport.db.engine import Database
@@ -29,6 +30,13 @@ PER_INTENT = 40
 SHARED = data.shared_data_dir()
 
 
+def require_shared_data() -> None:
+    """The project's test data, `../shared/data` beside the checkout (its README): skipped on a
+    developer machine without it, a failure under CI."""
+    found = (SHARED / "banking77" / "train.csv").is_file() and (SHARED / "clinc150" / "data_train_val.json").is_file()
+    require(found, f"Banking77 and CLINC150 are not in {SHARED} (../shared/data, see its README)")
+
+
 def examples() -> list[data.Example]:
     by_intent: dict[str, list[data.Example]] = {}
     for text, label in data.banking77(SHARED):
@@ -39,6 +47,7 @@ def examples() -> list[data.Example]:
 
 @functools.cache
 def trained_model(kind: str = intents.MINILM) -> intents.IntentModel:
+    require_shared_data()
     clinc = data.clinc150(SHARED)
     cache = EmbeddingCache(None) if kind == intents.MINILM else None
     return intents.train(examples(), clinc.out_of_scope("train"), kind=kind, cache=cache)

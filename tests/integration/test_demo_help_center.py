@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 from rich.console import Console
 
-from assistant_model import trained_model
+from assistant_model import require_shared_data, trained_model
 from rapport.assistant import data, deploy
 from rapport.demo.bank_help import start_help_center, train_assistant
 from rapport.demo.bank_kb import ARTICLES
@@ -24,6 +24,7 @@ def settings(database_url, tmp_path):
 
 
 def test_the_bank_help_center_has_an_article_per_intent(db):
+    require_shared_data()
     start_help_center(db, "key", Console(quiet=True))
     with db.read() as conn:
         articles = {a["slug"]: a for a in list_articles(conn, "published", limit=500)}
@@ -38,6 +39,7 @@ def test_the_bank_help_center_has_an_article_per_intent(db):
 
 
 def test_a_model_trained_on_the_same_questions_is_reused(db, settings):
+    require_shared_data()
     start_help_center(db, "key", Console(quiet=True))
     examples = list(dict.fromkeys(data.banking77() + deploy.known_questions(db)))
     model = replace(trained_model(), meta={**trained_model().meta, "fingerprint": deploy.fingerprint(examples)})
