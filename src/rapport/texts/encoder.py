@@ -40,13 +40,9 @@ def unavailable_reason() -> str | None:
 
 def embed(texts: Sequence[str], batch_size: int = 64) -> np.ndarray | None:
     """Unit-length 384-d embeddings, one row per text; None without the model stack."""
-    model = encoder()
-    if model is None:
+    if encoder() is None:
         return None
-    if not texts:
-        return np.zeros((0, 384), dtype=np.float32)
-    vectors = model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False)
-    return np.asarray(vectors, dtype=np.float32)
+    return shared.encode(texts, batch_size)
 
 
 def use_threads(threads: int) -> None:
