@@ -20,6 +20,13 @@ metadata = sa.MetaData(
 JSONDoc = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 MAX_ROW_ID = 2**63 - 1  # the largest BigId either database holds: ids from a request are bounded by it
+
+
+def row_id(text: str) -> int | None:
+    """The id a path segment names (ASCII digits, 1 to MAX_ROW_ID), or None when it names none."""
+    if text.isascii() and text.isdigit() and 0 < len(text) <= 19 and 0 < int(text) <= MAX_ROW_ID:
+        return int(text)
+    return None
 MAX_INT_ID = 2**31 - 1  # the largest Integer id (sources, staff tokens) PostgreSQL holds
 
 

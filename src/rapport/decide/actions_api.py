@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request, Response
 
 from rapport.access.api import permission
 from rapport.access.model import Permission, Staff
-from rapport.db.metadata import MAX_ROW_ID
+from rapport.db.metadata import row_id
 from rapport.decide import actions_model as am
 from rapport.decide import actions_service as service
 from rapport.decide import contact
@@ -27,9 +27,9 @@ router = APIRouter(prefix="/api/v1", tags=["decide"])
 
 
 def policy_id_of(text: str) -> int:
-    if not (text.isascii() and text.isdigit() and 0 < len(text) <= 19 and 0 < int(text) <= MAX_ROW_ID):
+    if (number := row_id(text)) is None:
         raise NotFound(f"policy {text[:40]!r}")
-    return int(text)
+    return number
 
 
 def _with_stats(action: am.Action, stats: am.Stats) -> dict[str, Any]:

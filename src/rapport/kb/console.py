@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
 from rapport.access.model import Permission
-from rapport.db.metadata import MAX_ROW_ID
+from rapport.db.metadata import row_id
 from rapport.kb import model, service
 from rapport.kb.markdown import render_markdown
 from rapport.kb.store import article_row, content_gaps, feedback_counts, list_articles, synonym_groups, versions_of
@@ -35,9 +35,9 @@ SAVED = {
 
 
 def _id(text: str) -> int:
-    if not (text.isascii() and text.isdigit() and len(text) <= 19 and 0 < int(text) <= MAX_ROW_ID):
+    if (number := row_id(text)) is None:
         raise PageError(404, "No such article", "There is no article with that number.")
-    return int(text)
+    return number
 
 
 def _lines(text: str) -> tuple[str, ...]:

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from sqlalchemy.engine import Connection
 
 from rapport.access.model import Permission
-from rapport.db.metadata import MAX_ROW_ID
+from rapport.db.metadata import row_id
 from rapport.kernel.errors import DomainError, storable
 from rapport.profiles.service import load_profile
 from rapport.service import macros, queue, read
@@ -27,15 +27,15 @@ Agent = Annotated[Session, Depends(requires(Permission.CASES_WORK))]
 
 
 def case_id_of(text: str) -> int:
-    if not (text.isascii() and text.isdigit() and 0 < len(text) <= 19 and 0 < int(text) <= MAX_ROW_ID):
+    if (number := row_id(text)) is None:
         raise PageError(404, "No such case", "No case has that number.")
-    return int(text)
+    return number
 
 
 def macro_id_of(text: str) -> int:
-    if not (text.isascii() and text.isdigit() and 0 < len(text) <= 19 and 0 < int(text) <= MAX_ROW_ID):
+    if (number := row_id(text)) is None:
         raise PageError(404, "No such macro", "No macro has that number.")
-    return int(text)
+    return number
 
 
 @router.get("")
