@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from assistant_model import INTENTS, PER_INTENT, SHARED, publish_articles, trained_dir
+from assistant_model import INTENTS, PER_INTENT, SHARED, publish_articles, require_shared_data, trained_dir
 from rapport.app import create_app
 from rapport.assistant import data, deploy, embed, intents
 from rapport.cli import app as cli
@@ -28,6 +28,7 @@ def invoke(monkeypatch, database_url, data_dir, *args):
 
 def unseen_questions(per_intent: int = 8) -> list[tuple[str, str]]:
     """Banking77 questions of the test model's intents that it was not trained on."""
+    require_shared_data()
     seen: dict[str, int] = {}
     out = []
     for text, label in data.banking77(SHARED):
@@ -67,6 +68,7 @@ def first(rows: list[tuple[str, str]], chosen: list[str], take: int) -> list[lis
 def clinc_subset(path, intents_: int = 5) -> None:
     """Five CLINC150 intents in its own layout: 40 train, 5 val and 5 test questions each, and its
     out-of-scope examples split 100 / 50 / 50."""
+    require_shared_data()
     clinc = data.clinc150(SHARED)
     chosen = sorted({label for _, label in clinc.examples("train")})[:intents_]
     held = first(clinc.examples("val"), chosen, 10)
@@ -114,6 +116,7 @@ def test_evaluate_refuses_what_it_cannot_do(monkeypatch, database_url, tmp_path)
 @pytest.fixture
 def tiny_shared(tmp_path):
     """A ../shared/data of three Banking77 intents and CLINC150's out-of-scope examples."""
+    require_shared_data()
     root = tmp_path / "shared"
     (root / "banking77").mkdir(parents=True)
     (root / "clinc150").mkdir()
