@@ -143,6 +143,29 @@ def test_drafts_and_archived_articles_are_never_shown(
     assert client.get("/v1/kb/articles/zorblax").status_code == 404
 
 
+def test_corrections_follow_what_is_published_after_the_first_search(
+    client: TestClient, kb: dict[str, int], admin_headers: dict[str, str]
+) -> None:
+    """The vocabulary a server keeps in memory for typo correction (kb/index.py) learns the words of
+    articles published after it was first read, and forgets those of archived ones at once."""
+
+    def publish(title: str, slug: str) -> int:
+        answer = client.post(
+            "/api/v1/kb/articles", json={"title": title, "slug": slug, "status": "published"}, headers=admin_headers
+        )
+        assert answer.status_code == 201, answer.text
+        return int(answer.json()["id"])
+
+    assert slugs(client, "zorblx") == []  # the vocabulary is read: no such word yet
+    zorblax = publish("The zorblax card", "zorblax")
+    assert slugs(client, "zorblx") == ["zorblax"]
+    publish("Quillonage explained", "quillonage")  # later words: the archived one is not the newest
+    client.post(f"/api/v1/kb/articles/{zorblax}/status", json={"action": "archive"}, headers=admin_headers)
+    answer = client.get("/v1/kb/search", params={"q": "zorblx"}).json()
+    assert (answer["corrected"], answer["items"]) == (None, [])  # not corrected to a word no article has
+    assert slugs(client, "quillonnage") == ["quillonage"]
+
+
 @pytest.mark.parametrize(
     "q",
     [":", '"', "*", "-", ".", "()", "(card", 'card"', '"card', "card:", "title:card", "card*", "-card", "card AND",

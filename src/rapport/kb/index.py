@@ -10,13 +10,14 @@ matches and ranks that plan. Every word reaching a query string is letters and d
 
 from __future__ import annotations
 
-import json
 import math
+import threading
+import weakref
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from rapport.kb.model import Candidate, trigrams
 from rapport.kb.store import kb_documents, kb_terms
@@ -54,18 +55,50 @@ def known(conn: Connection, word: str, config: str) -> bool:
 
 
 def vocabulary_matches(conn: Connection, variants: Collection[str]) -> list[Candidate]:
-    """Which of these spellings are words of the published articles."""
-    if not variants:
+    """Which of these spellings are words of the published articles. A word's variants run to
+    thousands: they are sifted against the vocabulary this process keeps in memory (`_vocabulary`),
+    and only the few survivors are read from the table, with their counts (so a word no article uses
+    any more drops out here)."""
+    vocabulary = _vocabulary(conn)
+    present = sorted(v for v in variants if v in vocabulary)
+    if not present:
         return []
-    # A word's variants run to thousands: one array parameter, not thousands of bound ones (which
-    # SQLAlchemy would compile into the statement on every search).
-    value: list[str] | str
-    if _postgres(conn):
-        sql, value = "SELECT term, documents FROM kb_terms WHERE term = ANY(:v)", list(variants)
-    else:
-        sql = "SELECT term, documents FROM kb_terms WHERE term IN (SELECT value FROM json_each(:v))"
-        value = json.dumps(list(variants))
-    return [Candidate(t, d) for t, d in conn.execute(sa.text(sql), {"v": value})]
+    query = sa.select(kb_terms.c.term, kb_terms.c.documents).where(kb_terms.c.term.in_(present))
+    return [Candidate(t, d) for t, d in conn.execute(query) if d > 0]
+
+
+@dataclass
+class _Vocabulary:
+    terms: set[str] = field(default_factory=set)
+    last_id: int = 0
+
+
+_vocabularies: weakref.WeakKeyDictionary[Engine, _Vocabulary] = weakref.WeakKeyDictionary()
+_vocabulary_lock = threading.Lock()
+
+
+def _vocabulary(conn: Connection) -> set[str]:
+    """Every word the published articles have used, as this process last read `kb_terms`, topped up
+    on each call with the rows added since: their ids only grow (SQLite AUTOINCREMENT; on PostgreSQL
+    a sequence, written under the index's advisory lock, so in commit order), so the top-up is one
+    indexed range read, usually empty. Words deleted since may linger here; callers read the
+    survivors' counts from the table. Ids that went backwards (the table emptied and its identity
+    restarted) mean a full reload."""
+    engine = conn.engine
+    with _vocabulary_lock:
+        known = _vocabularies.setdefault(engine, _Vocabulary())
+        last = known.last_id
+    top = conn.execute(sa.select(sa.func.max(kb_terms.c.id))).scalar() or 0
+    if top == last:
+        return known.terms
+    since = last if top > last else 0
+    rows = conn.execute(sa.select(kb_terms.c.id, kb_terms.c.term).where(kb_terms.c.id > since)).all()
+    with _vocabulary_lock:
+        if since == 0:
+            known.terms, known.last_id = set(), 0
+        known.terms.update(term for _, term in rows)
+        known.last_id = max([known.last_id, *(int(i) for i, _ in rows)])
+        return known.terms
 
 
 def trigram_neighbours(conn: Connection, word: str) -> list[Candidate]:
