@@ -13,13 +13,12 @@ from __future__ import annotations
 import math
 import threading
 import weakref
-from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from rapport.kb.model import Candidate, trigrams
+from rapport.kb.model import Candidate, Spellings, ending_stems, trigrams
 from rapport.kb.store import kb_documents, kb_terms
 
 # Title, known questions, body: a match in the title or a known question weighs more than in the body.
@@ -54,51 +53,64 @@ def known(conn: Connection, word: str, config: str) -> bool:
     return conn.execute(sa.text(sql), {"q": f'"{word}"'}).first() is not None
 
 
-def vocabulary_matches(conn: Connection, variants: Collection[str]) -> list[Candidate]:
-    """Which of these spellings are words of the published articles. A word's variants run to
+def vocabulary_matches(conn: Connection, spelt: Spellings) -> list[Candidate]:
+    """Which of these spellings are words of the published articles. A word's spellings run to
     thousands: they are sifted against the vocabulary this process keeps in memory (`_vocabulary`),
     and only the few survivors are read from the table, with their counts (so a word no article uses
     any more drops out here)."""
     vocabulary = _vocabulary(conn)
-    present = sorted(v for v in variants if v in vocabulary)
+    present = {v for v in spelt.exact if v in vocabulary.terms}
+    present |= {t for b in spelt.bases for t in vocabulary.by_base.get(b, ())}
+    present.discard(spelt.word)
     if not present:
         return []
-    query = sa.select(kb_terms.c.term, kb_terms.c.documents).where(kb_terms.c.term.in_(present))
+    query = sa.select(kb_terms.c.term, kb_terms.c.documents).where(kb_terms.c.term.in_(sorted(present)))
     return [Candidate(t, d) for t, d in conn.execute(query) if d > 0]
 
 
 @dataclass
 class _Vocabulary:
     terms: set[str] = field(default_factory=set)
+    # "receive": ("received", "receives"); tuples, replaced rather than changed, so a search reading
+    # one while another thread tops the vocabulary up never sees it change under it
+    by_base: dict[str, tuple[str, ...]] = field(default_factory=dict)
     last_id: int = 0
+
+    def add(self, term: str) -> None:
+        self.terms.add(term)
+        for base in ending_stems(term):
+            self.by_base[base] = (*self.by_base.get(base, ()), term)
 
 
 _vocabularies: weakref.WeakKeyDictionary[Engine, _Vocabulary] = weakref.WeakKeyDictionary()
 _vocabulary_lock = threading.Lock()
 
 
-def _vocabulary(conn: Connection) -> set[str]:
+def _vocabulary(conn: Connection) -> _Vocabulary:
     """Every word the published articles have used, as this process last read `kb_terms`, topped up
     on each call with the rows added since: their ids only grow (SQLite AUTOINCREMENT; on PostgreSQL
     a sequence, written under the index's advisory lock, so in commit order), so the top-up is one
-    indexed range read, usually empty. Words deleted since may linger here; callers read the
-    survivors' counts from the table. Ids that went backwards (the table emptied and its identity
-    restarted) mean a full reload."""
+    indexed read of the largest id, and of the new rows when there are any. Words deleted since may
+    linger here; callers read the survivors' counts from the table. Ids that went backwards (the
+    table emptied and its identity restarted) mean a full reload."""
     engine = conn.engine
     with _vocabulary_lock:
         known = _vocabularies.setdefault(engine, _Vocabulary())
         last = known.last_id
     top = conn.execute(sa.select(sa.func.max(kb_terms.c.id))).scalar() or 0
     if top == last:
-        return known.terms
+        return known
     since = last if top > last else 0
     rows = conn.execute(sa.select(kb_terms.c.id, kb_terms.c.term).where(kb_terms.c.id > since)).all()
     with _vocabulary_lock:
-        if since == 0:
-            known.terms, known.last_id = set(), 0
-        known.terms.update(term for _, term in rows)
+        if since == 0:  # built whole, then swapped in
+            known = _Vocabulary()
+        for _, term in rows:
+            if term not in known.terms:
+                known.add(term)
         known.last_id = max([known.last_id, *(int(i) for i, _ in rows)])
-        return known.terms
+        _vocabularies[engine] = known
+        return known
 
 
 def trigram_neighbours(conn: Connection, word: str) -> list[Candidate]:

@@ -192,15 +192,41 @@ def allowed_distance(word: str) -> int:
 SUFFIXES = ("s", "d", "es", "ed", "er", "ing", "ly")
 
 
-def variants(word: str) -> set[str]:
-    """The spellings a word may have been meant as: one edit away, with or without an ending."""
+@dataclass(frozen=True)
+class Spellings:
+    """What a word may have been meant as: `exact` spellings (one edit away, or its stem without an
+    ending and one edit from that stem), and `bases` that an ending may follow (the word and its
+    one-edit neighbours: "recieve" + "d"). Kept apart so a vocabulary can be asked "which words are
+    a base plus an ending" without spelling out seven endings for every base."""
+
+    word: str
+    exact: frozenset[str]
+    bases: frozenset[str]
+
+    def all(self) -> set[str]:
+        found = set(self.exact) | {b + s for b in self.bases for s in SUFFIXES}
+        found.discard(self.word)
+        return found
+
+
+def spellings(word: str) -> Spellings:
     near = edits1(word)
-    found = near | {v + s for v in near | {word} for s in SUFFIXES}
+    exact = set(near)
     for s in SUFFIXES:
         if word.endswith(s) and len(word) - len(s) >= MIN_CORRECTED:
-            found |= edits1(word[: -len(s)]) | {word[: -len(s)]}
-    found.discard(word)
-    return found
+            exact |= edits1(word[: -len(s)]) | {word[: -len(s)]}
+    exact.discard(word)
+    return Spellings(word, frozenset(exact), frozenset(near | {word}))
+
+
+def variants(word: str) -> set[str]:
+    """The spellings a word may have been meant as: one edit away, with or without an ending."""
+    return spellings(word).all()
+
+
+def ending_stems(term: str) -> list[str]:
+    """The bases `term` is made of with one of the endings ("received": "receive", "receiv")."""
+    return [term[: -len(s)] for s in SUFFIXES if term.endswith(s) and len(term) > len(s)]
 
 
 def closeness(word: str, term: str) -> float:

@@ -311,7 +311,7 @@ def correct(conn: Connection, word: str, config: str) -> str:
     """The word, or the closest word of the published articles when none matches it as typed."""
     if model.allowed_distance(word) == 0 or word.isdigit() or index.known(conn, word, config):
         return word
-    fixed = model.best_correction(word, index.vocabulary_matches(conn, model.variants(word)))
+    fixed = model.best_correction(word, index.vocabulary_matches(conn, model.spellings(word)))
     if fixed is None and model.allowed_distance(word) > 1:
         fixed = model.best_correction(word, index.trigram_neighbours(conn, word))
     return fixed or word
