@@ -27,6 +27,8 @@ def row_id(text: str) -> int | None:
     if text.isascii() and text.isdigit() and 0 < len(text) <= 19 and 0 < int(text) <= MAX_ROW_ID:
         return int(text)
     return None
+
+
 MAX_INT_ID = 2**31 - 1  # the largest Integer id (sources, staff tokens) PostgreSQL holds
 
 
