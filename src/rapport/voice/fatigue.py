@@ -35,12 +35,13 @@ def fatigue_policy(conn: Connection) -> FatiguePolicy:
 
 
 def contact_policy(
-    conn: Connection, profile_id: str, channel: str, now: datetime, *, inbound: bool = False
+    conn: Connection, profile_id: str, members: list[str], channel: str, now: datetime, *, inbound: bool = False
 ) -> tuple[bool, str]:
     """The global contact policy shared with marketing (decide/contact.py): what decide presented and
     what the outbox sent on the channel count, survey invitations and reminders among them, against
-    the business's limit and the customer's own frequency caps and quiet hours."""
-    decided = contact.check(conn, profile_id, channel, now, inbound=inbound)
+    the business's limit and the customer's own frequency caps and quiet hours. `profile_id` is the
+    canonical id and `members` its merge group, as the callers already read them (`members_of`)."""
+    decided = contact.check(conn, profile_id, channel, now, inbound=inbound, members=(profile_id, members))
     return decided.allowed, decided.reason or "within the contact policy"
 
 
@@ -131,7 +132,7 @@ def gather(
         channel=channel,
         last_customer_message_at=last_message,
         contact_policy=contact_policy(
-            conn, profile_id, "email" if delivery == "email" else "web", now, inbound=delivery != "email"
+            conn, profile_id, members, "email" if delivery == "email" else "web", now, inbound=delivery != "email"
         ),
     )
 
@@ -168,7 +169,7 @@ def decide_reminder(
     """The one reminder of an unanswered survey: a contact like any other, so the contact policy and
     an open complaint can stop it; logged as a decision on the invitation (touchpoint `reminder`)."""
     complaint = open_complaint(conn, members)
-    allowed, why = contact_policy(conn, profile_id, "email", now)
+    allowed, why = contact_policy(conn, profile_id, members, "email", now)
     if complaint:
         decision = AskDecision(False, "open_complaint", f"a complaint is open (case {complaint})")
     elif not allowed:
