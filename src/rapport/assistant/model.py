@@ -13,6 +13,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rapport.kernel.rules import RuleError
+
 MAX_MESSAGE = 2000  # characters of one customer message
 CLOSE_MARGIN = 0.15  # the two best intents are "close" within this much probability
 CLOSE_FLOOR = 0.15  # ... and the second is itself at least this likely
@@ -46,10 +48,8 @@ _FIRST = re.compile(r"^\s*(1|one|first|the first( one)?|a)\s*[.!]?\s*$", re.IGNO
 _SECOND = re.compile(r"^\s*(2|two|second|the second( one)?|b)\s*[.!]?\s*$", re.IGNORECASE)
 
 
-class MessageError(ValueError):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+class MessageError(RuleError):
+    pass
 
 
 def clean_message(text: str) -> str:

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from rapport.collect import jsondoc
+from rapport.kernel.rules import RuleError
 
 CHANNELS = ("web", "mobile", "store", "call_center", "email", "chat", "social", "other")
 # How far what a source says is believed (docs/decisions/0010-claims-and-assertions.md). A client
@@ -84,13 +85,8 @@ class Envelope:
         return iso(self.sent_at) if self.sent_at else None
 
 
-class EnvelopeError(ValueError):
+class EnvelopeError(RuleError):
     """The request as a whole is unusable (answered 400); `code` is machine-readable."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 def parse_timestamp(value: Any) -> datetime:

@@ -16,6 +16,7 @@ from typing import Any
 
 from rapport.consent.model import CHANNELS
 from rapport.decide.model import PLACEMENTS, RETURNING_KINDS, Owned
+from rapport.kernel.rules import RuleError
 
 KINDS = ("offer", "retention_offer", "service_action", "help", "survey", "do_nothing")
 UPSELL = frozenset({"offer"})  # what an open complaint or a detractor's score holds back
@@ -41,12 +42,8 @@ MAX_VALUE = 1e9
 MAX_RULES = 50
 
 
-class ActionError(ValueError):
+class ActionError(RuleError):
     """An action, a policy or the settings cannot be accepted; the message says why."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from rapport.kernel.rules import RuleError
+
 DRAFT, PUBLISHED, ARCHIVED = "draft", "published", "archived"
 STATUSES = (DRAFT, PUBLISHED, ARCHIVED)
 
@@ -260,10 +262,8 @@ def best_correction(word: str, candidates: Iterable[Candidate]) -> str | None:
 # --- articles -----------------------------------------------------------------------------------
 
 
-class ArticleError(ValueError):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+class ArticleError(RuleError):
+    pass
 
 
 @dataclass(frozen=True)

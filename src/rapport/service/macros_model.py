@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from rapport.kernel.rules import RuleError
 from rapport.service.model import STATUSES, clean_tags
 
 PLACEHOLDERS = ("first_name", "name", "reference", "subject", "agent")
@@ -20,11 +21,8 @@ MAX_TEXT = 20_000
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 
-class MacroError(ValueError):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class MacroError(RuleError):
+    pass
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from rapport.kernel.rules import RuleError
+
 STATUSES = ("new", "open", "pending", "on_hold", "solved", "closed")
 TRANSITIONS: Mapping[str, frozenset[str]] = {
     "new": frozenset({"open", "pending", "on_hold", "solved"}),
@@ -37,12 +39,8 @@ REFERENCE_LENGTH = 8
 REFERENCE_TAG = re.compile(r"\[#([" + REFERENCE_ALPHABET + r"]{" + str(REFERENCE_LENGTH) + r"})\]")
 
 
-class CaseRuleError(ValueError):
+class CaseRuleError(RuleError):
     """What was asked of a case breaks a rule: `code` for machines, the message for people."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def new_reference() -> str:

@@ -12,6 +12,8 @@ import re
 import secrets
 from dataclasses import dataclass
 
+from rapport.kernel.rules import RuleError
+
 NETWORKS = ("twitter", "x", "facebook", "instagram", "linkedin", "tiktok", "youtube", "mastodon", "bluesky", "other")
 MAX_HANDLE = 200
 MAX_MENTION_TEXT = 10_000
@@ -30,10 +32,8 @@ COMPLAINT_WORDS = (
 _WORDS = re.compile(r"\b(" + "|".join(re.escape(w) for w in COMPLAINT_WORDS) + r")\b", re.IGNORECASE)
 
 
-class SocialRuleError(ValueError):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+class SocialRuleError(RuleError):
+    pass
 
 
 def normalize_handle(network: str, handle: str) -> str:

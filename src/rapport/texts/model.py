@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from rapport.kernel.rules import RuleError
+
 Sentiment = Literal["negative", "neutral", "positive"]
 SENTIMENTS: tuple[Sentiment, ...] = ("negative", "neutral", "positive")
 
@@ -31,10 +33,8 @@ MAX_TEXT_CHARS = 5000  # characters of one text (a long mail is a few thousand)
 SOURCES = ("case_message", "survey_answer", "chat", "social", "review", "other")
 
 
-class TextError(ValueError):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+class TextError(RuleError):
+    pass
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from rapport.kernel.rules import RuleError
+
 # type -> (lowest, highest); text has no scale
 SCALES: Mapping[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7), "stars": (1, 5)}
 TYPES = (*SCALES, "text")
@@ -34,10 +36,8 @@ INVITATION_LIFETIME = timedelta(days=30)  # after this a link no longer takes an
 SURVEY_ANSWERED = "Survey Answered"  # the timeline event of each scored answer (decide reads it)
 
 
-class VoiceRuleError(ValueError):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+class VoiceRuleError(RuleError):
+    pass
 
 
 @dataclass(frozen=True)
