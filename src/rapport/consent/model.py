@@ -202,6 +202,11 @@ def contact_rules(
     return _contact_rules(Subject((), preferences, sent_recently), channel, now)
 
 
+def preferences_of(document: Mapping[str, Any] | None) -> Preferences:
+    """The stored preferences document of a person (None: they never set any) as Preferences."""
+    return parse_preferences(document) if document else Preferences()
+
+
 def parse_preferences(data: Mapping[str, Any], base: Preferences | None = None) -> Preferences:
     """Validate a (partial) preferences document into Preferences. Raises PreferenceError."""
     base = base or Preferences()

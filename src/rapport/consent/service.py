@@ -95,7 +95,7 @@ def consent_ledger(conn: Connection, member_ids: list[str]) -> list[ConsentRecor
 
 def load_preferences(conn: Connection, canonical_id: str) -> Preferences:
     doc = conn.execute(_PREFERENCES, {"pid": canonical_id}).scalar()
-    return model.parse_preferences(doc) if doc else Preferences()
+    return model.preferences_of(doc)
 
 
 def update_preferences(db: Database, profile_id: str, changes: dict[str, Any], *, actor: str, via: str) -> Preferences:
@@ -170,7 +170,7 @@ def check_permission_for(
         return Decision(False, "no such profile (erased or never known)")
     canonical, members = group[0].canonical_id, [r.id for r in group]
     document = next((r.document for r in group if r.id == canonical), None)
-    prefs = model.parse_preferences(document) if document else Preferences()
+    prefs = model.preferences_of(document)
     kind = {"email": "email", "sms": "phone", "phone": "phone"}.get(channel)
     key = f"{kind}:{contact_point}" if kind and contact_point else None
     suppressed = is_suppressed(conn, key)

@@ -128,9 +128,15 @@ def load_policies(conn: Connection) -> list[Policy]:
     return [policy_from_row(r) for r in conn.execute(sa.select(policies).order_by(policies.c.id))]
 
 
-def load_settings(conn: Connection) -> Settings:
-    document = conn.execute(sa.select(settings_table.c.document).where(settings_table.c.key == SETTINGS_KEY)).scalar()
+SETTINGS_DOCUMENT = sa.select(settings_table.c.document).where(settings_table.c.key == SETTINGS_KEY)
+
+
+def settings_of(document: dict[str, Any] | None) -> Settings:
     return parse_settings(document) if document else Settings()
+
+
+def load_settings(conn: Connection) -> Settings:
+    return settings_of(conn.execute(SETTINGS_DOCUMENT).scalar())
 
 
 def load_stats(conn: Connection, ids: Sequence[str]) -> dict[str, Stats]:

@@ -19,16 +19,16 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from rapport.consent.model import Decision, contact_rules
-from rapport.consent.service import load_preferences
-from rapport.consent.store import contact_history
+from rapport.consent.model import Decision, Preferences, contact_rules, preferences_of
+from rapport.consent.store import contact_history, preferences
 from rapport.db.metadata import UTCDateTime
 from rapport.decide.actions_model import Settings
-from rapport.decide.actions_store import load_settings, presentations
+from rapport.decide.actions_store import SETTINGS_DOCUMENT, presentations, settings_of
 from rapport.identity.store import profiles
 
 # Decide's channels named as consent names them (decide/service.py CONSENT_CHANNELS says the same).
@@ -54,6 +54,24 @@ def _members(conn: Connection, profile_id: str) -> tuple[str, list[str]] | None:
     members = conn.execute(sa.select(profiles.c.id).where(profiles.c.canonical_id == canonical)).scalars().all()
     return canonical, list(members)
 
+
+def inputs(*beside: sa.ColumnElement[Any]) -> sa.Select[Any]:
+    """One statement that reads what a check needs, the business's settings (`contact_settings`) and
+    the person's preferences (`contact_preferences`, of the profile bound as `pid`), and what the
+    caller needs beside them: one round trip instead of two or more. `inputs_of` reads its row."""
+    prefs = sa.select(preferences.c.document).where(preferences.c.profile_id == sa.bindparam("pid"))
+    return sa.select(
+        SETTINGS_DOCUMENT.scalar_subquery().label("contact_settings"),
+        prefs.scalar_subquery().label("contact_preferences"),
+        *beside,
+    )
+
+
+def inputs_of(row: sa.Row[Any]) -> tuple[Settings, Preferences]:
+    return settings_of(row.contact_settings), preferences_of(row.contact_preferences)
+
+
+_INPUTS = inputs()
 
 _CONTACTS = sa.union_all(
     sa.select(presentations.c.at).where(
@@ -85,16 +103,20 @@ def check(
     inbound: bool = False,
     settings: Settings | None = None,
     members: tuple[str, list[str]] | None = None,  # (canonical id, merge group) when the caller knows them
+    prefs: Preferences | None = None,  # the canonical profile's, read in the caller's transaction
 ) -> Decision:
     """May we contact the person on `channel` (a consent channel: email, sms, push, phone, mail, web,
-    mobile, in_store) now? `inbound`: they are with us (quiet hours do not apply)."""
+    mobile, in_store) now? `inbound`: they are with us (quiet hours do not apply). Callers that read
+    the settings and preferences already (with `inputs`) hand them in."""
     channel = CHANNEL_OF.get(channel, channel)
     group = members or _members(conn, profile_id)
     if group is None:
         return Decision(False, "no such profile (erased or never known)")
     canonical, members_ids = group
-    settings = settings or load_settings(conn)
-    prefs = load_preferences(conn, canonical)
+    if settings is None or prefs is None:
+        read_settings, read_prefs = inputs_of(conn.execute(_INPUTS, {"pid": canonical}).one())
+        settings = read_settings if settings is None else settings
+        prefs = read_prefs if prefs is None else prefs
     limit = settings.contact_limits.get(channel)
     cap = prefs.frequency_caps.get(channel)
     days = max(limit.per_days if limit else 0, cap.per_days if cap else 0)

@@ -11,12 +11,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from rapport.collect.store import events
+from rapport.consent.model import Preferences
+from rapport.db.metadata import UTCDateTime
 from rapport.decide import contact
+from rapport.decide.actions_model import Settings
 from rapport.profiles.store import profile_events
 from rapport.service.clock import TERMINAL
 from rapport.service.store import case_events, case_messages, cases
 from rapport.voice.model import AskDecision, AskFacts, FatiguePolicy, VoiceRuleError, ask_or_skip, parse_policy
-from rapport.voice.store import ask_decisions, setting, survey_invitations
+from rapport.voice.store import ask_decisions, setting, survey_invitations, voice_settings
 
 # The timeline events that count as the customer using the service (the "use" of the ask/use ratio).
 USE_EVENTS = ("Case Opened", "Case Message Received", "Order Completed", "Product Reviewed", "Survey Answered")
@@ -24,115 +27,143 @@ COMPLAINT = "complaint"  # a case with this topic or tag is a complaint
 AUTOMATION_PREFIXES = ("auto", "system", "bot", "rule:")  # actors that are not a person
 
 
-def fatigue_policy(conn: Connection) -> FatiguePolicy:
-    stored = setting(conn, "fatigue")
-    if not stored:
+def _policy_of(document: dict[str, Any] | None) -> FatiguePolicy:
+    if not document:
         return FatiguePolicy()
     try:
-        return parse_policy(stored)
+        return parse_policy(document)
     except VoiceRuleError:  # stored before a rule tightened: the defaults rather than a failure
         return FatiguePolicy()
 
 
+def fatigue_policy(conn: Connection) -> FatiguePolicy:
+    return _policy_of(setting(conn, "fatigue"))
+
+
 def contact_policy(
-    conn: Connection, profile_id: str, members: list[str], channel: str, now: datetime, *, inbound: bool = False
+    conn: Connection,
+    profile_id: str,
+    members: list[str],
+    channel: str,
+    now: datetime,
+    *,
+    inbound: bool = False,
+    read: tuple[Settings, Preferences] | None = None,
 ) -> tuple[bool, str]:
     """The global contact policy shared with marketing (decide/contact.py): what decide presented and
     what the outbox sent on the channel count, survey invitations and reminders among them, against
     the business's limit and the customer's own frequency caps and quiet hours. `profile_id` is the
-    canonical id and `members` its merge group, as the callers already read them (`members_of`)."""
-    decided = contact.check(conn, profile_id, channel, now, inbound=inbound, members=(profile_id, members))
+    canonical id and `members` its merge group, as the callers already read them (`members_of`);
+    `read`: the contact settings and the person's preferences, when the caller read them already."""
+    settings, prefs = read or (None, None)
+    decided = contact.check(
+        conn, profile_id, channel, now, inbound=inbound, members=(profile_id, members), settings=settings, prefs=prefs
+    )
     return decided.allowed, decided.reason or "within the contact policy"
 
 
-def _interactions(conn: Connection, members: list[str], since: datetime) -> int:
-    query = (
-        sa.select(sa.func.count())
-        .select_from(profile_events.join(events, events.c.id == profile_events.c.event_id))
-        .where(
-            profile_events.c.profile_id.in_(members),
-            profile_events.c.timestamp >= since,
-            events.c.event.in_(USE_EVENTS),
-        )
+def _ids() -> sa.BindParameter[Any]:
+    return sa.bindparam("ids", expanding=True)  # the person's merge group
+
+
+def _since() -> sa.BindParameter[Any]:
+    return sa.bindparam("since", type_=UTCDateTime)  # the start of the policy's window
+
+
+# The rules' inputs in one round trip: the fatigue policy, the contact policy's settings and the
+# person's preferences (bound as `pid`).
+_INPUTS = contact.inputs(
+    sa.select(voice_settings.c.document).where(voice_settings.c.name == "fatigue").scalar_subquery().label("fatigue")
+)
+
+# The person's facts in one round trip (the window's start depends on the policy, so it comes second).
+_inv = survey_invitations.c
+_REACHED = _inv.sent_status.not_in(("suppressed", "failed"))  # a survey that never reached them does not count
+_SENT = (
+    sa.select(
+        sa.func.count().filter(_inv.created_at >= _since(), _REACHED).label("asked"),
+        sa.func.count().filter(_inv.reminded_at >= _since(), _REACHED).label("reminded"),
+        sa.func.max(_inv.created_at).filter(_REACHED).label("last_asked"),
+        sa.func.max(_inv.reminded_at).filter(_REACHED).label("last_reminded"),
     )
-    return int(conn.execute(query).scalar_one())
-
-
-def _sent(conn: Connection, members: list[str], since: datetime) -> tuple[int, datetime | None]:
-    """Surveys and reminders that reached them (or were shown) in the window, and when they were
-    last asked: one query. A survey that never reached them (suppressed, failed) does not count."""
-    inv = survey_invitations.c
-    reached = inv.sent_status.not_in(("suppressed", "failed"))
-    asked, reminded, last, last_reminder = conn.execute(
-        sa.select(
-            sa.func.count().filter(inv.created_at >= since, reached),
-            sa.func.count().filter(inv.reminded_at >= since, reached),
-            sa.func.max(inv.created_at).filter(reached),
-            sa.func.max(inv.reminded_at).filter(reached),
-        ).where(inv.profile_id.in_(members))
-    ).one()
-    latest = max((t for t in (last, last_reminder) if t is not None), default=None)
-    return int(asked) + int(reminded), latest
+    .where(_inv.profile_id.in_(_ids()))
+    .subquery("sent")
+)
+_USES = (
+    sa.select(sa.func.count())
+    .select_from(profile_events.join(events, events.c.id == profile_events.c.event_id))
+    .where(
+        profile_events.c.profile_id.in_(_ids()),
+        profile_events.c.timestamp >= _since(),
+        events.c.event.in_(USE_EVENTS),
+    )
+    .scalar_subquery()
+)
+_LAST_MESSAGE = (  # when the customer last wrote on the case (its reply window)
+    sa.select(sa.func.max(case_messages.c.at))
+    .where(case_messages.c.case_id == sa.bindparam("case_id"), case_messages.c.author_kind == "customer")
+    .scalar_subquery()
+)
+_FACTS = sa.select(_SENT, _USES.label("uses"), _LAST_MESSAGE.label("last_message")).select_from(_SENT)
+_OPEN_CASES = sa.select(cases.c.reference, cases.c.topic, cases.c.tags).where(
+    cases.c.requester_profile_id.in_(_ids()), cases.c.status.not_in(TERMINAL), cases.c.merged_into.is_(None)
+)
+_CLOSERS = (
+    sa.select(case_events.c.actor, case_events.c.data)
+    .where(case_events.c.case_id == sa.bindparam("case_id"), case_events.c.kind == "status")
+    .order_by(case_events.c.id.desc())
+)
 
 
 def open_complaint(conn: Connection, members: list[str]) -> str | None:
-    rows = conn.execute(
-        sa.select(cases.c.reference, cases.c.topic, cases.c.tags).where(
-            cases.c.requester_profile_id.in_(members), cases.c.status.not_in(TERMINAL), cases.c.merged_into.is_(None)
-        )
-    )
-    for reference, topic, tags in rows:
+    for reference, topic, tags in conn.execute(_OPEN_CASES, {"ids": members}):
         if topic == COMPLAINT or COMPLAINT in (tags or []):
             return str(reference)
     return None
 
 
-def _case_facts(conn: Connection, case_id: int | None) -> tuple[bool, datetime | None]:
-    """Whether automation closed the case, and when the customer last wrote on it."""
+def _closed_by_automation(conn: Connection, case_id: int | None) -> bool:
     if case_id is None:
-        return False, None
-    solved_by = conn.execute(
-        sa.select(case_events.c.actor, case_events.c.data)
-        .where(case_events.c.case_id == case_id, case_events.c.kind == "status")
-        .order_by(case_events.c.id.desc())
-    ).all()
+        return False
+    solved_by = conn.execute(_CLOSERS, {"case_id": case_id}).all()
     closer = next((actor for actor, data in solved_by if (data or {}).get("to") in TERMINAL), None)
-    automatic = closer is not None and str(closer).lower().startswith(AUTOMATION_PREFIXES)
-    last = conn.execute(
-        sa.select(sa.func.max(case_messages.c.at)).where(
-            case_messages.c.case_id == case_id, case_messages.c.author_kind == "customer"
-        )
-    ).scalar()
-    return automatic, last
+    return closer is not None and str(closer).lower().startswith(AUTOMATION_PREFIXES)
 
 
 def gather(
     conn: Connection,
     profile_id: str,
     members: list[str],
-    policy: FatiguePolicy,
     now: datetime,
     *,
     channel: str | None,
     case_id: int | None,
     delivery: str = "email",
-) -> AskFacts:
-    """The facts of one ask-or-skip. `channel` is the touchpoint's (its reply window); the contact
-    policy is asked for the channel the survey reaches the person on: a mail is outbound, a survey in
-    the portal or embedded in a page or an app meets them where they already are."""
+) -> tuple[FatiguePolicy, AskFacts]:
+    """The policy and the facts of one ask-or-skip. `channel` is the touchpoint's (its reply window);
+    the contact policy is asked for the channel the survey reaches the person on: a mail is outbound,
+    a survey in the portal or embedded in a page or an app meets them where they already are."""
+    inputs = conn.execute(_INPUTS, {"pid": profile_id}).one()
+    policy = _policy_of(inputs.fatigue)
     since = now - timedelta(days=policy.window_days)
-    sent, last = _sent(conn, members, since)
-    automatic, last_message = _case_facts(conn, case_id)
-    return AskFacts(
-        sent_in_window=sent,
-        interactions_in_window=_interactions(conn, members, since),
-        last_sent_at=last,
+    facts = conn.execute(_FACTS, {"ids": members, "since": since, "case_id": case_id}).one()
+    sent_last = max((t for t in (facts.last_asked, facts.last_reminded) if t is not None), default=None)
+    return policy, AskFacts(
+        sent_in_window=int(facts.asked) + int(facts.reminded),
+        interactions_in_window=int(facts.uses),
+        last_sent_at=sent_last,
         open_complaint=open_complaint(conn, members),
-        auto_resolved=automatic,
+        auto_resolved=_closed_by_automation(conn, case_id),
         channel=channel,
-        last_customer_message_at=last_message,
+        last_customer_message_at=facts.last_message,
         contact_policy=contact_policy(
-            conn, profile_id, members, "email" if delivery == "email" else "web", now, inbound=delivery != "email"
+            conn,
+            profile_id,
+            members,
+            "email" if delivery == "email" else "web",
+            now,
+            inbound=delivery != "email",
+            read=contact.inputs_of(inputs),
         ),
     )
 
@@ -147,8 +178,7 @@ def decide(
     **at: Any,
 ) -> tuple[AskDecision, int]:
     """Ask or skip, logged with its reason in the caller's (write) transaction: the decision and its row id."""
-    policy = fatigue_policy(conn)
-    facts = gather(conn, profile_id, members, policy, now, delivery=survey.get("delivery") or "email", **at)
+    policy, facts = gather(conn, profile_id, members, now, delivery=survey.get("delivery") or "email", **at)
     decision = ask_or_skip(facts, policy, now)
     values = {
         "profile_id": profile_id,
