@@ -298,8 +298,9 @@ def plan_search(conn: Connection, query: Query, config: str) -> tuple[index.Plan
     published articles, then each word widened by its synonym group."""
     corrections: dict[str, str] = {}
     terms = []
+    as_written = index.in_use(conn, [t for t in query.terms if model.allowed_distance(t) > 0 and not t.isdigit()])
     for term in query.terms:
-        fixed = correct(conn, term, config)
+        fixed = term if term in as_written else correct(conn, term, config)
         if fixed != term:
             corrections[term] = fixed
         terms.append(fixed)
