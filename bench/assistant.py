@@ -1,13 +1,13 @@
 """Headline figures of issue 16 for the assistant.
 
 1. Quality on data the models never saw. Banking77: a fixed, stratified 20% of the training file is
-   held out; each model trains on the other 80% with the shipped recipe (a tenth of that held out
-   again, with CLINC150's out-of-scope validation examples, to choose the threshold): accuracy and
-   macro-F1 on the held-out 20%, and in-scope accuracy with the out-of-scope rule applied.
-   CLINC150: the recipe trains on its 150 intents' training split and half its out-of-scope
-   training examples, chooses the threshold on a tenth of that and the other half, and is measured
-   on the validation split: in-scope accuracy (a rejected question counts as wrong) and
-   out-of-scope recall.
+   held out; each model trains on the other 80% and CLINC150's out-of-scope training examples with
+   the shipped recipe (the threshold chosen on a tenth of them and half the out-of-scope ones, then
+   the classifier fit again on all): accuracy and macro-F1 on the held-out 20%, and in-scope
+   accuracy and out-of-scope recall with CLINC150's out-of-scope validation examples, which no
+   model saw. CLINC150: the same recipe on its 150 intents' training split and its out-of-scope
+   training examples, measured on the validation split: in-scope accuracy (a rejected question
+   counts as wrong) and out-of-scope recall.
    Shipped model (MiniLM + TF-IDF, logistic regression) next to the baseline (TF-IDF + logistic
    regression alone), both trained in this run.
 2. Latency of one message, p50/p99: in-process (`rapport.assistant.service.post_message`, a new
@@ -51,21 +51,18 @@ SEED = 16
 def quality(cache: EmbeddingCache, skip_clinc: bool) -> tuple[dict[str, Any], dict[str, intents.IntentModel]]:
     clinc = data.clinc150()
     train, held_out = data.stratified_split(data.banking77(), 0.2, SEED)
-    kept, calib = data.stratified_split(train, 0.1, intents.SEED)
     results: dict[str, Any] = {}
     models = {}
     for kind in (intents.MINILM, intents.LEXICAL):
         started = time.monotonic()
-        model = intents.train(
-            kept, clinc.out_of_scope("train"), calibration=(calib, clinc.out_of_scope("val")), kind=kind, cache=cache
-        )
+        model = intents.train(train, clinc.out_of_scope("train"), kind=kind, cache=cache)
         cache.save()
         models[kind] = model
         deploy.save(model, bench_model_path(kind))  # for --latency-only
         banking = measure(model, held_out, [], cache)
         banking |= {"train_s": round(time.monotonic() - started, 1), "threshold": round(model.threshold, 4)}
         with_oos = measure(model, held_out, clinc.out_of_scope("val"), cache)
-        banking["in_scope_accuracy"] = with_oos["in_scope_accuracy"]
+        banking |= {k: with_oos[k] for k in ("in_scope_accuracy", "oos_recall")}
         results[kind] = {"banking77_held_out": banking}
         if not skip_clinc:
             started = time.monotonic()

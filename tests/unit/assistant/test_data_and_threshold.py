@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from rapport.assistant import data
+from rapport.assistant import data, intents
 from rapport.assistant.intents import Prediction, choose_threshold
 
 
@@ -70,3 +70,22 @@ def test_the_threshold_rejects_most_out_of_scope_within_the_accuracy_it_may_cost
     assert figures == {"in_scope_accuracy": 100 / 101, "oos_recall": 1.0}
     threshold, _ = choose_threshold(in_scope, oos, tolerance=0.0)
     assert threshold <= 0.5
+
+
+def test_the_model_is_fit_again_on_the_held_out_examples_and_keeps_their_threshold():
+    """The threshold is chosen by a model that never saw the calibration examples; the shipped
+    model is then fit on them too (lexical model: no encoder needed)."""
+    examples = [(f"where is my card {n}", "card_arrival") for n in range(6)]
+    examples += [(f"I want a refund {n}", "refund") for n in range(6)]
+    oos = ["what is the weather", "play some jazz", "book a table"]
+    calibration = (
+        [("my parcel with the card is late", "card_arrival"), ("money back please", "refund")],
+        ["tell me a joke"],
+    )
+    plain = intents.train(examples, oos, calibration=calibration, kind=intents.LEXICAL, refit=False)
+    refit = intents.train(examples, oos, calibration=calibration, kind=intents.LEXICAL)
+    assert refit.threshold == plain.threshold and refit.meta["refit"] and not plain.meta["refit"]
+    assert (refit.meta["examples"], refit.meta["oos_examples"]) == (14, 4)
+    words = refit.vectorizer.transformer_list[0][1].vocabulary_
+    assert "parcel" in words and "joke" in words  # only the held-out examples say these
+    assert "parcel" not in plain.vectorizer.transformer_list[0][1].vocabulary_
