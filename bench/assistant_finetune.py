@@ -15,8 +15,11 @@ trained in the same run on the same 80%:
     nice .venv/bin/python bench/assistant_finetune.py [--epochs 3] [--threads 2]
 
 About 3–4 minutes per epoch on an idle 2-core box. Measured 2026-12-04 (3 epochs, 9.9 min of
-fine-tuning): shipped 0.9204, fine-tuned alone 0.9169, the two averaged 0.9259 (1.0065x the
-shipped). The shipped recipe did not adopt it: 0.6 points for a second encoder in memory, twice the
+fine-tuning), with the recipe of the time (calibrated on CLINC150's out-of-scope validation
+examples, not fit again afterwards): shipped 0.9204, fine-tuned alone 0.9169, the two averaged
+0.9259 (1.0065x the shipped). The recipe now fits again after calibrating (0.9234 on this split,
+bench/assistant.py); this bench trains it as bench/assistant.py does and was not run again. The
+shipped recipe did not adopt fine-tuning: 0.6 points for a second encoder in memory, twice the
 latency and ten more minutes of training, and still under the 0.94 goal.
 """
 
@@ -105,11 +108,9 @@ def main() -> None:
     torch.manual_seed(0)
     train, held = data.stratified_split(data.banking77(), 0.2, SEED)
     oos = data.clinc150().out_of_scope("train")
-    clinc_val = data.clinc150().out_of_scope("val")
     cache = EmbeddingCache(None)
 
-    kept, calib = data.stratified_split(train, 0.1, intents.SEED)
-    shipped = intents.train(kept, oos, calibration=(calib, clinc_val), kind=intents.MINILM, cache=cache)
+    shipped = intents.train(train, oos, kind=intents.MINILM, cache=cache)  # as bench/assistant.py trains it
     texts, gold = [t for t, _ in held], [label for _, label in held]
     p_shipped = shipped.probabilities(texts, cache)
     classes = [str(c) for c in shipped.classifier.classes_]

@@ -27,8 +27,8 @@ COMPLAINT = "complaint"  # a case with this topic or tag is a complaint
 AUTOMATION_PREFIXES = ("auto", "system", "bot", "rule:")  # actors that are not a person
 
 
-def _policy_of(document: dict[str, Any] | None) -> FatiguePolicy:
-    if not document:
+def _policy_of(document: Any) -> FatiguePolicy:
+    if not document or not isinstance(document, dict):
         return FatiguePolicy()
     try:
         return parse_policy(document)
