@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import threading
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -25,6 +25,10 @@ from rapport.kb.store import kb_documents, kb_terms
 WEIGHTS = (10.0, 5.0, 1.0)
 PG_WEIGHTS = f"{{0.1, {WEIGHTS[2] / WEIGHTS[0]}, {WEIGHTS[1] / WEIGHTS[0]}, 1.0}}"  # D, C, B, A
 TRIGRAM_CANDIDATES = 50
+# A long question is matched and ranked on its rarest words only: its common ones ("account",
+# "card", "money") match most articles and cost every one of them a rank on PostgreSQL, for next to
+# no say in the order (bench/kb_search.py: the same hit rates with 8; typos p99 on PostgreSQL 33-35 -> 22 ms).
+MAX_CLAUSES = 8
 
 Alternatives = tuple[tuple[str, ...], ...]  # one clause: words or phrases, any of which may match
 
@@ -202,6 +206,9 @@ def match(
     """The published articles that match, best first, with their score (higher is better)."""
     if not (plan.clauses or plan.phrases or plan.prefix):
         return []
+    if len(plan.clauses) > MAX_CLAUSES:
+        counts = _counts(conn, {w for c in plan.clauses for a in c for w in a})
+        plan = replace(plan, clauses=rarest(plan.clauses, counts, MAX_CLAUSES))
     params: dict[str, object] = {"n": limit}
     where = _filters(locale, category, params)
     if not _postgres(conn):
@@ -252,14 +259,27 @@ def _once(function: str, param: str) -> str:
     return f"(SELECT {function}(CAST(:c AS regconfig), :{param}))"
 
 
+def rarest(clauses: tuple[Alternatives, ...], counts: dict[str, int], keep: int) -> tuple[Alternatives, ...]:
+    """The `keep` clauses used by the fewest published articles (a clause counts as its most used
+    word; a word the vocabulary does not hold as written counts as rare), in the question's order."""
+    used = [max((counts.get(w, 0) for a in c for w in a), default=0) for c in clauses]
+    kept = sorted(sorted(range(len(clauses)), key=lambda i: (used[i], i))[:keep])
+    return tuple(clauses[i] for i in kept)
+
+
+def _counts(conn: Connection, words: set[str]) -> dict[str, int]:
+    """How many published articles use each of these words (as written)."""
+    query = sa.select(kb_terms.c.term, kb_terms.c.documents).where(kb_terms.c.term.in_(words))
+    return {term: documents for term, documents in conn.execute(query)}
+
+
 def _idf(conn: Connection, plan: Plan) -> list[float]:
     """Each clause's inverse document frequency, from the vocabulary's counts (its most used word)."""
     total = conn.execute(sa.select(sa.func.count()).select_from(kb_documents)).scalar() or 0
     groups = [[w for a in c for w in a] for c in plan.clauses]
     groups += [[plan.prefix]] if plan.prefix else []
     groups += [list(p) for p in plan.phrases]
-    query = sa.select(kb_terms.c.term, kb_terms.c.documents).where(kb_terms.c.term.in_({w for g in groups for w in g}))
-    counts: dict[str, int] = {term: documents for term, documents in conn.execute(query)}
+    counts = _counts(conn, {w for g in groups for w in g})
     weights = []
     for group in groups:
         df = max((counts.get(w, 0) for w in group), default=0)

@@ -79,3 +79,16 @@ def test_markdown_shows_html_as_text() -> None:
     html = render_markdown("**bold** <script>x</script> [a](javascript:x)")
     assert "<strong>bold</strong>" in html and "&lt;script&gt;" in html and "href" not in html
     assert plain_text("# Title\n\nSome **bold** text.") == "Title\nSome bold text."
+
+
+def test_a_long_question_keeps_its_rarest_words_in_its_own_order() -> None:
+    from rapport.kb.index import rarest
+
+    clauses = tuple(((w,),) for w in ("my", "card", "payment", "was", "declined", "abroad", "twice", "today"))
+    clauses += ((("refund",), ("money", "back")),)  # a synonym group counts as its most used member
+    counts = {"card": 900, "payment": 400, "declined": 12, "abroad": 30, "twice": 25, "today": 80, "refund": 5}
+    counts |= {"money": 700, "back": 50}
+    kept = rarest(clauses, counts, 4)
+    assert kept == (clauses[0], clauses[3], clauses[4], clauses[6])  # unknown "my", "was" (0); declined; twice
+    assert rarest(clauses, counts, 6) == (clauses[0], clauses[3], clauses[4], clauses[5], clauses[6], clauses[7])
+    assert rarest(clauses, {}, 20) == clauses
