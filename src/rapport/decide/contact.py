@@ -113,10 +113,10 @@ def check(
     if group is None:
         return Decision(False, "no such profile (erased or never known)")
     canonical, members_ids = group
-    if settings is None or prefs is None:
-        read_settings, read_prefs = inputs_of(conn.execute(_INPUTS, {"pid": canonical}).one())
-        settings = read_settings if settings is None else settings
-        prefs = read_prefs if prefs is None else prefs
+    if settings is None or prefs is None:  # parsed only where the caller has not: decide's hot path hands settings
+        row = conn.execute(_INPUTS, {"pid": canonical}).one()
+        settings = settings_of(row.contact_settings) if settings is None else settings
+        prefs = preferences_of(row.contact_preferences) if prefs is None else prefs
     limit = settings.contact_limits.get(channel)
     cap = prefs.frequency_caps.get(channel)
     days = max(limit.per_days if limit else 0, cap.per_days if cap else 0)

@@ -51,10 +51,7 @@ def _postgres(conn: Connection) -> bool:
 def in_use(conn: Connection, words: list[str]) -> set[str]:
     """Which of these words a published article uses as written (one read of the vocabulary's
     counts for them all): such a word is known, and needs no look at the store's own index."""
-    if not words:
-        return set()
-    query = sa.select(kb_terms.c.term).where(kb_terms.c.term.in_(words), kb_terms.c.documents > 0)
-    return set(conn.execute(query).scalars())
+    return set(_counts(conn, set(words))) if words else set()
 
 
 def known(conn: Connection, word: str, config: str) -> bool:
@@ -206,8 +203,9 @@ def match(
     """The published articles that match, best first, with their score (higher is better)."""
     if not (plan.clauses or plan.phrases or plan.prefix):
         return []
-    if len(plan.clauses) > MAX_CLAUSES:
-        counts = _counts(conn, {w for c in plan.clauses for a in c for w in a})
+    long = len(plan.clauses) > MAX_CLAUSES
+    counts = _counts(conn, {w for g in _groups(plan) for w in g}) if long or _postgres(conn) else {}
+    if long:
         plan = replace(plan, clauses=rarest(plan.clauses, counts, MAX_CLAUSES))
     params: dict[str, object] = {"n": limit}
     where = _filters(locale, category, params)
@@ -220,11 +218,11 @@ def match(
             f"WHERE native_kb_fts MATCH :q{where} ORDER BY score, d.article_id LIMIT :n"
         )
         return [(int(a), -float(s)) for a, s in conn.execute(sa.text(sql), params)]
-    return _match_postgres(conn, plan, config, where, params)
+    return _match_postgres(conn, plan, config, where, params, counts)
 
 
 def _match_postgres(
-    conn: Connection, plan: Plan, config: str, where: str, params: dict[str, object]
+    conn: Connection, plan: Plan, config: str, where: str, params: dict[str, object], counts: dict[str, int]
 ) -> list[tuple[int, float]]:
     """ts_rank knows no IDF: each clause's rank is weighted by how rare its words are, as bm25 does,
     so a rare word ("arrive") outranks a common one ("card") on both stores. No length normalisation
@@ -233,7 +231,7 @@ def _match_postgres(
     articles: hit@1 0.544 with it, 0.784 without (77 articles: 0.796 and 0.801)."""
     parts = [_tsquery_clause(c) for c in plan.clauses] + ([f"'{plan.prefix}':*"] if plan.prefix else [])
     parts += [_tsquery_alternative(p) for p in plan.phrases]
-    weights = _idf(conn, plan)
+    weights = _idf(conn, plan, counts)
     params |= {"c": config, "q": _tsquery(plan), "w": PG_WEIGHTS}
     rank = []
     for i, (part, weight) in enumerate(zip(parts, weights, strict=True)):
@@ -273,15 +271,18 @@ def _counts(conn: Connection, words: set[str]) -> dict[str, int]:
     return {term: documents for term, documents in conn.execute(query)}
 
 
-def _idf(conn: Connection, plan: Plan) -> list[float]:
-    """Each clause's inverse document frequency, from the vocabulary's counts (its most used word)."""
-    total = conn.execute(sa.select(sa.func.count()).select_from(kb_documents)).scalar() or 0
+def _groups(plan: Plan) -> list[list[str]]:
+    """The words of each clause, then of the prefix and each phrase, as `_idf` weighs them."""
     groups = [[w for a in c for w in a] for c in plan.clauses]
     groups += [[plan.prefix]] if plan.prefix else []
-    groups += [list(p) for p in plan.phrases]
-    counts = _counts(conn, {w for g in groups for w in g})
+    return groups + [list(p) for p in plan.phrases]
+
+
+def _idf(conn: Connection, plan: Plan, counts: dict[str, int]) -> list[float]:
+    """Each clause's inverse document frequency, from the vocabulary's counts (its most used word)."""
+    total = conn.execute(sa.select(sa.func.count()).select_from(kb_documents)).scalar() or 0
     weights = []
-    for group in groups:
+    for group in _groups(plan):
         df = max((counts.get(w, 0) for w in group), default=0)
         weights.append(math.log(1 + (total - df + 0.5) / (df + 0.5)))
     return weights

@@ -19,7 +19,7 @@ from rapport.profiles.store import profile_events
 from rapport.service.clock import TERMINAL
 from rapport.service.store import case_events, case_messages, cases
 from rapport.voice.model import AskDecision, AskFacts, FatiguePolicy, VoiceRuleError, ask_or_skip, parse_policy
-from rapport.voice.store import ask_decisions, setting, survey_invitations, voice_settings
+from rapport.voice.store import ask_decisions, setting, setting_document, survey_invitations
 
 # The timeline events that count as the customer using the service (the "use" of the ask/use ratio).
 USE_EVENTS = ("Case Opened", "Case Message Received", "Order Completed", "Product Reviewed", "Survey Answered")
@@ -28,7 +28,7 @@ AUTOMATION_PREFIXES = ("auto", "system", "bot", "rule:")  # actors that are not 
 
 
 def _policy_of(document: Any) -> FatiguePolicy:
-    if not document or not isinstance(document, dict):
+    if not isinstance(document, dict) or not document:
         return FatiguePolicy()
     try:
         return parse_policy(document)
@@ -72,9 +72,7 @@ def _since() -> sa.BindParameter[Any]:
 
 # The rules' inputs in one round trip: the fatigue policy, the contact policy's settings and the
 # person's preferences (bound as `pid`).
-_INPUTS = contact.inputs(
-    sa.select(voice_settings.c.document).where(voice_settings.c.name == "fatigue").scalar_subquery().label("fatigue")
-)
+_INPUTS = contact.inputs(setting_document("fatigue").scalar_subquery().label("fatigue"))
 
 # The person's facts in one round trip (the window's start depends on the policy, so it comes second).
 _inv = survey_invitations.c

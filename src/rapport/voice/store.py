@@ -150,8 +150,12 @@ scorecard_snapshots = sa.Table(
 )
 
 
+def setting_document(name: str) -> sa.Select[Any]:
+    return sa.select(voice_settings.c.document).where(voice_settings.c.name == name)
+
+
 def setting(conn: Connection, name: str) -> dict[str, Any] | None:
-    found = conn.execute(sa.select(voice_settings.c.document).where(voice_settings.c.name == name)).scalar()
+    found = conn.execute(setting_document(name)).scalar()
     return dict(found) if isinstance(found, dict) else None
 
 
