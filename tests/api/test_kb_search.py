@@ -88,6 +88,18 @@ def test_a_word_that_is_right_is_never_corrected(client: TestClient, kb: dict[st
     assert answer["items"][0]["slug"] == "lost-or-stolen-card"
 
 
+def test_a_long_question_is_matched_on_its_rarest_words(client: TestClient, kb: dict[str, int]) -> None:
+    """More than eight loose words: the common ones (here "card", in four articles) are dropped and
+    the rare ones decide. With a phrase all are kept: the phrase must match with at least one of
+    them, and here only "card" is in the phrase's article."""
+    words = "card card new week app days wallet stolen freeze replacement order once"
+    assert slugs(client, words)[0] == "lost-or-stolen-card"
+    assert slugs(client, f'{words} "exchange rate"') == ["exchange-rate"]
+    typed = client.get("/v1/kb/search", params={"q": f'{words} "exchange rate" -freeze ca', "typing": "true"})
+    assert typed.status_code == 200, typed.text
+    assert [item["slug"] for item in typed.json()["items"]] == ["exchange-rate"]
+
+
 def test_a_word_some_article_uses_as_written_is_never_corrected(
     client: TestClient, kb: dict[str, int], admin_headers: dict[str, str]
 ) -> None:

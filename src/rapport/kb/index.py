@@ -203,7 +203,9 @@ def match(
     """The published articles that match, best first, with their score (higher is better)."""
     if not (plan.clauses or plan.phrases or plan.prefix):
         return []
-    long = len(plan.clauses) > MAX_CLAUSES
+    # With a phrase the loose words are required as a group (the phrase and at least one of them):
+    # dropping the common ones could leave none that the phrase's articles hold, so all are kept.
+    long = len(plan.clauses) > MAX_CLAUSES and not plan.phrases
     counts = _counts(conn, {w for g in _groups(plan) for w in g}) if long or _postgres(conn) else {}
     if long:
         plan = replace(plan, clauses=rarest(plan.clauses, counts, MAX_CLAUSES))
