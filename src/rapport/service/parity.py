@@ -38,11 +38,13 @@ LANGUAGE_TRAITS = ("language", "locale", "preferred_language")
 
 
 def percentile(values: Sequence[float], share: float) -> float | None:
-    """Nearest-rank percentile (share in (0, 1]); None without values."""
+    """Nearest-rank percentile (share in (0, 1]), to the millisecond; None without values. The
+    clocks add business seconds up across calendar segments in floating point, so two days can come
+    out as 172799.99999999997 seconds; a report says 172800."""
     if not values:
         return None
     ordered = sorted(values)
-    return ordered[max(1, math.ceil(share * len(ordered))) - 1]
+    return round(ordered[max(1, math.ceil(share * len(ordered))) - 1], 3)
 
 
 def states(conn: Connection, case_ids: list[int], now: datetime) -> dict[int, SlaState]:

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 
 from rapport.service.calendar import ALWAYS, Calendar, CalendarError, parse_calendar
+from rapport.service.parity import percentile
 from rapport.service.sla import Moment, Targets, compute
 
 H = 3600
@@ -200,3 +201,10 @@ def test_a_calendar_never_open_has_no_due_time() -> None:
     closed = parse_calendar({"hours": {}})
     assert closed.add(utc(2025, 1, 1), H) is None
     assert closed.business_seconds(utc(2025, 1, 1), utc(2025, 1, 1) + timedelta(days=30)) == 0
+
+
+def test_a_report_percentile_is_nearest_rank_to_the_millisecond() -> None:
+    # two days added up across calendar segments in floating point (seen in a test on a fresh clone)
+    assert percentile([1800.0, 172799.99999999997, 172800.0], 0.5) == 172800
+    assert percentile([10.0, 20.0, 30.0, 40.0], 0.5) == 20 and percentile([10.0, 20.0, 30.0, 40.0], 0.9) == 40
+    assert percentile([0.1234567], 0.9) == 0.123 and percentile([], 0.5) is None
