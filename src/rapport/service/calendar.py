@@ -83,17 +83,18 @@ class Calendar:
         return at.astimezone(self.zone).date()
 
     def business_seconds(self, start: datetime, end: datetime) -> float:
-        """Business time between two instants."""
+        """Business time between two instants, summed exactly (in timedeltas) and made seconds once:
+        added up as floats, two days could come out as 172799.99999999997 seconds."""
         if end <= start:
             return 0.0
-        total = 0.0
+        total = timedelta(0)
         for begin, finish in self.open_spans(self._local_date(start), self._local_date(end)):
             if finish <= start:
                 continue
             if begin >= end:
                 break
-            total += (min(finish, end) - max(begin, start)).total_seconds()
-        return total
+            total += min(finish, end) - max(begin, start)
+        return total.total_seconds()
 
     def add(self, start: datetime, seconds: float) -> datetime | None:
         """The instant `seconds` of business time after `start`; None past the horizon."""

@@ -38,9 +38,9 @@ LANGUAGE_TRAITS = ("language", "locale", "preferred_language")
 
 
 def percentile(values: Sequence[float], share: float) -> float | None:
-    """Nearest-rank percentile (share in (0, 1]), to the millisecond; None without values. The
-    clocks add business seconds up across calendar segments in floating point, so two days can come
-    out as 172799.99999999997 seconds; a report says 172800."""
+    """Nearest-rank percentile (share in (0, 1]), to the millisecond; None without values. A clock
+    paused and resumed adds its runs' seconds up as floats, which can leave a trace like
+    172799.99999999997; a report says 172800."""
     if not values:
         return None
     ordered = sorted(values)
