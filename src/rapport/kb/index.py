@@ -78,8 +78,7 @@ def vocabulary_matches(conn: Connection, spelt: Spellings) -> list[Candidate]:
     present.discard(spelt.word)
     if not present:
         return []
-    query = sa.select(kb_terms.c.term, kb_terms.c.documents).where(kb_terms.c.term.in_(sorted(present)))
-    return [Candidate(t, d) for t, d in conn.execute(query) if d > 0]
+    return [Candidate(t, d) for t, d in _counts(conn, present).items() if d > 0]
 
 
 @dataclass
